@@ -1,0 +1,31 @@
+/**
+ * The shape every aggregate in this lib has: a pure `decide` and `evolve` over an initial state.
+ * Nothing here does I/O; time, ids and the actor arrive in `CommandMetadata`.
+ */
+export interface CommandMetadata {
+  /** The command's id, also its idempotency key. */
+  commandId: string;
+  /** ISO-8601 instant at which the command is decided. The domain never reads a clock. */
+  now: string;
+  /** Who asked (a token subject, a service name, or `system:remediation`). */
+  actor: string;
+  correlationId: string;
+  causationId?: string;
+}
+
+export interface Decider<State, Command, Event> {
+  initialState: () => State;
+  decide: (command: Command, state: State, metadata: CommandMetadata) => Event[];
+  evolve: (state: State, event: Event) => State;
+}
+
+/** Fold a sequence of events into state, starting from `state`. */
+export const fold = <State, Event>(
+  evolve: (state: State, event: Event) => State,
+  state: State,
+  events: readonly Event[],
+): State => events.reduce(evolve, state);
+
+export const assertNever = (value: never, what = 'value'): never => {
+  throw new Error(`Unexpected ${what}: ${JSON.stringify(value)}`);
+};

@@ -1,0 +1,31 @@
+/**
+ * Stable error codes of the release domain. They travel unchanged through Kafka command results and are
+ * mapped to HTTP statuses only at the edge (apps/api).
+ */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  RELEASE_NOT_FOUND: 'RELEASE_NOT_FOUND',
+  REVISION_NOT_FOUND: 'REVISION_NOT_FOUND',
+  OPERATION_IN_PROGRESS: 'OPERATION_IN_PROGRESS',
+  NO_SUCCESSFUL_REVISION: 'NO_SUCCESSFUL_REVISION',
+  ALREADY_AT_LAST_SUCCESSFUL: 'ALREADY_AT_LAST_SUCCESSFUL',
+  RELEASE_EXISTS: 'RELEASE_EXISTS',
+  RELEASE_UNINSTALLED: 'RELEASE_UNINSTALLED',
+  OPERATION_NOT_FOUND: 'OPERATION_NOT_FOUND',
+  OPERATION_NOT_EXPIRED: 'OPERATION_NOT_EXPIRED',
+  AUTOMATIC_ROLLBACK_NOT_ALLOWED: 'AUTOMATIC_ROLLBACK_NOT_ALLOWED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;

@@ -1,0 +1,476 @@
+/**
+ * Commands of the release aggregate and `decide`: one small pure function per command.
+ * A decision either returns the events to append or throws a DomainError with a stable code.
+ */
+import { assertNever, CommandMetadata, Decider } from '../core/decider';
+import { DomainError, ErrorCode } from '../core/domain-error';
+import {
+  ChartRef,
+  evolve,
+  ExistingRelease,
+  initialState,
+  lastSuccessfulRevision,
+  latestRevision,
+  OperationRequest,
+  ReleaseEvent,
+  ReleaseState,
+  Revision,
+  Trigger,
+  Values,
+} from './release';
+
+/** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
+export const DEADLINE_GRACE_SECONDS = 60;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+// -------------------------------------------------------------------------------------------- commands
+
+interface Requested {
+  releaseId: string;
+  reason?: string;
+  timeoutSeconds?: number;
+}
+
+export type InstallRelease = {
+  type: 'InstallRelease';
+  data: Requested & {
+    name?: string;
+    namespace: string;
+    chart: ChartRef;
+    chartVersion: string;
+    values?: Values;
+    atomic?: boolean;
+    autoRollback?: boolean;
+  };
+};
+export type UpgradeRelease = {
+  type: 'UpgradeRelease';
+  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean };
+};
+export type RollbackRelease = {
+  type: 'RollbackRelease';
+  /** `unknown` on purpose: commands arrive from Kafka too, and the rules on the target are the domain's. */
+  data: Requested & { targetRevision: unknown };
+};
+export type RollbackToLastSuccessful = {
+  type: 'RollbackToLastSuccessful';
+  data: Requested & { trigger?: Trigger; causedByRevision?: number };
+};
+export type UninstallRelease = { type: 'UninstallRelease'; data: Requested };
+export type RecordOperationResult = {
+  type: 'RecordOperationResult';
+  data: {
+    releaseId: string;
+    operationId: string;
+    outcome: 'SUCCEEDED' | 'FAILED';
+    error?: string;
+    helmRevision?: number;
+    chartDigest?: string;
+    /** Helm removed what a failed atomic install had created. */
+    purged?: boolean;
+  };
+};
+export type ExpireOperation = { type: 'ExpireOperation'; data: { releaseId: string; operationId: string } };
+
+export type ReleaseCommand =
+  | InstallRelease
+  | UpgradeRelease
+  | RollbackRelease
+  | RollbackToLastSuccessful
+  | UninstallRelease
+  | RecordOperationResult
+  | ExpireOperation;
+
+export type ReleaseCommandType = ReleaseCommand['type'];
+
+// ---------------------------------------------------------------------------------------------- decide
+
+const revisionList = (release: ExistingRelease): string =>
+  release.revisions.length === 0 ? 'none' : release.revisions.map((r) => r.revision).join(', ');
+
+const requireRelease = (state: ReleaseState, releaseId: string): ExistingRelease => {
+  if (state.status === 'NONE') {
+    throw new DomainError(ErrorCode.RELEASE_NOT_FOUND, `Release '${releaseId}' does not exist`, { releaseId });
+  }
+  return state;
+};
+
+const requireIdle = (release: ExistingRelease): void => {
+  if (release.pending !== null) {
+    throw new DomainError(
+      ErrorCode.OPERATION_IN_PROGRESS,
+      `Another operation is in progress for release '${release.releaseId}' ` +
+        `(${release.pending.kind}${release.pending.revision ? ` of revision ${release.pending.revision}` : ''}, ` +
+        `status ${release.status}); retry when it has finished`,
+      { releaseId: release.releaseId, status: release.status, operationId: release.pending.operationId },
+    );
+  }
+};
+
+const requireInstalled = (release: ExistingRelease): void => {
+  if (release.status === 'UNINSTALLED') {
+    throw new DomainError(
+      ErrorCode.RELEASE_UNINSTALLED,
+      `Release '${release.releaseId}' is uninstalled; install it again or roll back to a revision`,
+      { releaseId: release.releaseId },
+    );
+  }
+};
+
+const operationRequest = (
+  command: Requested,
+  metadata: CommandMetadata,
+  trigger: Trigger = 'MANUAL',
+): OperationRequest => {
+  const timeoutSeconds = command.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const deadline = new Date(Date.parse(metadata.now) + (timeoutSeconds + DEADLINE_GRACE_SECONDS) * 1000);
+  return {
+    // The command id is unique and already an idempotency key, so it doubles as the operation id.
+    operationId: metadata.commandId,
+    requestedBy: metadata.actor,
+    ...(command.reason !== undefined ? { reason: command.reason } : {}),
+    requestedAt: metadata.now,
+    trigger,
+    timeoutSeconds,
+    deadline: deadline.toISOString(),
+  };
+};
+
+const nextRevision = (release: ExistingRelease): number => release.revisions.length + 1;
+
+const install = ({ data }: InstallRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  if (state.status !== 'NONE') {
+    requireIdle(state);
+    if (state.status !== 'UNINSTALLED') {
+      throw new DomainError(
+        ErrorCode.RELEASE_EXISTS,
+        `Release '${data.releaseId}' already exists (status ${state.status}); upgrade or roll it back instead`,
+        { releaseId: data.releaseId, status: state.status },
+      );
+    }
+  }
+  return [
+    {
+      type: 'InstallRequested',
+      data: {
+        releaseId: data.releaseId,
+        revision: state.status === 'NONE' ? 1 : nextRevision(state),
+        name: data.name ?? data.releaseId,
+        namespace: data.namespace,
+        chart: data.chart,
+        chartVersion: data.chartVersion,
+        values: data.values ?? {},
+        atomic: data.atomic ?? false,
+        autoRollback: data.autoRollback ?? false,
+        ...operationRequest(data, metadata),
+      },
+    },
+  ];
+};
+
+const upgrade = ({ data }: UpgradeRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  requireIdle(release);
+  requireInstalled(release);
+  if (data.chartVersion === undefined && data.values === undefined) {
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, 'An upgrade needs a chartVersion, values, or both');
+  }
+  // What the upgrade does not name is carried over from the current revision, so an upgrade of values
+  // alone keeps the chart version and vice versa (Helm's --reuse-values, made explicit and recorded).
+  const current = latestRevision(release) as Revision;
+  return [
+    {
+      type: 'UpgradeRequested',
+      data: {
+        releaseId: release.releaseId,
+        revision: nextRevision(release),
+        name: release.name,
+        namespace: release.namespace,
+        chart: release.chart,
+        chartVersion: data.chartVersion ?? current.chartVersion,
+        values: data.values ?? current.values,
+        atomic: data.atomic ?? false,
+        ...operationRequest(data, metadata),
+      },
+    },
+  ];
+};
+
+const rollbackTo = (
+  release: ExistingRelease,
+  target: Revision,
+  command: Requested,
+  metadata: CommandMetadata,
+  trigger: Trigger,
+  causedByRevision?: number,
+): ReleaseEvent[] => {
+  const warnings =
+    target.status === 'FAILED'
+      ? [`Revision ${target.revision} never deployed successfully (status FAILED); rolling back to it anyway`]
+      : [];
+  return [
+    {
+      type: 'RollbackRequested',
+      data: {
+        releaseId: release.releaseId,
+        revision: nextRevision(release),
+        name: release.name,
+        namespace: release.namespace,
+        chart: release.chart,
+        chartVersion: target.chartVersion,
+        values: target.values,
+        atomic: false,
+        rollbackOf: target.revision,
+        ...(target.chartDigest !== undefined ? { chartDigest: target.chartDigest } : {}),
+        ...(target.helmRevision !== undefined ? { targetHelmRevision: target.helmRevision } : {}),
+        ...(causedByRevision !== undefined ? { causedByRevision } : {}),
+        warnings,
+        ...operationRequest(command, metadata, trigger),
+      },
+    },
+  ];
+};
+
+const isRevisionNumber = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1;
+
+const rollback = ({ data }: RollbackRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  if (!isRevisionNumber(data.targetRevision)) {
+    throw new DomainError(
+      ErrorCode.VALIDATION_FAILED,
+      `targetRevision must be an integer >= 1 from the release history; valid revisions: ${revisionList(release)}`,
+      { validRevisions: release.revisions.map((r) => r.revision) },
+    );
+  }
+  requireIdle(release);
+  const target = release.revisions.find((r) => r.revision === data.targetRevision);
+  if (!target) {
+    throw new DomainError(
+      ErrorCode.REVISION_NOT_FOUND,
+      `Revision ${data.targetRevision} is not in the history of release '${release.releaseId}'; ` +
+        `valid revisions: ${revisionList(release)}`,
+      { targetRevision: data.targetRevision, validRevisions: release.revisions.map((r) => r.revision) },
+    );
+  }
+  return rollbackTo(release, target, data, metadata, 'MANUAL');
+};
+
+/**
+ * Rules for automation, so it can never loop: only a failed UPGRADE that is still the latest revision
+ * may cause an automatic rollback, and only one per failed revision.
+ */
+const requireAutomaticRollbackAllowed = (release: ExistingRelease, causedByRevision: number | undefined): void => {
+  const refuse = (why: string): never => {
+    throw new DomainError(ErrorCode.AUTOMATIC_ROLLBACK_NOT_ALLOWED, `Automatic rollback refused: ${why}`, {
+      causedByRevision,
+    });
+  };
+  if (causedByRevision === undefined) return refuse('an automatic rollback must name the failed revision');
+  const cause = release.revisions.find((r) => r.revision === causedByRevision);
+  if (!cause) return refuse(`revision ${causedByRevision} is not in the history`);
+  if (cause.status !== 'FAILED') return refuse(`revision ${causedByRevision} did not fail`);
+  if (cause.operation !== 'UPGRADE') {
+    return refuse(`revision ${causedByRevision} is a failed ${cause.operation}, not a failed upgrade`);
+  }
+  if (release.revisions.some((r) => r.trigger === 'AUTOMATIC' && r.causedByRevision === causedByRevision)) {
+    return refuse(`revision ${causedByRevision} already caused an automatic rollback`);
+  }
+  if (latestRevision(release)?.revision !== causedByRevision) {
+    return refuse(`revision ${causedByRevision} is no longer the latest revision`);
+  }
+};
+
+const rollbackToLastSuccessful = (
+  { data }: RollbackToLastSuccessful,
+  state: ReleaseState,
+  metadata: CommandMetadata,
+): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  requireIdle(release);
+  const trigger = data.trigger ?? 'MANUAL';
+  if (trigger === 'AUTOMATIC') requireAutomaticRollbackAllowed(release, data.causedByRevision);
+  const target = lastSuccessfulRevision(release);
+  if (!target) {
+    throw new DomainError(
+      ErrorCode.NO_SUCCESSFUL_REVISION,
+      `Release '${release.releaseId}' has no revision in DEPLOYED status to roll back to; ` +
+        'perform a fresh upgrade with a known-good configuration, or uninstall and reinstall',
+      { releaseId: release.releaseId },
+    );
+  }
+  if (target.revision === latestRevision(release)?.revision && release.status === 'DEPLOYED') {
+    throw new DomainError(
+      ErrorCode.ALREADY_AT_LAST_SUCCESSFUL,
+      `Release '${release.releaseId}' is already at its last successful revision ${target.revision}`,
+      { releaseId: release.releaseId, revision: target.revision },
+    );
+  }
+  return rollbackTo(release, target, data, metadata, trigger, data.causedByRevision);
+};
+
+const uninstall = ({ data }: UninstallRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  requireIdle(release);
+  requireInstalled(release);
+  return [
+    {
+      type: 'UninstallRequested',
+      data: {
+        releaseId: release.releaseId,
+        name: release.name,
+        namespace: release.namespace,
+        ...operationRequest(data, metadata),
+      },
+    },
+  ];
+};
+
+/** Whether an outcome for `operationId` was already recorded: a redelivered outcome then changes nothing. */
+const alreadyFinished = (release: ExistingRelease, operationId: string): boolean =>
+  release.finishedUninstalls.includes(operationId) ||
+  release.revisions.some((r) => r.operationId === operationId && (r.status === 'DEPLOYED' || r.status === 'FAILED'));
+
+const requirePendingOperation = (release: ExistingRelease, operationId: string): boolean => {
+  if (release.pending?.operationId === operationId) return true;
+  if (alreadyFinished(release, operationId)) return false;
+  throw new DomainError(
+    ErrorCode.OPERATION_NOT_FOUND,
+    `Operation '${operationId}' is not an operation of release '${release.releaseId}'`,
+    { operationId },
+  );
+};
+
+const failed = (
+  release: ExistingRelease,
+  error: string,
+  timedOut: boolean,
+  now: string,
+  purged: boolean,
+  helmRevision?: number,
+): ReleaseEvent[] => {
+  const pending = release.pending!;
+  if (pending.kind === 'UNINSTALL') {
+    return [
+      {
+        type: 'UninstallFailed',
+        data: { releaseId: release.releaseId, operationId: pending.operationId, error, timedOut, completedAt: now },
+      },
+    ];
+  }
+  const events: ReleaseEvent[] = [
+    {
+      type: 'RevisionFailed',
+      data: {
+        releaseId: release.releaseId,
+        revision: pending.revision!,
+        operationId: pending.operationId,
+        error,
+        timedOut,
+        ...(helmRevision !== undefined ? { helmRevision } : {}),
+        completedAt: now,
+      },
+    },
+  ];
+  // An atomic install that failed was removed again by Helm: the release is ready for a fresh install.
+  if (pending.kind === 'INSTALL' && pending.atomic && purged) {
+    events.push({
+      type: 'ReleaseUninstalled',
+      data: {
+        releaseId: release.releaseId,
+        operationId: pending.operationId,
+        cause: 'ATOMIC_INSTALL_FAILED',
+        completedAt: now,
+      },
+    });
+  }
+  return events;
+};
+
+const recordOperationResult = (
+  { data }: RecordOperationResult,
+  state: ReleaseState,
+  metadata: CommandMetadata,
+): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  // Only the first outcome of a pending operation counts; a redelivered or late one is a no-op.
+  if (!requirePendingOperation(release, data.operationId)) return [];
+  const pending = release.pending!;
+  if (data.outcome === 'FAILED') {
+    return failed(
+      release,
+      data.error ?? 'operation failed',
+      false,
+      metadata.now,
+      data.purged ?? false,
+      data.helmRevision,
+    );
+  }
+  if (pending.kind === 'UNINSTALL') {
+    return [
+      {
+        type: 'ReleaseUninstalled',
+        data: {
+          releaseId: release.releaseId,
+          operationId: pending.operationId,
+          cause: 'UNINSTALL',
+          completedAt: metadata.now,
+        },
+      },
+    ];
+  }
+  return [
+    {
+      type: 'RevisionDeployed',
+      data: {
+        releaseId: release.releaseId,
+        revision: pending.revision!,
+        operationId: pending.operationId,
+        ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+        ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+        completedAt: metadata.now,
+      },
+    },
+  ];
+};
+
+const expireOperation = ({ data }: ExpireOperation, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  if (!requirePendingOperation(release, data.operationId)) return [];
+  const { deadline } = release.pending!;
+  if (Date.parse(metadata.now) < Date.parse(deadline)) {
+    throw new DomainError(
+      ErrorCode.OPERATION_NOT_EXPIRED,
+      `Operation '${data.operationId}' has until ${deadline} to report its outcome`,
+      { operationId: data.operationId, deadline },
+    );
+  }
+  return failed(release, 'operation timed out', true, metadata.now, false);
+};
+
+export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  switch (command.type) {
+    case 'InstallRelease':
+      return install(command, state, metadata);
+    case 'UpgradeRelease':
+      return upgrade(command, state, metadata);
+    case 'RollbackRelease':
+      return rollback(command, state, metadata);
+    case 'RollbackToLastSuccessful':
+      return rollbackToLastSuccessful(command, state, metadata);
+    case 'UninstallRelease':
+      return uninstall(command, state, metadata);
+    case 'RecordOperationResult':
+      return recordOperationResult(command, state, metadata);
+    case 'ExpireOperation':
+      return expireOperation(command, state, metadata);
+    default:
+      return assertNever(command, 'release command');
+  }
+};
+
+export const releaseDecider: Decider<ReleaseState, ReleaseCommand, ReleaseEvent> = {
+  initialState,
+  decide,
+  evolve,
+};

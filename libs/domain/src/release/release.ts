@@ -1,0 +1,365 @@
+/**
+ * The release aggregate: its events, its state and `evolve`. Decisions live in release.decide.ts.
+ * Pure TypeScript: no framework, no I/O, no clock.
+ */
+import { assertNever } from '../core/decider';
+
+// ---------------------------------------------------------------------------------------------- values
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type Values = { [key: string]: JsonValue };
+
+/** A chart: its name plus the repository URL it comes from, or an `oci://` reference. */
+export interface ChartRef {
+  name: string;
+  repository: string;
+}
+
+export type Operation = 'INSTALL' | 'UPGRADE' | 'ROLLBACK';
+export type Trigger = 'MANUAL' | 'AUTOMATIC';
+export type RevisionStatus = 'PENDING_INSTALL' | 'PENDING_UPGRADE' | 'PENDING_ROLLBACK' | 'DEPLOYED' | 'FAILED';
+export type ReleaseStatus = RevisionStatus | 'PENDING_UNINSTALL' | 'UNINSTALLED';
+export type OperationKind = Operation | 'UNINSTALL';
+
+/** What every requested operation records about who asked, why, and until when it may run. */
+export interface OperationRequest {
+  operationId: string;
+  requestedBy: string;
+  reason?: string;
+  requestedAt: string;
+  trigger: Trigger;
+  timeoutSeconds: number;
+  /** After this instant the watchdog may fail the operation ("operation timed out"). */
+  deadline: string;
+}
+
+/**
+ * The full desired state of one revision. Every *Requested event carries all of it, so the executor can
+ * act on the event alone and re-running it after a crash applies the same state again.
+ */
+export interface DesiredRevision extends OperationRequest {
+  releaseId: string;
+  revision: number;
+  name: string;
+  namespace: string;
+  chart: ChartRef;
+  chartVersion: string;
+  values: Values;
+  atomic: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------- events
+
+export type InstallRequested = {
+  type: 'InstallRequested';
+  data: DesiredRevision & { autoRollback: boolean };
+};
+export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision };
+export type RollbackRequested = {
+  type: 'RollbackRequested';
+  data: DesiredRevision & {
+    rollbackOf: number;
+    /** Digest recorded for the target, so the executor can check a re-fetched chart. */
+    chartDigest?: string;
+    /** Helm's own revision number of the target, when known: lets the executor use `helm rollback`. */
+    targetHelmRevision?: number;
+    /** For automatic rollbacks: the failed revision that caused it. */
+    causedByRevision?: number;
+    warnings: string[];
+  };
+};
+export type RevisionDeployed = {
+  type: 'RevisionDeployed';
+  data: {
+    releaseId: string;
+    revision: number;
+    operationId: string;
+    helmRevision?: number;
+    chartDigest?: string;
+    completedAt: string;
+  };
+};
+export type RevisionFailed = {
+  type: 'RevisionFailed';
+  data: {
+    releaseId: string;
+    revision: number;
+    operationId: string;
+    error: string;
+    timedOut: boolean;
+    helmRevision?: number;
+    completedAt: string;
+  };
+};
+export type UninstallRequested = {
+  type: 'UninstallRequested';
+  data: OperationRequest & { releaseId: string; name: string; namespace: string };
+};
+export type ReleaseUninstalled = {
+  type: 'ReleaseUninstalled';
+  data: {
+    releaseId: string;
+    operationId: string;
+    /** UNINSTALL: asked for; ATOMIC_INSTALL_FAILED: Helm removed a failed atomic install. */
+    cause: 'UNINSTALL' | 'ATOMIC_INSTALL_FAILED';
+    completedAt: string;
+  };
+};
+export type UninstallFailed = {
+  type: 'UninstallFailed';
+  data: { releaseId: string; operationId: string; error: string; timedOut: boolean; completedAt: string };
+};
+
+export type ReleaseEvent =
+  | InstallRequested
+  | UpgradeRequested
+  | RollbackRequested
+  | RevisionDeployed
+  | RevisionFailed
+  | UninstallRequested
+  | ReleaseUninstalled
+  | UninstallFailed;
+
+export type ReleaseEventType = ReleaseEvent['type'];
+
+export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
+  'InstallRequested',
+  'UpgradeRequested',
+  'RollbackRequested',
+  'RevisionDeployed',
+  'RevisionFailed',
+  'UninstallRequested',
+  'ReleaseUninstalled',
+  'UninstallFailed',
+];
+
+/** Events that ask the executor to act. */
+export type OperationRequested = InstallRequested | UpgradeRequested | RollbackRequested | UninstallRequested;
+
+// ----------------------------------------------------------------------------------------------- state
+
+export interface Revision {
+  revision: number;
+  operation: Operation;
+  chartVersion: string;
+  values: Values;
+  chartDigest?: string;
+  status: RevisionStatus;
+  rollbackOf?: number;
+  causedByRevision?: number;
+  trigger: Trigger;
+  requestedBy: string;
+  reason?: string;
+  requestedAt: string;
+  completedAt?: string;
+  error?: string;
+  helmRevision?: number;
+  operationId: string;
+  atomic: boolean;
+  warnings: string[];
+}
+
+export interface PendingOperation {
+  operationId: string;
+  kind: OperationKind;
+  /** The revision being deployed; absent for an uninstall. */
+  revision?: number;
+  atomic: boolean;
+  deadline: string;
+}
+
+export interface ExistingRelease {
+  status: ReleaseStatus;
+  releaseId: string;
+  name: string;
+  namespace: string;
+  chart: ChartRef;
+  autoRollback: boolean;
+  revisions: Revision[];
+  pending: PendingOperation | null;
+  /** Operation ids of uninstalls already finished, so a late duplicate outcome is recognised. */
+  finishedUninstalls: string[];
+  lastError?: string;
+}
+
+/** No release under this id yet: the only command that makes sense is an install. */
+export interface NoRelease {
+  status: 'NONE';
+}
+
+export type ReleaseState = NoRelease | ExistingRelease;
+
+export const initialState = (): ReleaseState => ({ status: 'NONE' });
+
+// ---------------------------------------------------------------------------------------------- evolve
+
+const revisionFrom = (
+  data: DesiredRevision,
+  operation: Operation,
+  extra: Partial<Revision> = {},
+): Revision => ({
+  revision: data.revision,
+  operation,
+  chartVersion: data.chartVersion,
+  values: data.values,
+  status: `PENDING_${operation}`,
+  trigger: data.trigger,
+  requestedBy: data.requestedBy,
+  ...(data.reason !== undefined ? { reason: data.reason } : {}),
+  requestedAt: data.requestedAt,
+  operationId: data.operationId,
+  atomic: data.atomic,
+  warnings: [],
+  ...extra,
+});
+
+const pendingFrom = (data: DesiredRevision, kind: Operation): PendingOperation => ({
+  operationId: data.operationId,
+  kind,
+  revision: data.revision,
+  atomic: data.atomic,
+  deadline: data.deadline,
+});
+
+const updateRevision = (
+  state: ExistingRelease,
+  revision: number,
+  change: Partial<Revision>,
+): Revision[] => state.revisions.map((r) => (r.revision === revision ? { ...r, ...change } : r));
+
+const existing = (state: ReleaseState, event: ReleaseEvent): ExistingRelease => {
+  if (state.status === 'NONE') {
+    throw new Error(`Event ${event.type} cannot apply to a release that was never installed`);
+  }
+  return state;
+};
+
+export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState => {
+  switch (event.type) {
+    case 'InstallRequested': {
+      const { data } = event;
+      const previous = state.status === 'NONE' ? [] : state.revisions;
+      return {
+        status: 'PENDING_INSTALL',
+        releaseId: data.releaseId,
+        name: data.name,
+        namespace: data.namespace,
+        chart: data.chart,
+        autoRollback: data.autoRollback,
+        revisions: [...previous, revisionFrom(data, 'INSTALL')],
+        pending: pendingFrom(data, 'INSTALL'),
+        finishedUninstalls: state.status === 'NONE' ? [] : state.finishedUninstalls,
+      };
+    }
+    case 'UpgradeRequested': {
+      const release = existing(state, event);
+      return {
+        ...release,
+        status: 'PENDING_UPGRADE',
+        chart: event.data.chart,
+        revisions: [...release.revisions, revisionFrom(event.data, 'UPGRADE')],
+        pending: pendingFrom(event.data, 'UPGRADE'),
+      };
+    }
+    case 'RollbackRequested': {
+      const release = existing(state, event);
+      const { data } = event;
+      return {
+        ...release,
+        status: 'PENDING_ROLLBACK',
+        chart: data.chart,
+        revisions: [
+          ...release.revisions,
+          revisionFrom(data, 'ROLLBACK', {
+            rollbackOf: data.rollbackOf,
+            ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+            ...(data.causedByRevision !== undefined ? { causedByRevision: data.causedByRevision } : {}),
+            warnings: data.warnings,
+          }),
+        ],
+        pending: pendingFrom(data, 'ROLLBACK'),
+      };
+    }
+    case 'RevisionDeployed': {
+      const release = existing(state, event);
+      const { data } = event;
+      return {
+        ...release,
+        status: 'DEPLOYED',
+        revisions: updateRevision(release, data.revision, {
+          status: 'DEPLOYED',
+          completedAt: data.completedAt,
+          ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+          ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+        }),
+        pending: null,
+        lastError: undefined,
+      };
+    }
+    case 'RevisionFailed': {
+      const release = existing(state, event);
+      const { data } = event;
+      return {
+        ...release,
+        status: 'FAILED',
+        revisions: updateRevision(release, data.revision, {
+          status: 'FAILED',
+          completedAt: data.completedAt,
+          error: data.error,
+          ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+        }),
+        pending: null,
+        lastError: data.error,
+      };
+    }
+    case 'UninstallRequested': {
+      const release = existing(state, event);
+      return {
+        ...release,
+        status: 'PENDING_UNINSTALL',
+        pending: {
+          operationId: event.data.operationId,
+          kind: 'UNINSTALL',
+          atomic: false,
+          deadline: event.data.deadline,
+        },
+      };
+    }
+    case 'ReleaseUninstalled': {
+      const release = existing(state, event);
+      const uninstall = event.data.cause === 'UNINSTALL';
+      return {
+        ...release,
+        status: 'UNINSTALLED',
+        pending: null,
+        finishedUninstalls: uninstall
+          ? [...release.finishedUninstalls, event.data.operationId]
+          : release.finishedUninstalls,
+      };
+    }
+    case 'UninstallFailed': {
+      const release = existing(state, event);
+      return {
+        ...release,
+        status: 'FAILED',
+        pending: null,
+        finishedUninstalls: [...release.finishedUninstalls, event.data.operationId],
+        lastError: event.data.error,
+      };
+    }
+    default:
+      return assertNever(event, 'release event');
+  }
+};
+
+// --------------------------------------------------------------------------------------------- queries
+
+export const latestRevision = (state: ExistingRelease): Revision | undefined =>
+  state.revisions[state.revisions.length - 1];
+
+/** The highest revision that deployed successfully: the safe rollback target. */
+export const lastSuccessfulRevision = (state: ExistingRelease): Revision | undefined =>
+  [...state.revisions].reverse().find((r) => r.status === 'DEPLOYED');
+
+export const isPending = (state: ReleaseState): boolean =>
+  state.status !== 'NONE' && state.pending !== null;
