@@ -6,7 +6,7 @@ const moduleNameMapper = {
 const base = {
   rootDir: __dirname,
   moduleFileExtensions: ['ts', 'js', 'json'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testEnvironment: 'node',
   moduleNameMapper,
 };
@@ -16,6 +16,7 @@ module.exports = {
     {
       ...base,
       displayName: 'int',
+      setupFilesAfterEnv: ['<rootDir>/libs/test-support/src/jest-int-setup.ts'],
       testMatch: ['<rootDir>/{apps,libs,test}/**/*.int.spec.ts'],
       globalSetup: '<rootDir>/libs/test-support/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/test-support/src/global-teardown.ts',
@@ -23,6 +24,7 @@ module.exports = {
     {
       ...base,
       displayName: 'e2e',
+      setupFilesAfterEnv: ['<rootDir>/libs/test-support/src/jest-int-setup.ts'],
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/libs/test-support/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/test-support/src/global-teardown.ts',

@@ -1,7 +1,7 @@
 import { CommandMetadata, fold } from '../core/decider';
 import { DomainError } from '../core/domain-error';
 import { evolve, initialState, ReleaseEvent, ReleaseState, Values } from './release';
-import { decide, ReleaseCommand } from './release.decide';
+import { decide, RecordOperationResult, ReleaseCommand } from './release.decide';
 import { planRollback, summarizeDecision } from './release.views';
 
 // given(state).when(command).then(events) on the pure decider, as in Emmett's specs.
@@ -68,7 +68,7 @@ const lastSuccessful = (over: Partial<Extract<ReleaseCommand, { type: 'RollbackT
 const uninstall = (): ReleaseCommand => ({ type: 'UninstallRelease', data: { releaseId: id } });
 
 /** The outcome of whatever operation is pending: built from state so the tests read as a story. */
-const outcome = (state: ReleaseState, result: 'SUCCEEDED' | 'FAILED', extra: { purged?: boolean; error?: string; helmRevision?: number } = {}): ReleaseCommand => {
+const outcome = (state: ReleaseState, result: 'SUCCEEDED' | 'FAILED', extra: { purged?: boolean; error?: string; helmRevision?: number } = {}): RecordOperationResult => {
   if (state.status === 'NONE' || !state.pending) throw new Error('nothing pending');
   return {
     type: 'RecordOperationResult',
@@ -349,7 +349,7 @@ describe('release decider', () => {
     it('records the digest and Helm revision reported by the executor', () => {
       const pending = story(install());
       const command = outcome(pending, 'SUCCEEDED', { helmRevision: 7 });
-      (command.data as { chartDigest?: string }).chartDigest = 'sha256:abc';
+      command.data.chartDigest = 'sha256:abc';
       given(pending).when(command).then((_events, after) => {
         expect(existing(after).revisions[0]).toMatchObject({ helmRevision: 7, chartDigest: 'sha256:abc' });
       });

@@ -1,0 +1,147 @@
+import { ReleaseCommand, ReleaseEvent } from '@app/domain';
+import { commandEvent, parseCommand } from './commands';
+import { parseReleaseEvent, releaseEventMessage } from './events';
+import { commandResultEvent } from './results';
+import { Topics } from './topics';
+
+const context = {
+  id: 'cmd-1',
+  source: 'urn:test',
+  time: '2026-11-01T12:00:00.000Z',
+  actor: 'alice',
+  correlationId: 'corr-1',
+};
+const json = (event: unknown) => JSON.parse(JSON.stringify(event));
+
+describe('contracts', () => {
+  it('pins the topic names', () => {
+    expect(Topics).toEqual({
+      commands: 'helm.release.commands',
+      commandResults: 'helm.release.command-results',
+      events: 'helm.release.events',
+      commandsDlq: 'helm.release.commands.dlq',
+      upgradeFailedSignals: 'helm.release.upgrade-failed',
+      upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',
+    });
+  });
+
+  it('pins the JSON of a rollback command', () => {
+    const command: ReleaseCommand = { type: 'RollbackRelease', data: { releaseId: 'web', targetRevision: 3, reason: 'bad' } };
+    expect(json(commandEvent(command, context))).toEqual({
+      specversion: '1.0',
+      id: 'cmd-1',
+      source: 'urn:test',
+      type: 'helm.release.command.rollback',
+      subject: 'web',
+      time: '2026-11-01T12:00:00.000Z',
+      datacontenttype: 'application/json',
+      actor: 'alice',
+      correlationid: 'corr-1',
+      schemaversion: 1,
+      data: { releaseId: 'web', targetRevision: 3, reason: 'bad' },
+    });
+  });
+
+  it.each<[string, ReleaseCommand]>([
+    ['install', { type: 'InstallRelease', data: { releaseId: 'web', namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: { a: 1 }, atomic: true } }],
+    ['upgrade', { type: 'UpgradeRelease', data: { releaseId: 'web', chartVersion: '1.1.0' } }],
+    ['rollback', { type: 'RollbackRelease', data: { releaseId: 'web', targetRevision: 1 } }],
+    ['rollback-last-successful', { type: 'RollbackToLastSuccessful', data: { releaseId: 'web', trigger: 'AUTOMATIC', causedByRevision: 2 } }],
+    ['uninstall', { type: 'UninstallRelease', data: { releaseId: 'web' } }],
+    ['operation-result', { type: 'RecordOperationResult', data: { releaseId: 'web', operationId: 'op', outcome: 'FAILED', error: 'boom', purged: true } }],
+    ['expire-operation', { type: 'ExpireOperation', data: { releaseId: 'web', operationId: 'op' } }],
+  ])('round-trips the %s command', (wire, command) => {
+    const message = JSON.stringify(commandEvent(command, context));
+    expect(JSON.parse(message).type).toBe(`helm.release.command.${wire}`);
+    const parsed = parseCommand(Buffer.from(message), 'web');
+    expect(parsed).toEqual({ ok: true, value: { command, context } });
+  });
+
+  describe('rejects what cannot be parsed or validated, saying why', () => {
+    const valid = json(commandEvent({ type: 'RollbackRelease', data: { releaseId: 'web', targetRevision: 3 } }, context));
+    it.each<[string, unknown, RegExp]>([
+      ['bad JSON', '{"id": ', /not JSON/],
+      ['an empty message', '', /empty/],
+      ['a non-envelope', { hello: 1 }, /CloudEvents/],
+      ['an unknown type', { ...valid, type: 'helm.release.command.explode' }, /unknown command type 'helm.release.command.explode'/],
+      ['a wrong schema version', { ...valid, schemaversion: 7 }, /unsupported schemaversion '7'/],
+      ['a string target revision', { ...valid, data: { releaseId: 'web', targetRevision: '3' } }, /targetRevision/],
+      ['a fractional target revision', { ...valid, data: { releaseId: 'web', targetRevision: 2.5 } }, /integer >= 1/],
+      ['an unknown field', { ...valid, data: { releaseId: 'web', targetRevision: 1, rm: '-rf' } }, /rm/],
+      ['a release id that is not a DNS label', { ...valid, subject: 'Web_1', data: { releaseId: 'Web_1', targetRevision: 1 } }, /DNS label/],
+      ['a subject that disagrees with the data', { ...valid, subject: 'other' }, /subject and key/],
+    ])('%s', (_name, message, reason) => {
+      const result = parseCommand(typeof message === 'string' ? message : JSON.stringify(message), 'web');
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.error).toMatch(reason);
+    });
+  });
+
+  it('pins the JSON of a command result', () => {
+    expect(
+      json(
+        commandResultEvent(
+          {
+            commandId: 'cmd-1',
+            releaseId: 'web',
+            outcome: 'REJECTED',
+            error: { code: 'OPERATION_IN_PROGRESS', message: 'busy' },
+          },
+          { source: 'urn:release-service', correlationId: 'corr-1', time: context.time },
+        ),
+      ),
+    ).toEqual({
+      specversion: '1.0',
+      id: 'result:cmd-1',
+      source: 'urn:release-service',
+      type: 'helm.release.command-result',
+      subject: 'web',
+      time: context.time,
+      datacontenttype: 'application/json',
+      causationid: 'cmd-1',
+      correlationid: 'corr-1',
+      schemaversion: 1,
+      data: { commandId: 'cmd-1', releaseId: 'web', outcome: 'REJECTED', error: { code: 'OPERATION_IN_PROGRESS', message: 'busy' } },
+    });
+  });
+
+  it('pins the JSON of a revision event and parses it back', () => {
+    const event: ReleaseEvent = {
+      type: 'RevisionDeployed',
+      data: { releaseId: 'web', revision: 3, operationId: 'op', helmRevision: 3, completedAt: context.time },
+    };
+    const message = releaseEventMessage(event, {
+      eventId: 'web:5:0',
+      releaseId: 'web',
+      streamVersion: 5,
+      time: context.time,
+      source: 'urn:release-service',
+      correlationId: 'corr-1',
+      causationId: 'cmd-1',
+      actor: 'alice',
+    });
+    expect(json(message)).toEqual({
+      specversion: '1.0',
+      id: 'web:5:0',
+      source: 'urn:release-service',
+      type: 'helm.release.event.RevisionDeployed',
+      subject: 'web',
+      time: context.time,
+      datacontenttype: 'application/json',
+      correlationid: 'corr-1',
+      causationid: 'cmd-1',
+      actor: 'alice',
+      streamversion: 5,
+      schemaversion: 1,
+      data: event.data,
+    });
+    expect(parseReleaseEvent(JSON.stringify(message))).toEqual({
+      id: 'web:5:0',
+      releaseId: 'web',
+      streamVersion: 5,
+      correlationId: 'corr-1',
+      causationId: 'cmd-1',
+      event,
+    });
+  });
+});

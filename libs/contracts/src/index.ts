@@ -1,0 +1,5 @@
+export * from './topics';
+export * from './schemas';
+export * from './commands';
+export * from './results';
+export * from './events';

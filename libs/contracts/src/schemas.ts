@@ -1,0 +1,100 @@
+/**
+ * Versioned schemas of the command payloads, used at every edge (HTTP bodies, Kafka messages).
+ * The domain re-checks its own rules; these reject what is malformed before it reaches a decision.
+ */
+import { z } from 'zod';
+
+/** Kubernetes DNS label (RFC 1123); Helm caps release names at 53 characters. */
+const dnsLabel = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');
+
+export const ReleaseIdSchema = dnsLabel(53);
+export const NamespaceSchema = dnsLabel(63);
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+export const ValuesSchema = z.record(z.string(), jsonValue);
+
+export const ChartRefSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(250)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a chart name'),
+  repository: z
+    .string()
+    .max(2048)
+    .regex(/^(https?|oci):\/\/[^\s]+$/, 'must be an http(s):// repository URL or an oci:// reference'),
+});
+
+/** Helm chart versions are SemVer 2. */
+export const ChartVersionSchema = z
+  .string()
+  .max(128)
+  .regex(/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/, 'must be a SemVer version such as 1.2.3');
+
+const reason = z.string().max(1024).optional();
+const timeoutSeconds = z.number().int().min(1).max(3600).optional();
+
+export const InstallDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  name: ReleaseIdSchema.optional(),
+  namespace: NamespaceSchema,
+  chart: ChartRefSchema,
+  chartVersion: ChartVersionSchema,
+  values: ValuesSchema.optional(),
+  atomic: z.boolean().optional(),
+  autoRollback: z.boolean().optional(),
+  timeoutSeconds,
+  reason,
+});
+
+export const UpgradeDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  chartVersion: ChartVersionSchema.optional(),
+  values: ValuesSchema.optional(),
+  atomic: z.boolean().optional(),
+  timeoutSeconds,
+  reason,
+});
+
+export const TargetRevisionSchema = z
+  .number({ error: 'targetRevision must be an integer >= 1' })
+  .int('targetRevision must be an integer >= 1')
+  .min(1, 'targetRevision must be an integer >= 1');
+
+export const RollbackDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  targetRevision: TargetRevisionSchema,
+  timeoutSeconds,
+  reason,
+});
+
+export const RollbackLastSuccessfulDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
+  causedByRevision: z.number().int().min(1).optional(),
+  timeoutSeconds,
+  reason,
+});
+
+export const UninstallDataSchema = z.strictObject({ releaseId: ReleaseIdSchema, timeoutSeconds, reason });
+
+export const OperationResultDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  operationId: z.string().min(1).max(200),
+  outcome: z.enum(['SUCCEEDED', 'FAILED']),
+  error: z.string().max(64 * 1024).optional(),
+  helmRevision: z.number().int().min(1).optional(),
+  chartDigest: z.string().max(200).optional(),
+  purged: z.boolean().optional(),
+});
+
+export const ExpireOperationDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  operationId: z.string().min(1).max(200),
+});

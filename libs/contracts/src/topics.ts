@@ -1,0 +1,17 @@
+/** Kafka topics of the service. Every topic that carries release traffic is keyed by releaseId. */
+export const Topics = {
+  /** Commands in: install, upgrade, rollback, rollback-last-successful, uninstall, operation-result. */
+  commands: 'helm.release.commands',
+  /** One decision per command (accepted or rejected), for request/reply callers. */
+  commandResults: 'helm.release.command-results',
+  /** Revision events, in order per release. */
+  events: 'helm.release.events',
+  /** Messages on the commands topic that could not be parsed or validated, with the error. */
+  commandsDlq: 'helm.release.commands.dlq',
+  /** Upgrade-failed signals published by other services (remediation input). */
+  upgradeFailedSignals: 'helm.release.upgrade-failed',
+  upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',
+} as const;
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+export const ALL_TOPICS: readonly TopicName[] = Object.values(Topics);

@@ -1,0 +1,364 @@
+import { createHash } from 'node:crypto';
+import { Connection, Model, Schema, Types } from 'mongoose';
+import { ConcurrencyError, DuplicateCommandError } from './errors';
+import { DomainEvent, EventSchemas, upcast } from './upcasting';
+
+/**
+ * Event store on MongoDB through mongoose, built to run on FerretDB 1.x as well: no multi-document
+ * transactions, no change streams. Each decision is ONE commit document holding all its events, so a
+ * single insert is atomic; unique indexes give optimistic concurrency and command idempotency.
+ *
+ * Event data, decisions and snapshot state are stored as JSON strings: Helm values are arbitrary JSON whose
+ * keys may contain '.' or start with '$' (annotations, for one), which MongoDB-wire servers restrict in
+ * field names. A string keeps the exact JSON, byte for byte.
+ */
+
+export interface CommitMetadata {
+  actor: string;
+  correlationId: string;
+  causationId?: string;
+  /** When the decision was made (the command metadata's `now`). */
+  now: string;
+}
+
+export interface StoredEvent {
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  /** JSON text of the event data. */
+  data: string;
+}
+
+export interface CommitDoc {
+  _id: Types.ObjectId;
+  streamId: string;
+  version: number;
+  commandId: string;
+  commandType: string;
+  events: StoredEvent[];
+  /** JSON text of what the caller was answered, returned again to a redelivered command. */
+  result: string;
+  metadata: CommitMetadata;
+  recordedAt: Date;
+  dispatched: boolean;
+  prevHash: string;
+  hash: string;
+}
+
+export interface Commit {
+  id: string;
+  streamId: string;
+  version: number;
+  commandId: string;
+  commandType: string;
+  events: Array<DomainEvent & { eventId: string; schemaVersion: number }>;
+  result: unknown;
+  metadata: CommitMetadata;
+  recordedAt: Date;
+  dispatched: boolean;
+  prevHash: string;
+  hash: string;
+}
+
+export interface RejectionDoc {
+  _id: string;
+  streamId: string;
+  commandType: string;
+  error: string;
+  recordedAt: Date;
+}
+
+export interface SnapshotDoc {
+  streamId: string;
+  version: number;
+  schemaVersion: number;
+  state: string;
+  takenAt: Date;
+}
+
+export interface AppendInput {
+  streamId: string;
+  /** The version of the stream the decision was made on; the commit gets expectedVersion + 1. */
+  expectedVersion: number;
+  commandId: string;
+  commandType: string;
+  events: DomainEvent[];
+  result: unknown;
+  metadata: CommitMetadata;
+  /** Hash of the commit at expectedVersion ('' for a new stream): the audit hash chain. */
+  prevHash: string;
+}
+
+export const GENESIS_HASH = '';
+
+/** The hash chain over everything a commit says, so an edited, removed or reordered commit is detectable. */
+export const commitHash = (c: {
+  prevHash: string;
+  streamId: string;
+  version: number;
+  commandId: string;
+  commandType: string;
+  events: StoredEvent[];
+  result: string;
+  metadata: CommitMetadata;
+}): string =>
+  createHash('sha256')
+    .update(
+      JSON.stringify([
+        c.prevHash,
+        c.streamId,
+        c.version,
+        c.commandId,
+        c.commandType,
+        c.events.map((e) => [e.eventId, e.type, e.schemaVersion, e.data]),
+        c.result,
+        c.metadata.actor,
+        c.metadata.correlationId,
+        c.metadata.causationId ?? null,
+        c.metadata.now,
+      ]),
+    )
+    .digest('hex');
+
+const isDuplicateKey = (error: unknown): error is { code: number; message: string; keyPattern?: Record<string, number> } =>
+  typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
+
+/** Which unique index a duplicate-key error names, where the server says (MongoDB does, FerretDB 1.x not). */
+const duplicateOn = (error: { message: string; keyPattern?: Record<string, number> }): 'version' | 'command' | 'unknown' => {
+  if (error.keyPattern?.commandId || /stream_command/.test(error.message)) return 'command';
+  if (error.keyPattern?.version || /stream_version/.test(error.message)) return 'version';
+  return 'unknown';
+};
+
+export interface EventStoreOptions {
+  schemas: EventSchemas;
+  /** Collection name prefix (tests, or rebuilding into fresh collections). */
+  prefix?: string;
+}
+
+export class MongoEventStore {
+  readonly commits: Model<CommitDoc>;
+  readonly rejections: Model<RejectionDoc>;
+  readonly snapshots: Model<SnapshotDoc>;
+
+  constructor(
+    readonly connection: Connection,
+    private readonly options: EventStoreOptions,
+  ) {
+    const prefix = options.prefix ?? '';
+    const commitSchema = new Schema<CommitDoc>(
+      {
+        streamId: { type: String, required: true },
+        version: { type: Number, required: true },
+        commandId: { type: String, required: true },
+        commandType: { type: String, required: true },
+        events: [{ _id: false, eventId: String, type: { type: String }, schemaVersion: Number, data: String }],
+        result: String,
+        metadata: { _id: false, actor: String, correlationId: String, causationId: String, now: String },
+        recordedAt: Date,
+        dispatched: Boolean,
+        prevHash: String,
+        hash: String,
+      },
+      { versionKey: false, collection: `${prefix}commits` },
+    );
+    commitSchema.index({ streamId: 1, version: 1 }, { unique: true, name: 'stream_version' });
+    commitSchema.index({ streamId: 1, commandId: 1 }, { unique: true, name: 'stream_command' });
+    commitSchema.index({ dispatched: 1, streamId: 1, version: 1 }, { name: 'outbox' });
+
+    const rejectionSchema = new Schema<RejectionDoc>(
+      { _id: String, streamId: String, commandType: String, error: String, recordedAt: Date },
+      { versionKey: false, collection: `${prefix}rejections` },
+    );
+    const snapshotSchema = new Schema<SnapshotDoc>(
+      { streamId: String, version: Number, schemaVersion: Number, state: String, takenAt: Date },
+      { versionKey: false, collection: `${prefix}snapshots` },
+    );
+    snapshotSchema.index({ streamId: 1, version: 1 }, { unique: true, name: 'stream_version' });
+
+    this.commits = connection.model<CommitDoc>(`${prefix}Commit`, commitSchema);
+    this.rejections = connection.model<RejectionDoc>(`${prefix}Rejection`, rejectionSchema);
+    this.snapshots = connection.model<SnapshotDoc>(`${prefix}Snapshot`, snapshotSchema);
+  }
+
+  /** Creates the indexes the guarantees rest on; called once at start, and it fails loudly. */
+  async ensureIndexes(): Promise<void> {
+    await Promise.all([this.commits.createIndexes(), this.snapshots.createIndexes()]);
+  }
+
+  /**
+   * Appends one commit. Throws ConcurrencyError when the version is taken and DuplicateCommandError when
+   * the command was already recorded on the stream.
+   */
+  async append(input: AppendInput): Promise<Commit> {
+    const version = input.expectedVersion + 1;
+    const events: StoredEvent[] = input.events.map((e, index) => ({
+      eventId: `${input.streamId}:${version}:${index}`,
+      type: e.type,
+      schemaVersion: this.schemaVersionOf(e.type),
+      data: JSON.stringify(e.data),
+    }));
+    const body = {
+      streamId: input.streamId,
+      version,
+      commandId: input.commandId,
+      commandType: input.commandType,
+      events,
+      result: JSON.stringify(input.result ?? null),
+      metadata: {
+        actor: input.metadata.actor,
+        correlationId: input.metadata.correlationId,
+        ...(input.metadata.causationId ? { causationId: input.metadata.causationId } : {}),
+        now: input.metadata.now,
+      },
+      prevHash: input.prevHash,
+    };
+    const doc: CommitDoc = {
+      _id: new Types.ObjectId(),
+      ...body,
+      recordedAt: new Date(),
+      dispatched: false,
+      hash: commitHash(body),
+    };
+    try {
+      await this.commits.collection.insertOne(doc);
+    } catch (error) {
+      if (isDuplicateKey(error)) {
+        if (duplicateOn(error) === 'command') throw new DuplicateCommandError(input.streamId, input.commandId);
+        // FerretDB does not say which index was violated, and a racing writer may have recorded this very
+        // command at this version: ask, rather than guess, which of the two unique indexes it was.
+        if (await this.findByCommand(input.streamId, input.commandId)) {
+          throw new DuplicateCommandError(input.streamId, input.commandId);
+        }
+        throw new ConcurrencyError(input.streamId, version);
+      }
+      throw error;
+    }
+    return this.toCommit(doc);
+  }
+
+  async findByCommand(streamId: string, commandId: string): Promise<Commit | null> {
+    const doc = await this.commits.findOne({ streamId, commandId }).lean<CommitDoc>();
+    return doc ? this.toCommit(doc) : null;
+  }
+
+  async recordRejection(commandId: string, streamId: string, commandType: string, error: unknown): Promise<unknown> {
+    try {
+      await this.rejections.collection.insertOne({
+        _id: commandId,
+        streamId,
+        commandType,
+        error: JSON.stringify(error),
+        recordedAt: new Date(),
+      } as never);
+      return error;
+    } catch (e) {
+      // A concurrent duplicate already recorded the first answer: return that one.
+      if (isDuplicateKey(e)) return (await this.findRejection(commandId)) ?? error;
+      throw e;
+    }
+  }
+
+  async findRejection(commandId: string): Promise<unknown | null> {
+    const doc = await this.rejections.findById(commandId).lean<RejectionDoc>();
+    return doc ? JSON.parse(doc.error) : null;
+  }
+
+  /** Commits of a stream after `afterVersion`, in order. */
+  async readStream(streamId: string, afterVersion = 0): Promise<Commit[]> {
+    const docs = await this.commits
+      .find({ streamId, version: { $gt: afterVersion } })
+      .sort({ version: 1 })
+      .lean<CommitDoc[]>();
+    return docs.map((d) => this.toCommit(d));
+  }
+
+  /**
+   * The whole log in a stable order (insertion order by ObjectId), a page at a time. Per stream the
+   * order is always the version order.
+   */
+  async readAll(options: { after?: string; limit?: number; streamId?: string } = {}): Promise<Commit[]> {
+    const filter: Record<string, unknown> = {};
+    if (options.after) filter._id = { $gt: new Types.ObjectId(options.after) };
+    if (options.streamId) filter.streamId = options.streamId;
+    const docs = await this.commits
+      .find(filter)
+      .sort({ _id: 1 })
+      .limit(options.limit ?? 500)
+      .lean<CommitDoc[]>();
+    return docs.map((d) => this.toCommit(d));
+  }
+
+  async latestSnapshot(streamId: string, schemaVersion: number): Promise<{ version: number; state: unknown } | null> {
+    const doc = await this.snapshots
+      .findOne({ streamId, schemaVersion })
+      .sort({ version: -1 })
+      .lean<SnapshotDoc>();
+    return doc ? { version: doc.version, state: JSON.parse(doc.state) } : null;
+  }
+
+  async saveSnapshot(streamId: string, version: number, schemaVersion: number, state: unknown): Promise<void> {
+    try {
+      await this.snapshots.collection.insertOne({
+        streamId,
+        version,
+        schemaVersion,
+        state: JSON.stringify(state),
+        takenAt: new Date(),
+      } as never);
+    } catch (error) {
+      // Two instances snapshotting the same version write the same state: either copy will do.
+      if (!isDuplicateKey(error)) throw error;
+    }
+  }
+
+  /** Undispatched commits of one stream up to a version, in version order (the outbox of that stream). */
+  async undispatchedOf(streamId: string, uptoVersion = Number.MAX_SAFE_INTEGER): Promise<Commit[]> {
+    const docs = await this.commits
+      .find({ dispatched: false, streamId, version: { $lte: uptoVersion } })
+      .sort({ version: 1 })
+      .lean<CommitDoc[]>();
+    return docs.map((d) => this.toCommit(d));
+  }
+
+  /** Streams that have undispatched commits recorded before `olderThan`. */
+  async streamsWithUndispatched(olderThan: Date, limit = 100): Promise<string[]> {
+    const docs = await this.commits
+      .find({ dispatched: false, recordedAt: { $lt: olderThan } }, { streamId: 1 })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<Array<{ streamId: string }>>();
+    return [...new Set(docs.map((d) => d.streamId))];
+  }
+
+  async markDispatched(commit: Pick<Commit, 'streamId' | 'version'>): Promise<void> {
+    await this.commits.updateOne({ streamId: commit.streamId, version: commit.version }, { $set: { dispatched: true } });
+  }
+
+  private schemaVersionOf(type: string): number {
+    const version = this.options.schemas.current[type];
+    if (version === undefined) throw new Error(`No schema version declared for event type '${type}'`);
+    return version;
+  }
+
+  private toCommit(doc: CommitDoc): Commit {
+    return {
+      id: doc._id.toString(),
+      streamId: doc.streamId,
+      version: doc.version,
+      commandId: doc.commandId,
+      commandType: doc.commandType,
+      events: doc.events.map((e) => ({
+        eventId: e.eventId,
+        schemaVersion: e.schemaVersion,
+        ...upcast(this.options.schemas, { type: e.type, schemaVersion: e.schemaVersion, data: JSON.parse(e.data) }, doc),
+      })),
+      result: JSON.parse(doc.result ?? 'null'),
+      metadata: doc.metadata,
+      recordedAt: doc.recordedAt,
+      dispatched: doc.dispatched,
+      prevHash: doc.prevHash,
+      hash: doc.hash,
+    };
+  }
+}

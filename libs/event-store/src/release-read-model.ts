@@ -1,0 +1,300 @@
+import type { ChartRef, ReleaseEvent, ReleaseStatus, RevisionStatus, Operation, Trigger } from '@app/domain';
+import { assertNever } from '@app/domain';
+import { AnyBulkWriteOperation, Connection, Model, Schema } from 'mongoose';
+import { Commit, MongoEventStore } from './mongo-event-store';
+
+/**
+ * The read model of releases: one document per release (status, current and last successful revision)
+ * and one per revision, so a release with ten thousand revisions never nears the document size limit.
+ * Updated idempotently by stream version and rebuildable from the log at any time.
+ */
+export interface ReleaseView {
+  _id: string;
+  releaseId: string;
+  /** The stream version this view reflects; a commit at or below it is already applied. */
+  version: number;
+  name: string;
+  namespace: string;
+  chart: ChartRef;
+  autoRollback: boolean;
+  status: ReleaseStatus;
+  currentRevision: number;
+  lastSuccessfulRevision: number | null;
+  pendingOperationId: string | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RevisionView {
+  _id: string;
+  releaseId: string;
+  revision: number;
+  operation: Operation;
+  chartVersion: string;
+  /** Exact JSON of the values (see the note on JSON strings in mongo-event-store.ts). */
+  valuesJson: string;
+  chartDigest: string | null;
+  status: RevisionStatus;
+  rollbackOf: number | null;
+  causedByRevision: number | null;
+  trigger: Trigger;
+  requestedBy: string;
+  reason: string | null;
+  requestedAt: string;
+  completedAt: string | null;
+  error: string | null;
+  helmRevision: number | null;
+  operationId: string;
+  atomic: boolean;
+  warnings: string[];
+}
+
+const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
+
+export class ReleaseReadModel {
+  readonly releases: Model<ReleaseView>;
+  readonly revisions: Model<RevisionView>;
+
+  constructor(
+    readonly connection: Connection,
+    readonly prefix = '',
+  ) {
+    const releaseSchema = new Schema<ReleaseView>(
+      {
+        _id: String,
+        releaseId: String,
+        version: Number,
+        name: String,
+        namespace: String,
+        chart: { _id: false, name: String, repository: String },
+        autoRollback: Boolean,
+        status: String,
+        currentRevision: Number,
+        lastSuccessfulRevision: Number,
+        pendingOperationId: String,
+        lastError: String,
+        createdAt: String,
+        updatedAt: String,
+      },
+      { versionKey: false, collection: `${prefix}releases` },
+    );
+    const revisionSchema = new Schema<RevisionView>(
+      {
+        _id: String,
+        releaseId: String,
+        revision: Number,
+        operation: String,
+        chartVersion: String,
+        valuesJson: String,
+        chartDigest: String,
+        status: String,
+        rollbackOf: Number,
+        causedByRevision: Number,
+        trigger: String,
+        requestedBy: String,
+        reason: String,
+        requestedAt: String,
+        completedAt: String,
+        error: String,
+        helmRevision: Number,
+        operationId: String,
+        atomic: Boolean,
+        warnings: [String],
+      },
+      { versionKey: false, collection: `${prefix}revisions` },
+    );
+    revisionSchema.index({ releaseId: 1, revision: 1 }, { unique: true, name: 'release_revision' });
+    this.releases = connection.model<ReleaseView>(`${prefix}ReleaseView`, releaseSchema);
+    this.revisions = connection.model<RevisionView>(`${prefix}RevisionView`, revisionSchema);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.revisions.createIndexes();
+  }
+
+  /** Brings one release's view up to date with its stream: applies every commit it has not seen. */
+  async catchUp(store: MongoEventStore, releaseId: string): Promise<number> {
+    const view = await this.releases.findById(releaseId).lean<ReleaseView>();
+    const commits = await store.readStream(releaseId, view?.version ?? 0);
+    if (commits.length) await this.apply(view, commits);
+    return commits.length;
+  }
+
+  /**
+   * Applies commits (in version order, starting right after the view's version) to the views. Revision
+   * documents are written first with plain $set (idempotent); the release document last, conditioned on
+   * the version it was read at, so a concurrent or repeated projection changes nothing twice.
+   */
+  async apply(current: ReleaseView | null, commits: Commit[]): Promise<void> {
+    let view = current;
+    const revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
+    for (const commit of commits) {
+      if (view && commit.version <= view.version) continue;
+      for (const event of commit.events as unknown as ReleaseEvent[]) {
+        view = this.evolveView(view, event, commit, revisionOps);
+      }
+      if (view) view = { ...view, version: commit.version, updatedAt: commit.metadata.now };
+    }
+    if (!view) return;
+    if (revisionOps.length) await this.revisions.bulkWrite(revisionOps, { ordered: true });
+    const readVersion = current?.version ?? 0;
+    if (!current) {
+      try {
+        await this.releases.collection.insertOne(view as never);
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000) throw error;
+        // Someone projected the same release first; theirs is at least as new as ours for version 1.
+      }
+      return;
+    }
+    await this.releases.replaceOne({ _id: view._id, version: readVersion }, view);
+  }
+
+  private evolveView(
+    view: ReleaseView | null,
+    event: ReleaseEvent,
+    commit: Commit,
+    revisionOps: AnyBulkWriteOperation<RevisionView>[],
+  ): ReleaseView | null {
+    const setRevision = (releaseId: string, revision: number, set: Partial<RevisionView>) =>
+      revisionOps.push({
+        updateOne: { filter: { _id: revisionKey(releaseId, revision) }, update: { $set: set }, upsert: true },
+      });
+    switch (event.type) {
+      case 'InstallRequested':
+      case 'UpgradeRequested':
+      case 'RollbackRequested': {
+        const d = event.data;
+        const operation: Operation =
+          event.type === 'InstallRequested' ? 'INSTALL' : event.type === 'UpgradeRequested' ? 'UPGRADE' : 'ROLLBACK';
+        const rollback = event.type === 'RollbackRequested' ? event.data : undefined;
+        setRevision(d.releaseId, d.revision, {
+          releaseId: d.releaseId,
+          revision: d.revision,
+          operation,
+          chartVersion: d.chartVersion,
+          valuesJson: JSON.stringify(d.values),
+          chartDigest: rollback?.chartDigest ?? null,
+          status: `PENDING_${operation}`,
+          rollbackOf: rollback?.rollbackOf ?? null,
+          causedByRevision: rollback?.causedByRevision ?? null,
+          trigger: d.trigger,
+          requestedBy: d.requestedBy,
+          reason: d.reason ?? null,
+          requestedAt: d.requestedAt,
+          completedAt: null,
+          error: null,
+          helmRevision: null,
+          operationId: d.operationId,
+          atomic: d.atomic,
+          warnings: rollback?.warnings ?? [],
+        });
+        const base: ReleaseView = view ?? {
+          _id: d.releaseId,
+          releaseId: d.releaseId,
+          version: 0,
+          name: d.name,
+          namespace: d.namespace,
+          chart: d.chart,
+          autoRollback: false,
+          status: 'PENDING_INSTALL',
+          currentRevision: 0,
+          lastSuccessfulRevision: null,
+          pendingOperationId: null,
+          lastError: null,
+          createdAt: commit.metadata.now,
+          updatedAt: commit.metadata.now,
+        };
+        return {
+          ...base,
+          name: d.name,
+          namespace: d.namespace,
+          chart: d.chart,
+          ...(event.type === 'InstallRequested' ? { autoRollback: event.data.autoRollback } : {}),
+          status: `PENDING_${operation}`,
+          currentRevision: d.revision,
+          pendingOperationId: d.operationId,
+        };
+      }
+      case 'RevisionDeployed': {
+        const d = event.data;
+        setRevision(d.releaseId, d.revision, {
+          status: 'DEPLOYED',
+          completedAt: d.completedAt,
+          ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
+          ...(d.chartDigest !== undefined ? { chartDigest: d.chartDigest } : {}),
+        });
+        const v = view!;
+        return {
+          ...v,
+          status: 'DEPLOYED',
+          lastSuccessfulRevision: Math.max(v.lastSuccessfulRevision ?? 0, d.revision),
+          pendingOperationId: null,
+          lastError: null,
+        };
+      }
+      case 'RevisionFailed': {
+        const d = event.data;
+        setRevision(d.releaseId, d.revision, {
+          status: 'FAILED',
+          completedAt: d.completedAt,
+          error: d.error,
+          ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
+        });
+        return { ...view!, status: 'FAILED', pendingOperationId: null, lastError: d.error };
+      }
+      case 'UninstallRequested':
+        return { ...view!, status: 'PENDING_UNINSTALL', pendingOperationId: event.data.operationId };
+      case 'ReleaseUninstalled':
+        return { ...view!, status: 'UNINSTALLED', pendingOperationId: null };
+      case 'UninstallFailed':
+        return { ...view!, status: 'FAILED', pendingOperationId: null, lastError: event.data.error };
+      default:
+        return assertNever(event, 'release event');
+    }
+  }
+
+  /** Rebuilds every view from the whole log (into this model's collections, which should be empty). */
+  async rebuild(store: MongoEventStore, onProgress?: (commits: number) => void): Promise<number> {
+    const byStream = new Map<string, Commit[]>();
+    let after: string | undefined;
+    let total = 0;
+    for (;;) {
+      const page = await store.readAll({ ...(after ? { after } : {}), limit: 1000 });
+      if (page.length === 0) break;
+      for (const commit of page) {
+        const list = byStream.get(commit.streamId) ?? [];
+        list.push(commit);
+        byStream.set(commit.streamId, list);
+      }
+      after = page[page.length - 1].id;
+      total += page.length;
+      onProgress?.(total);
+    }
+    for (const commits of byStream.values()) {
+      commits.sort((a, b) => a.version - b.version);
+      await this.apply(null, commits);
+    }
+    return total;
+  }
+
+  get(releaseId: string): Promise<ReleaseView | null> {
+    return this.releases.findById(releaseId).lean<ReleaseView>().exec();
+  }
+
+  list(options: { limit?: number; after?: string; status?: string } = {}): Promise<ReleaseView[]> {
+    const filter: Record<string, unknown> = {};
+    if (options.after) filter._id = { $gt: options.after };
+    if (options.status) filter.status = options.status;
+    return this.releases.find(filter).sort({ _id: 1 }).limit(options.limit ?? 100).lean<ReleaseView[]>().exec();
+  }
+
+  history(releaseId: string): Promise<RevisionView[]> {
+    return this.revisions.find({ releaseId }).sort({ revision: 1 }).lean<RevisionView[]>().exec();
+  }
+
+  revision(releaseId: string, revision: number): Promise<RevisionView | null> {
+    return this.revisions.findById(revisionKey(releaseId, revision)).lean<RevisionView>().exec();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Configuration from the environment, validated once at start. A bad value stops the process with one
+ * message naming every problem, instead of failing later on first use.
+ */
+import { z } from 'zod';
+
+const boolean = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+export const Role = { viewer: 'viewer', operator: 'operator' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+export interface TokenGrant {
+  token: string;
+  role: Role;
+  subject: string;
+}
+
+/**
+ * AUTH_TOKENS is a comma-separated list of `role:subject:token` (the token last, so it may contain ':').
+ * Tokens are secrets: errors never echo them.
+ */
+const tokens = z.string().transform((raw, ctx): TokenGrant[] => {
+  const grants: TokenGrant[] = [];
+  for (const [i, entry] of raw.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
+    const [role, subject, ...rest] = entry.split(':');
+    const token = rest.join(':');
+    if ((role !== 'viewer' && role !== 'operator') || !subject || token.length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${i + 1} must be role:subject:token with role viewer|operator and a token of 16+ characters`,
+      });
+      continue;
+    }
+    grants.push({ role, subject, token });
+  }
+  return grants;
+});
+
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SERVICE_SOURCE: z.string().optional(),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:39092')
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().default('helm-rollback-service'),
+  /** Topic name prefix, so several test runs or tenants can share one broker. */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI')
+    .default('mongodb://127.0.0.1:37017/helm_releases'),
+  API_PORT: port(8080),
+  RELEASE_SERVICE_PORT: port(8081),
+  EXECUTOR_PORT: port(8082),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  AUTH_TOKENS: tokens.default([]),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  METRICS_ENABLED: boolean.default(true),
+});
+
+export type AppConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): AppConfig => {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  return parsed.data;
+};
+
+/** Topic names with the configured prefix applied. */
+export const topicName = (config: Pick<AppConfig, 'KAFKA_TOPIC_PREFIX'>, topic: string): string =>
+  `${config.KAFKA_TOPIC_PREFIX}${topic}`;

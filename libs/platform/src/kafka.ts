@@ -1,0 +1,58 @@
+import { Kafka, logLevel, LogEntry, Partitioners, Producer, ITopicConfig, Admin } from 'kafkajs';
+import type { Logger } from 'pino';
+import { AppConfig, topicName } from './config';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** KafkaJS logs through pino as JSON, like everything else (its own logger prints free text). */
+const kafkaLogCreator = (logger: Logger) => () => (entry: LogEntry) => {
+  const { message, ...extra } = entry.log;
+  logger[levels[entry.level] ?? 'info']({ kafka: { namespace: entry.namespace, ...extra } }, message);
+};
+
+export const createKafka = (config: AppConfig, logger: Logger, clientSuffix: string): Kafka =>
+  new Kafka({
+    clientId: `${config.KAFKA_CLIENT_ID}-${clientSuffix}`,
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' })),
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
+
+/**
+ * The one producer of a process. Idempotent, so a retried send after a broker hiccup does not write
+ * the same record twice within a session; acks from all in-sync replicas.
+ */
+export const createProducer = (kafka: Kafka): Producer =>
+  kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+
+/** Creates the service's topics if missing; harmless when they exist (several apps call it at start). */
+export const ensureTopics = async (admin: Admin, config: AppConfig, topics: readonly string[]): Promise<void> => {
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = topics
+    .map((t) => topicName(config, t))
+    .filter((t) => !existing.has(t))
+    .map((topic) => ({
+      topic,
+      numPartitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: -1,
+      configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+    }));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (error) {
+    // Another app may have created the same topic between listTopics and createTopics.
+    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+  }
+};

@@ -1,0 +1,8 @@
+export const APP_CONFIG = Symbol('APP_CONFIG');
+export const APP_NAME = Symbol('APP_NAME');
+export const KAFKA = Symbol('KAFKA');
+export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
+export const KAFKA_ADMIN_HEALTH = Symbol('KAFKA_ADMIN_HEALTH');
+export const LOGGER = Symbol('LOGGER');
+export const MONGO_CONNECTION = Symbol('MONGO_CONNECTION');
+export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');

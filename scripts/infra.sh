@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The real servers this project needs, provisioned from package registries and run on loopback:
+# Apache Kafka (KRaft) and FerretDB (MongoDB wire protocol). Downloads and builds are cached under
+# ~/.cache/helm-rollback-service, never in the checkout.
+#
+#   scripts/infra.sh up       start both (idempotent), then print the env the apps and tests use
+#   scripts/infra.sh status   one line per server; exit 1 if any is down
+#   scripts/infra.sh down     stop both
+#   scripts/infra.sh env      print `export KAFKA_BROKERS=… MONGODB_URI=…` for this machine's servers
+#
+# KAFKA_BROKERS / MONGODB_URI set in the environment mean "use those servers": nothing is started.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+print_env() {
+  echo "export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-39092}}"
+  echo "export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:${FERRETDB_PORT:-37017}/helm_releases}"
+}
+
+case "${1:-}" in
+  up)
+    "$here/infra/kafka.sh" up
+    "$here/infra/ferretdb.sh" up
+    print_env
+    ;;
+  status)
+    rc=0
+    "$here/infra/kafka.sh" status || rc=1
+    "$here/infra/ferretdb.sh" status || rc=1
+    exit "$rc"
+    ;;
+  down)
+    rc=0
+    "$here/infra/ferretdb.sh" down || rc=1
+    "$here/infra/kafka.sh" down || rc=1
+    exit "$rc"
+    ;;
+  env) print_env ;;
+  *)
+    echo "usage: scripts/infra.sh up|status|down|env" >&2
+    exit 2
+    ;;
+esac

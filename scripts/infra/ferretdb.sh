@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# Local FerretDB 1.x (MongoDB wire protocol on top of SQLite) for dev and CI.
+#
+#   scripts/infra/ferretdb.sh up       # build (first time only), start, wait until it answers a MongoDB ping
+#   scripts/infra/ferretdb.sh status   # one line; exit 0 when running and answering, 1 otherwise
+#   scripts/infra/ferretdb.sh down     # SIGTERM, wait up to ~15 s, then SIGKILL
+#   scripts/infra/ferretdb.sh logs [-f]
+#
+# Why FerretDB built from source instead of mongod: this project's machines have no Docker and reach only
+# package registries. MongoDB server binaries are in none of them, but FerretDB is a Go module, so the Go
+# module proxy serves its source and `go install` turns it into one static binary. The SQLite backend is
+# pure Go (modernc.org/sqlite), so nothing else (no PostgreSQL, no C compiler) is needed at run time.
+#
+# Environment:
+#   MONGODB_URI             if set, an external server is used: `up` does nothing
+#   FERRETDB_PORT           MongoDB wire port on 127.0.0.1, default 37017
+#   FERRETDB_DEBUG_PORT     if set, FerretDB's debug/metrics HTTP listener on 127.0.0.1:<port>; off by default
+#   HRS_CACHE_DIR           binary cache root, default ~/.cache/helm-rollback-service
+#   HRS_RUN_DIR             runtime root (data, log, pid), default $HRS_CACHE_DIR/run
+#   FERRETDB_START_TIMEOUT  seconds `up` waits for the server to answer, default 30
+set -euo pipefail
+
+# 1.x, not 2.x: FerretDB 2 needs PostgreSQL with the DocumentDB extension, which no registry here ships.
+# v1.24.x is the last 1.x line and still has the embedded SQLite backend.
+FERRETDB_MODULE="github.com/FerretDB/FerretDB"
+FERRETDB_VERSION="v1.24.2"
+
+HOST="127.0.0.1"
+PORT="${FERRETDB_PORT:-37017}"
+DEBUG_PORT="${FERRETDB_DEBUG_PORT:-}"
+CACHE_ROOT="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
+CACHE_DIR="$CACHE_ROOT/ferretdb-$FERRETDB_VERSION"
+BIN_DIR="$CACHE_DIR/bin"
+BIN="$BIN_DIR/ferretdb"
+BUILD_LOG="$CACHE_DIR/build.log"
+RUN_DIR="${HRS_RUN_DIR:-$CACHE_ROOT/run}/ferretdb"
+DATA_DIR="$RUN_DIR/data"
+LOG_FILE="$RUN_DIR/ferretdb.log"
+PID_FILE="$RUN_DIR/ferretdb.pid"
+START_TIMEOUT="${FERRETDB_START_TIMEOUT:-30}"
+
+log() { echo "ferretdb.sh: $*"; }
+die() { echo "ferretdb.sh: $*" >&2; exit 1; }
+
+# Only a cold start needs Go; a warm cache runs the binary alone.
+need_go() {
+  command -v go >/dev/null 2>&1 ||
+    die "go not found on PATH; it is needed once to build FerretDB $FERRETDB_VERSION into $BIN_DIR (Go 1.24+, or 1.21+ which fetches the 1.24 toolchain via the module proxy), or set MONGODB_URI to use an existing MongoDB"
+}
+
+build_binary() {
+  [[ -x "$BIN" ]] && return 0
+  need_go
+  mkdir -p "$CACHE_DIR"
+  : >"$BUILD_LOG"
+  log "building FerretDB $FERRETDB_VERSION from the Go module proxy into $BIN_DIR (first run only, ~1 min on 2 cores)"
+
+  # A plain `go install $FERRETDB_MODULE/cmd/ferretdb@$FERRETDB_VERSION` compiles, but the binary panics
+  # at start-up: FerretDB embeds build/version/version.txt, which its release tooling generates and the
+  # module zip does not contain (see the FerretDB#4001 TODO in build/version/version.go). Go refuses
+  # -overlay for files in GOMODCACHE, so the module source (still fetched from the proxy and checked
+  # against go.sum) is copied, version.txt is written next to it, and `go install` runs on the copy.
+  # No build tags: SQLite and PostgreSQL backends are in by default (only ferretdb_no_sqlite /
+  # ferretdb_no_postgresql remove them).
+  local src
+  src="$(cd "$CACHE_DIR" && GOWORK=off go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" 2>>"$BUILD_LOG" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" || true
+  if [[ -z "$src" || ! -f "$src/cmd/ferretdb/main.go" ]]; then
+    tail -n 20 "$BUILD_LOG" >&2
+    die "could not download $FERRETDB_MODULE@$FERRETDB_VERSION from the Go module proxy (log: $BUILD_LOG)"
+  fi
+
+  # Build into temp dirs and rename at the end, so an interrupted build never leaves a binary that the
+  # "skip when it exists" check above would trust.
+  local work="$CACHE_DIR/src.tmp" gobin="$CACHE_DIR/bin.tmp"
+  rm -rf "$work" "$gobin"
+  cp -R "$src/." "$work"
+  chmod -R u+w "$work" # the module cache is read-only
+  echo "$FERRETDB_VERSION" >"$work/build/version/version.txt"
+  # GOWORK=off: a go.work above the cache dir must not pull FerretDB into someone else's workspace.
+  # CGO_ENABLED=0: every backend in the default build is pure Go; this keeps a C compiler optional and the
+  # binary static. -buildvcs=false: the copy is not a checkout, and a parent repo's VCS data is irrelevant.
+  if ! (cd "$work" && GOWORK=off CGO_ENABLED=0 GOBIN="$gobin" \
+    go install -trimpath -buildvcs=false ./cmd/ferretdb) >>"$BUILD_LOG" 2>&1; then
+    tail -n 30 "$BUILD_LOG" >&2
+    rm -rf "$work" "$gobin"
+    die "go install of FerretDB $FERRETDB_VERSION failed (log: $BUILD_LOG)"
+  fi
+  local got
+  got="$("$gobin/ferretdb" --version 2>&1 | sed -n 's/^version: //p')" || true
+  if [[ "$got" != "$FERRETDB_VERSION" ]]; then
+    "$gobin/ferretdb" --version >>"$BUILD_LOG" 2>&1 || true
+    rm -rf "$work" "$gobin"
+    die "built binary reports version '${got:-?}', expected $FERRETDB_VERSION (log: $BUILD_LOG)"
+  fi
+  rm -rf "$BIN_DIR"
+  mv "$gobin" "$BIN_DIR"
+  rm -rf "$work"
+  log "built $BIN"
+}
+
+is_ours() {
+  # A pid file can outlive its process and the pid can be reused; only trust it while it is still our
+  # server on our data dir.
+  local pid="$1"
+  [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--sqlite-url=file:$DATA_DIR/"
+}
+
+running_pid() {
+  local pid=""
+  [[ -f "$PID_FILE" ]] && pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && is_ours "$pid"; then
+    echo "$pid"
+    return 0
+  fi
+  # Pid file lost (run dir cleaned while running, or setsid had to fork): find our exact command line,
+  # so a second server is never started on the same SQLite files.
+  if command -v pgrep >/dev/null 2>&1; then
+    local p
+    for p in $(pgrep -f -- "--sqlite-url=file:$DATA_DIR/" 2>/dev/null || true); do
+      if is_ours "$p"; then
+        echo "$p" >"$PID_FILE" 2>/dev/null || true
+        echo "$p"
+        return 0
+      fi
+    done
+  fi
+  return 1
+}
+
+port_open() {
+  # bash's /dev/tcp needs no extra tools; the subshell keeps the fd from leaking.
+  (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
+}
+
+# A real MongoDB round trip, `{ping: 1, $db: "admin"}` as an OP_MSG, in plain bash: an open port alone
+# does not prove the server speaks the protocol, and neither mongosh nor node_modules can be assumed.
+mongo_ping() {
+  (
+    exec 3<>"/dev/tcp/$HOST/$PORT" || exit 1
+    # Header: length 51, requestID 1, responseTo 0, opCode 2013 (OP_MSG); flagBits 0; section kind 0;
+    # BSON document of 30 bytes: int32 "ping" = 1, string "$db" = "admin" (the $ is literal BSON).
+    # shellcheck disable=SC2016
+    printf '\x33\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x1e\x00\x00\x00\x10ping\x00\x01\x00\x00\x00\x02$db\x00\x06\x00\x00\x00admin\x00\x00' >&3
+    # Read exactly the reply's declared length: the server keeps the connection open, so "read to EOF"
+    # would only ever end at the timeout.
+    local b0 b1 b2 b3 len body
+    read -r b0 b1 b2 b3 < <(timeout 3 head -c 4 <&3 | od -An -tu1) || exit 1
+    len=$((b0 | b1 << 8 | b2 << 16 | b3 << 24))
+    ((len > 21 && len < 1048576)) || exit 1
+    body="$(timeout 3 head -c $((len - 4)) <&3 | od -An -v -tx1 | tr -d ' \n')"
+    # responseTo must be our requestID 1 and the opCode OP_MSG; then look for ok: 1 (double or int32).
+    [[ "${body:8:16}" == "01000000dd070000" ]] || exit 1
+    [[ "$body" == *016f6b00000000000000f03f* || "$body" == *106f6b0001000000* ]]
+  ) 2>/dev/null
+}
+
+show_log_tail() {
+  echo "---- last lines of $LOG_FILE ----" >&2
+  tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true
+}
+
+cmd_up() {
+  if [[ -n "${MONGODB_URI:-}" ]]; then
+    log "MONGODB_URI is set: using that external server, not starting FerretDB"
+    return 0
+  fi
+  mkdir -p "$RUN_DIR"
+  # Two concurrent `up`s (e.g. parallel test jobs) must not both build or start a server on one data dir.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$RUN_DIR/.lock"
+    flock -w 300 9 || die "another ferretdb.sh is holding $RUN_DIR/.lock"
+  fi
+
+  local pid
+  if pid="$(running_pid)"; then
+    local i
+    # A server started a moment ago by someone else may still be opening its listener.
+    for ((i = 0; i < 20; i++)); do
+      if mongo_ping; then
+        log "already running on $HOST:$PORT (pid $pid)"
+        return 0
+      fi
+      sleep 0.25
+    done
+    show_log_tail
+    die "FerretDB pid $pid is running but does not answer a MongoDB ping on $HOST:$PORT; try: $0 down && $0 up"
+  fi
+  rm -f "$PID_FILE"
+  if port_open; then
+    die "port $PORT on $HOST is taken by a process this script did not start; set FERRETDB_PORT, or MONGODB_URI to use that server"
+  fi
+
+  build_binary
+  mkdir -p "$DATA_DIR"
+  # Keep the previous run's log for post-mortems, but don't let it grow across runs.
+  [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.prev"
+
+  local debug_addr="-"
+  [[ -n "$DEBUG_PORT" ]] && debug_addr="$HOST:$DEBUG_PORT"
+
+  log "starting FerretDB $FERRETDB_VERSION (sqlite) on $HOST:$PORT, data in $DATA_DIR"
+  # Every flag is passed explicitly because FerretDB also reads FERRETDB_* variables for any flag left
+  # out, and a stray FERRETDB_HANDLER or FERRETDB_LISTEN_ADDR in the caller's environment must not
+  # change what this script starts.
+  #  --state-dir: state.json (instance UUID, telemetry choice) defaults to the current directory, which
+  #    would drop it into the repo.
+  #  --telemetry=disable (+ env, + DO_NOT_TRACK): the default "undecided" state still phones home after a
+  #    delay, and the network here only reaches package registries.
+  #  --debug-addr=-: the default 127.0.0.1:8088 clashes with other dev servers; it serves only metrics.
+  # setsid + nohup: the server must outlive this script and the terminal/CI step that ran it, and not get
+  # the caller's Ctrl-C. 9>&- : the server must not inherit the flock fd, or the lock would stay held for
+  # as long as it runs and every later `up` would block on it.
+  FERRETDB_TELEMETRY=disable DO_NOT_TRACK=1 nohup setsid "$BIN" \
+    --listen-addr="$HOST:$PORT" \
+    --listen-unix="" \
+    --handler=sqlite \
+    --sqlite-url="file:$DATA_DIR/" \
+    --state-dir="$RUN_DIR" \
+    --telemetry=disable \
+    --debug-addr="$debug_addr" \
+    --log-level=info \
+    --log-format=console \
+    </dev/null >>"$LOG_FILE" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$PID_FILE"
+
+  local start=$SECONDS
+  until mongo_ping; do
+    if ! kill -0 "$pid" 2>/dev/null && ! pid="$(running_pid)"; then
+      show_log_tail
+      rm -f "$PID_FILE"
+      die "FerretDB exited during startup"
+    fi
+    if ((SECONDS - start >= START_TIMEOUT)); then
+      show_log_tail
+      cmd_down >/dev/null 2>&1 || true
+      die "FerretDB did not answer a MongoDB ping on $HOST:$PORT within ${START_TIMEOUT}s (stopped it again)"
+    fi
+    sleep 0.2
+  done
+  log "running on $HOST:$PORT (pid $pid, ready in $((SECONDS - start))s); export MONGODB_URI=mongodb://$HOST:$PORT/"
+}
+
+cmd_status() {
+  if [[ -n "${MONGODB_URI:-}" ]]; then
+    echo "external server in use (MONGODB_URI is set); local FerretDB not managed"
+    return 0
+  fi
+  local pid
+  if pid="$(running_pid)"; then
+    if mongo_ping; then
+      echo "running on $HOST:$PORT (pid $pid, FerretDB $FERRETDB_VERSION, sqlite)"
+      return 0
+    fi
+    echo "process running (pid $pid) but not answering a MongoDB ping on $HOST:$PORT"
+    return 1
+  fi
+  echo "stopped"
+  return 1
+}
+
+# Stops our own server even when MONGODB_URI is set: it only ever touches the pid this script started.
+cmd_down() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PID_FILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping pid $pid"
+  # SIGTERM makes FerretDB stop accepting, finish in-flight requests and close the SQLite databases
+  # cleanly (WAL checkpoint), so the next start does not have to recover.
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 60; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still running after 15s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+  fi
+  rm -f "$PID_FILE"
+  log "stopped"
+}
+
+cmd_logs() {
+  [[ -f "$LOG_FILE" ]] || die "no log yet at $LOG_FILE"
+  if [[ "${1:-}" == "-f" ]]; then
+    exec tail -n 100 -F "$LOG_FILE"
+  fi
+  cat "$LOG_FILE"
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+status) cmd_status ;;
+down) cmd_down ;;
+logs) cmd_logs "${2:-}" ;;
+*)
+  echo "usage: $0 up|status|down|logs [-f]" >&2
+  exit 2
+  ;;
+esac
