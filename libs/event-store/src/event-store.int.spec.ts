@@ -149,8 +149,8 @@ describe('MongoEventStore and handleCommand', () => {
     const view = await readModel.get(id);
     const history = await readModel.history(id);
     // Applying the same commits again, from a stale copy of the view, changes nothing.
-    await readModel.apply(null, await store.readStream(id));
-    await readModel.apply({ ...view!, version: 3 }, await store.readStream(id, 3));
+    await readModel.applyCommits(null, await store.readStream(id));
+    await readModel.applyCommits({ ...view!, version: 3 }, await store.readStream(id, 3));
     expect(await readModel.catchUp(store, id)).toBe(0);
     expect(await readModel.get(id)).toEqual(view);
     expect(await readModel.history(id)).toEqual(history);

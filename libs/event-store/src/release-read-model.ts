@@ -117,7 +117,7 @@ export class ReleaseReadModel {
   async catchUp(store: MongoEventStore, releaseId: string): Promise<number> {
     const view = await this.releases.findById(releaseId).lean<ReleaseView>();
     const commits = await store.readStream(releaseId, view?.version ?? 0);
-    if (commits.length) await this.apply(view, commits);
+    if (commits.length) await this.applyCommits(view, commits);
     return commits.length;
   }
 
@@ -126,7 +126,7 @@ export class ReleaseReadModel {
    * documents are written first with plain $set (idempotent); the release document last, conditioned on
    * the version it was read at, so a concurrent or repeated projection changes nothing twice.
    */
-  async apply(current: ReleaseView | null, commits: Commit[]): Promise<void> {
+  async applyCommits(current: ReleaseView | null, commits: Commit[]): Promise<void> {
     let view = current;
     const revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
     for (const commit of commits) {
@@ -274,7 +274,7 @@ export class ReleaseReadModel {
     }
     for (const commits of byStream.values()) {
       commits.sort((a, b) => a.version - b.version);
-      await this.apply(null, commits);
+      await this.applyCommits(null, commits);
     }
     return total;
   }
