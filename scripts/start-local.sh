@@ -8,7 +8,8 @@ bash scripts/ensure-deps.sh
 
 cache="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
 mkdir -p "$cache"
-eval "$(bash scripts/infra.sh up | grep '^export ')"
+exports="$(bash scripts/infra.sh up | tee /dev/stderr | grep '^export ')"
+eval "$exports"
 
 echo "==> build"
 npm run -s build

@@ -15,7 +15,8 @@ started_here=false
 stop_servers() {
   if [ "$started_here" = true ]; then
     echo "==> stopping the servers this run started"
-    bash scripts/infra.sh down || true
+    # Unset the addresses `up` exported: with them set, the scripts treat the servers as someone else's.
+    env -u KAFKA_BROKERS -u MONGODB_URI bash scripts/infra.sh down || true
   fi
 }
 trap stop_servers EXIT
@@ -27,7 +28,8 @@ elif docker info >/dev/null 2>&1; then
 else
   if ! bash scripts/infra.sh status >/dev/null 2>&1; then started_here=true; fi
   echo "==> provisioning Kafka and FerretDB (cached under ~/.cache/helm-rollback-service)"
-  eval "$(bash scripts/infra.sh up | grep '^export ')"
+  exports="$(bash scripts/infra.sh up | tee /dev/stderr | grep '^export ')"
+  eval "$exports"
 fi
 
 echo "==> integration tests"
