@@ -1,7 +1,24 @@
 import { Module } from '@nestjs/common';
-import { PlatformModule } from '@app/platform';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { Connection } from 'mongoose';
+import { MongoEventStore, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { MONGO_CONNECTION, PlatformModule } from '@app/platform';
+import { EVENT_STORE, READ_MODEL } from './api.constants';
+import { AuthGuard } from './auth.guard';
+import { CommandBus } from './command-bus.service';
+import { ProblemFilter } from './problem';
+import { ReleasesController } from './releases.controller';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'api' })],
+  controllers: [ReleasesController],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: ProblemFilter },
+    CommandBus,
+    // The API only reads: the read model, and the raw log for the audit route.
+    { provide: READ_MODEL, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new ReleaseReadModel(c) },
+    { provide: EVENT_STORE, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new MongoEventStore(c, { schemas: RELEASE_EVENT_SCHEMAS }) },
+  ],
 })
 export class ApiModule {}

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { startHttp } from '@app/platform';
+import { runMain, startHttp } from '@app/platform';
 import { ExecutorModule } from './executor.module';
 
 async function main(): Promise<void> {
@@ -8,4 +8,4 @@ async function main(): Promise<void> {
   await startHttp(app, (config) => config.EXECUTOR_PORT);
 }
 
-void main();
+runMain('executor', main);

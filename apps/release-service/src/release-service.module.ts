@@ -1,7 +1,44 @@
+import { MongoEventStore, OutboxDispatcher, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { MONGO_CONNECTION, PlatformModule } from '@app/platform';
 import { Module } from '@nestjs/common';
-import { PlatformModule } from '@app/platform';
+import type { Connection } from 'mongoose';
+import { CommandProcessor } from './command-processor';
+import { CommandsController } from './commands.controller';
+import { EventPublisher } from './event-publisher';
+import { RelayAndWatchdog } from './relay-and-watchdog.service';
+import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'release-service' })],
+  controllers: [CommandsController],
+  providers: [
+    {
+      provide: EVENT_STORE,
+      inject: [MONGO_CONNECTION],
+      useFactory: async (connection: Connection) => {
+        const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
+        await store.ensureIndexes();
+        return store;
+      },
+    },
+    {
+      provide: READ_MODEL,
+      inject: [MONGO_CONNECTION],
+      useFactory: async (connection: Connection) => {
+        const readModel = new ReleaseReadModel(connection);
+        await readModel.ensureIndexes();
+        return readModel;
+      },
+    },
+    EventPublisher,
+    {
+      provide: OUTBOX,
+      inject: [EVENT_STORE, EventPublisher],
+      useFactory: (store: MongoEventStore, publisher: EventPublisher) =>
+        new OutboxDispatcher(store, (commit) => publisher.publishCommit(commit)),
+    },
+    CommandProcessor,
+    RelayAndWatchdog,
+  ],
 })
 export class ReleaseServiceModule {}

@@ -2,6 +2,7 @@
  * Versioned schemas of the command payloads, used at every edge (HTTP bodies, Kafka messages).
  * The domain re-checks its own rules; these reject what is malformed before it reaches a decision.
  */
+import type { JsonValue, Values } from '@app/domain';
 import { z } from 'zod';
 
 /** Kubernetes DNS label (RFC 1123); Helm caps release names at 53 characters. */
@@ -14,10 +15,10 @@ const dnsLabel = (max: number) =>
 export const ReleaseIdSchema = dnsLabel(53);
 export const NamespaceSchema = dnsLabel(63);
 
-const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
-export const ValuesSchema = z.record(z.string(), jsonValue);
+export const ValuesSchema: z.ZodType<Values> = z.record(z.string(), jsonValue);
 
 export const ChartRefSchema = z.strictObject({
   name: z

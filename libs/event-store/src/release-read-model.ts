@@ -1,4 +1,4 @@
-import type { ChartRef, ReleaseEvent, ReleaseStatus, RevisionStatus, Operation, Trigger } from '@app/domain';
+import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
 import { assertNever } from '@app/domain';
 import { AnyBulkWriteOperation, Connection, Model, Schema } from 'mongoose';
 import { Commit, MongoEventStore } from './mongo-event-store';
@@ -21,6 +21,8 @@ export interface ReleaseView {
   currentRevision: number;
   lastSuccessfulRevision: number | null;
   pendingOperationId: string | null;
+  /** When the pending operation may be failed by the watchdog. */
+  pendingDeadline: string | null;
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
@@ -73,6 +75,7 @@ export class ReleaseReadModel {
         currentRevision: Number,
         lastSuccessfulRevision: Number,
         pendingOperationId: String,
+        pendingDeadline: String,
         lastError: String,
         createdAt: String,
         updatedAt: String,
@@ -202,6 +205,7 @@ export class ReleaseReadModel {
           currentRevision: 0,
           lastSuccessfulRevision: null,
           pendingOperationId: null,
+          pendingDeadline: null,
           lastError: null,
           createdAt: commit.metadata.now,
           updatedAt: commit.metadata.now,
@@ -215,6 +219,7 @@ export class ReleaseReadModel {
           status: `PENDING_${operation}`,
           currentRevision: d.revision,
           pendingOperationId: d.operationId,
+          pendingDeadline: d.deadline,
         };
       }
       case 'RevisionDeployed': {
@@ -231,6 +236,7 @@ export class ReleaseReadModel {
           status: 'DEPLOYED',
           lastSuccessfulRevision: Math.max(v.lastSuccessfulRevision ?? 0, d.revision),
           pendingOperationId: null,
+          pendingDeadline: null,
           lastError: null,
         };
       }
@@ -242,14 +248,19 @@ export class ReleaseReadModel {
           error: d.error,
           ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
         });
-        return { ...view!, status: 'FAILED', pendingOperationId: null, lastError: d.error };
+        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: d.error };
       }
       case 'UninstallRequested':
-        return { ...view!, status: 'PENDING_UNINSTALL', pendingOperationId: event.data.operationId };
+        return {
+          ...view!,
+          status: 'PENDING_UNINSTALL',
+          pendingOperationId: event.data.operationId,
+          pendingDeadline: event.data.deadline,
+        };
       case 'ReleaseUninstalled':
-        return { ...view!, status: 'UNINSTALLED', pendingOperationId: null };
+        return { ...view!, status: 'UNINSTALLED', pendingOperationId: null, pendingDeadline: null };
       case 'UninstallFailed':
-        return { ...view!, status: 'FAILED', pendingOperationId: null, lastError: event.data.error };
+        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: event.data.error };
       default:
         return assertNever(event, 'release event');
     }
@@ -290,6 +301,15 @@ export class ReleaseReadModel {
     return this.releases.find(filter).sort({ _id: 1 }).limit(options.limit ?? 100).lean<ReleaseView[]>().exec();
   }
 
+  /** Releases whose pending operation is past its deadline: the watchdog's work list. */
+  overdue(now: string, limit = 100): Promise<ReleaseView[]> {
+    return this.releases
+      .find({ pendingOperationId: { $ne: null }, pendingDeadline: { $lt: now } })
+      .limit(limit)
+      .lean<ReleaseView[]>()
+      .exec();
+  }
+
   history(releaseId: string): Promise<RevisionView[]> {
     return this.revisions.find({ releaseId }).sort({ revision: 1 }).lean<RevisionView[]>().exec();
   }
@@ -298,3 +318,51 @@ export class ReleaseReadModel {
     return this.revisions.findById(revisionKey(releaseId, revision)).lean<RevisionView>().exec();
   }
 }
+
+/**
+ * The domain state of a release as the read model knows it, for read-side planning (`?dryRun=true`)
+ * with the very rules of `decide`. Not used for writes: those always fold the event store.
+ */
+export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView[]): ReleaseState => {
+  if (!view) return { status: 'NONE' };
+  const pending = revisions.find((r) => r.operationId === view.pendingOperationId);
+  return {
+    status: view.status,
+    releaseId: view.releaseId,
+    name: view.name,
+    namespace: view.namespace,
+    chart: view.chart,
+    autoRollback: view.autoRollback,
+    revisions: revisions.map((r) => ({
+      revision: r.revision,
+      operation: r.operation,
+      chartVersion: r.chartVersion,
+      values: JSON.parse(r.valuesJson),
+      ...(r.chartDigest ? { chartDigest: r.chartDigest } : {}),
+      status: r.status,
+      ...(r.rollbackOf ? { rollbackOf: r.rollbackOf } : {}),
+      ...(r.causedByRevision ? { causedByRevision: r.causedByRevision } : {}),
+      trigger: r.trigger,
+      requestedBy: r.requestedBy,
+      ...(r.reason ? { reason: r.reason } : {}),
+      requestedAt: r.requestedAt,
+      ...(r.completedAt ? { completedAt: r.completedAt } : {}),
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.helmRevision ? { helmRevision: r.helmRevision } : {}),
+      operationId: r.operationId,
+      atomic: r.atomic,
+      warnings: r.warnings,
+    })),
+    pending: view.pendingOperationId
+      ? {
+          operationId: view.pendingOperationId,
+          kind: view.status === 'PENDING_UNINSTALL' ? 'UNINSTALL' : (pending?.operation ?? 'UPGRADE'),
+          ...(pending && view.status !== 'PENDING_UNINSTALL' ? { revision: pending.revision } : {}),
+          atomic: pending?.atomic ?? false,
+          deadline: view.pendingDeadline ?? view.updatedAt,
+        }
+      : null,
+    finishedUninstalls: [],
+    ...(view.lastError ? { lastError: view.lastError } : {}),
+  };
+};

@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { AppConfig } from './config';
+import { AppConfig, ConfigError } from './config';
 import { APP_CONFIG, LOGGER } from './platform.constants';
 
 /**
@@ -18,4 +18,16 @@ export const startHttp = async (app: INestApplication, port: (config: AppConfig)
   const url = await app.getUrl();
   logger.info({ url }, 'listening');
   return url;
+};
+
+/**
+ * Runs an app's main: a start-up failure (bad config, a server that does not answer) ends the process
+ * with one readable line and exit code 1, not an unhandled rejection.
+ */
+export const runMain = (name: string, main: () => Promise<void>): void => {
+  main().catch((error: unknown) => {
+    const message = error instanceof ConfigError ? error.message : `${(error as Error)?.stack ?? String(error)}`;
+    process.stderr.write(`${name}: failed to start: ${message}\n`);
+    process.exit(1);
+  });
 };

@@ -25,12 +25,11 @@ export const createKafka = (config: AppConfig, logger: Logger, clientSuffix: str
   });
 
 /**
- * The one producer of a process. Idempotent, so a retried send after a broker hiccup does not write
- * the same record twice within a session; acks from all in-sync replicas.
+ * The one producer of a process. One request in flight keeps per-key order through retries; a retried
+ * send may still duplicate a record, which consumers absorb by deduplicating on event or command id.
  */
 export const createProducer = (kafka: Kafka): Producer =>
   kafka.producer({
-    idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,

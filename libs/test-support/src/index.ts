@@ -1,1 +1,3 @@
 export * from './servers';
+export * from './apps';
+export * from './kafka';

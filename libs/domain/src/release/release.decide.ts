@@ -102,7 +102,7 @@ const requireIdle = (release: ExistingRelease): void => {
       `Another operation is in progress for release '${release.releaseId}' ` +
         `(${release.pending.kind}${release.pending.revision ? ` of revision ${release.pending.revision}` : ''}, ` +
         `status ${release.status}); retry when it has finished`,
-      { releaseId: release.releaseId, status: release.status, operationId: release.pending.operationId },
+      { releaseId: release.releaseId, releaseStatus: release.status, operationId: release.pending.operationId },
     );
   }
 };
@@ -145,7 +145,7 @@ const install = ({ data }: InstallRelease, state: ReleaseState, metadata: Comman
       throw new DomainError(
         ErrorCode.RELEASE_EXISTS,
         `Release '${data.releaseId}' already exists (status ${state.status}); upgrade or roll it back instead`,
-        { releaseId: data.releaseId, status: state.status },
+        { releaseId: data.releaseId, releaseStatus: state.status },
       );
     }
   }

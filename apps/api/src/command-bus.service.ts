@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, Topics } from '@app/contracts';
+import type { ReleaseCommand } from '@app/domain';
+import { APP_CONFIG, AppConfig, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, sendEvents, topicName } from '@app/platform';
+import { Problem } from './problem';
+
+export const API_SOURCE = 'urn:helm-rollback-service:api';
+
+interface Waiter {
+  resolve: (result: CommandResult) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Request/reply over Kafka: publish a command, wait for its decision on the results topic. Each API
+ * instance reads all results in a consumer group of its own and picks the ones it waits for.
+ */
+@Injectable()
+export class CommandBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly consumer: Consumer;
+  private readonly groupId: string;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.groupId = `${config.KAFKA_TOPIC_PREFIX}api-replies-${randomUUID()}`;
+    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000 });
+  }
+
+  async onModuleInit(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, this.config, [Topics.commands, Topics.commandResults, Topics.commandsDlq, Topics.events]);
+    await admin.disconnect();
+    // Ready only once the group has joined and fetched: a reply published before that would be missed.
+    const fetching = new Promise<void>((resolve) => {
+      const off = this.consumer.on(this.consumer.events.FETCH, () => {
+        off();
+        resolve();
+      });
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: topicName(this.config, Topics.commandResults), fromBeginning: false });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value) return;
+        try {
+          const event = JSON.parse(message.value.toString()) as { type?: string; data?: CommandResult };
+          if (event.type !== COMMAND_RESULT_TYPE || !event.data) return;
+          const waiter = this.waiters.get(event.data.commandId);
+          if (!waiter) return;
+          clearTimeout(waiter.timer);
+          this.waiters.delete(event.data.commandId);
+          waiter.resolve(event.data);
+        } catch (error) {
+          this.logger.warn({ err: error }, 'unreadable command result skipped');
+        }
+      },
+    });
+    await fetching;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const [id, waiter] of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve({ commandId: id, outcome: 'REJECTED', error: { code: 'TIMEOUT', message: 'The API is shutting down' } });
+    }
+    await this.consumer.disconnect();
+    const admin = this.kafka.admin();
+    // Reply groups are per instance: remove ours rather than leave it behind.
+    await admin
+      .connect()
+      .then(() => admin.deleteGroups([this.groupId]))
+      .catch(() => undefined)
+      .finally(() => admin.disconnect());
+  }
+
+  /** Publishes a command and resolves with its decision, or fails with a 504 problem after the timeout. */
+  async send(command: ReleaseCommand, context: { id?: string; actor: string; correlationId: string }): Promise<CommandResult> {
+    const id = context.id ?? randomUUID();
+    const existing = this.waiters.get(id);
+    if (existing) throw new Problem('OPERATION_IN_PROGRESS', `A request with Idempotency-Key '${id}' is still being decided`);
+    const result = new Promise<CommandResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        resolve({
+          commandId: id,
+          releaseId: command.data.releaseId,
+          outcome: 'REJECTED',
+          error: {
+            code: 'TIMEOUT',
+            message:
+              `No decision for command '${id}' within ${this.config.REQUEST_TIMEOUT_MS} ms. It may still be applied: ` +
+              'repeat the request with the same Idempotency-Key to get its decision, or read the release history',
+          },
+        });
+      }, this.config.REQUEST_TIMEOUT_MS);
+      this.waiters.set(id, { resolve, timer });
+    });
+    try {
+      await sendEvents(this.producer, this.config, Topics.commands, [
+        {
+          key: command.data.releaseId,
+          event: commandEvent(command, { id, source: API_SOURCE, actor: context.actor, correlationId: context.correlationId }),
+        },
+      ]);
+    } catch (error) {
+      clearTimeout(this.waiters.get(id)?.timer);
+      this.waiters.delete(id);
+      this.logger.error({ err: error }, 'could not publish a command');
+      throw new Problem('UNAVAILABLE', 'The command could not be published to Kafka; nothing was changed. Retry later');
+    }
+    return result;
+  }
+}

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import diff from 'microdiff';
+import { z } from 'zod';
+import {
+  CommandResult,
+  InstallDataSchema,
+  ReleaseIdSchema,
+  RollbackDataSchema,
+  RollbackLastSuccessfulDataSchema,
+  UninstallDataSchema,
+  UpgradeDataSchema,
+} from '@app/contracts';
+import { isDomainError, planRollback, ReleaseCommand } from '@app/domain';
+import { MongoEventStore, ReleaseReadModel, RevisionView, toReleaseState } from '@app/event-store';
+import { AuthenticatedRequest } from './auth.guard';
+import { EVENT_STORE, READ_MODEL } from './api.constants';
+import { CommandBus } from './command-bus.service';
+import { openApiSchema } from './openapi';
+import { Problem } from './problem';
+
+const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || what, message: i.message }));
+  throw new Problem('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+};
+
+const RevisionParam = z.coerce.number().int().min(1);
+const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: z.string().max(200).optional(),
+  status: z.string().max(40).optional(),
+});
+const EventsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  afterVersion: z.coerce.number().int().min(0).default(0),
+});
+const IdempotencyKey = z.string().regex(/^[A-Za-z0-9._:-]{8,200}$/);
+
+const historyEntry = (r: RevisionView) => ({
+  revision: r.revision,
+  operation: r.operation,
+  chartVersion: r.chartVersion,
+  status: r.status,
+  rollbackOf: r.rollbackOf,
+  causedByRevision: r.causedByRevision,
+  trigger: r.trigger,
+  requestedBy: r.requestedBy,
+  reason: r.reason,
+  requestedAt: r.requestedAt,
+  completedAt: r.completedAt,
+  error: r.error,
+  helmRevision: r.helmRevision,
+  warnings: r.warnings,
+});
+
+const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));
+const accepted = ApiResponse({ status: 202, description: 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)' });
+const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (target, key, descriptor) => {
+  for (const d of decorators) d(target, key, descriptor);
+};
+
+@ApiTags('releases')
+@ApiBearerAuth()
+@Controller('api/v1/helm/releases')
+export class ReleasesController {
+  constructor(
+    private readonly bus: CommandBus,
+    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
+    @Inject(EVENT_STORE) private readonly store: MongoEventStore,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Install a release (or reinstall an uninstalled one)' })
+  @ApiBody({ schema: openApiSchema(InstallDataSchema) })
+  @apply(accepted, ...problems(400, 401, 403, 409, 504))
+  install(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+    const data = parse(InstallDataSchema, body);
+    return this.dispatch({ type: 'InstallRelease', data }, req, res);
+  }
+
+  @Post(':releaseId/upgrade')
+  @ApiOperation({ summary: 'Upgrade: a chart version and/or values; what is not named is kept' })
+  @ApiBody({ schema: openApiSchema(UpgradeDataSchema.omit({ releaseId: true })) })
+  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  upgrade(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+    const releaseId = this.releaseId(id);
+    const data = parse(UpgradeDataSchema.omit({ releaseId: true }), body);
+    return this.dispatch({ type: 'UpgradeRelease', data: { ...data, releaseId } }, req, res);
+  }
+
+  @Post(':releaseId/rollback')
+  @ApiOperation({ summary: 'Roll back to a revision of the history, as a new revision with its chart version and values' })
+  @ApiBody({ schema: openApiSchema(RollbackDataSchema.omit({ releaseId: true })) })
+  @ApiQuery({ name: 'dryRun', required: false, description: 'true: answer 200 with the plan and a values diff; nothing is appended' })
+  @apply(accepted, ...problems(400, 401, 403, 404, 409, 422, 504))
+  async rollback(
+    @Param('releaseId') id: string,
+    @Body() body: unknown,
+    @Query('dryRun') dryRun: string | undefined,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const releaseId = this.releaseId(id);
+    const schema = RollbackDataSchema.omit({ releaseId: true });
+    const parsed = schema.safeParse(body ?? {});
+    if (!parsed.success) {
+      // Name the valid targets, as the domain would: the caller should not need a second request.
+      const history = await this.readModel.history(releaseId);
+      if (history.length === 0 && !(await this.readModel.get(releaseId))) {
+        throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+      }
+      const valid = history.map((r) => r.revision);
+      const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message }));
+      throw new Problem(
+        'VALIDATION_FAILED',
+        `${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}; valid revisions: ${valid.join(', ') || 'none'}`,
+        { errors, validRevisions: valid },
+      );
+    }
+    const command: ReleaseCommand = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
+    if (this.isDryRun(dryRun)) return this.plan(command, req, res);
+    return this.dispatch(command, req, res);
+  }
+
+  @Post(':releaseId/rollback/last-successful')
+  @ApiOperation({ summary: 'Roll back to the highest revision in DEPLOYED status' })
+  @ApiBody({ required: false, schema: openApiSchema(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true })) })
+  @ApiQuery({ name: 'dryRun', required: false })
+  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  async rollbackToLastSuccessful(
+    @Param('releaseId') id: string,
+    @Body() body: unknown,
+    @Query('dryRun') dryRun: string | undefined,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const releaseId = this.releaseId(id);
+    // Automatic rollbacks are the remediation's; people roll back manually.
+    const data = parse(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true }), body);
+    const command: ReleaseCommand = { type: 'RollbackToLastSuccessful', data: { ...data, releaseId } };
+    if (this.isDryRun(dryRun)) return this.plan(command, req, res);
+    return this.dispatch(command, req, res);
+  }
+
+  @Delete(':releaseId')
+  @ApiOperation({ summary: 'Uninstall, keeping the history (reinstall or roll back later)' })
+  @ApiQuery({ name: 'reason', required: false })
+  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  uninstall(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+    const releaseId = this.releaseId(id);
+    const data = parse(UninstallDataSchema.omit({ releaseId: true, timeoutSeconds: true }).extend({ timeoutSeconds: z.coerce.number().int().min(1).max(3600).optional() }), query, 'query');
+    return this.dispatch({ type: 'UninstallRelease', data: { ...data, releaseId } }, req, res);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List releases, a page at a time (by releaseId)' })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'after', required: false })
+  @ApiQuery({ name: 'status', required: false })
+  async list(@Query() query: unknown) {
+    const page = parse(PageQuery, query, 'query');
+    const releases = await this.readModel.list(page);
+    return {
+      items: releases.map((r) => this.release(r)),
+      next: releases.length === page.limit ? releases[releases.length - 1].releaseId : null,
+    };
+  }
+
+  @Get(':releaseId')
+  @ApiOperation({ summary: 'One release: status, current and last successful revision' })
+  async get(@Param('releaseId') id: string) {
+    const view = await this.readModel.get(this.releaseId(id));
+    if (!view) throw new Problem('RELEASE_NOT_FOUND', `Release '${id}' does not exist`);
+    return this.release(view);
+  }
+
+  @Get(':releaseId/history')
+  @ApiOperation({ summary: 'Revisions, oldest first: operation, chart version, status, rollbackOf, trigger, who, why, when' })
+  async history(@Param('releaseId') id: string) {
+    const releaseId = this.releaseId(id);
+    const revisions = await this.readModel.history(releaseId);
+    if (revisions.length === 0 && !(await this.readModel.get(releaseId))) {
+      throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+    }
+    return { releaseId, revisions: revisions.map(historyEntry) };
+  }
+
+  @Get(':releaseId/revisions/:revision')
+  @ApiOperation({ summary: 'One revision with its exact values' })
+  async revision(@Param('releaseId') id: string, @Param('revision') revisionParam: string) {
+    const releaseId = this.releaseId(id);
+    const revision = parse(RevisionParam, revisionParam, 'revision');
+    const view = await this.readModel.revision(releaseId, revision);
+    if (!view) {
+      const valid = (await this.readModel.history(releaseId)).map((r) => r.revision);
+      if (valid.length === 0) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+      throw new Problem('REVISION_NOT_FOUND', `Revision ${revision} is not in the history of '${releaseId}'; valid revisions: ${valid.join(', ')}`, { validRevisions: valid });
+    }
+    return { releaseId, ...historyEntry(view), chartDigest: view.chartDigest, operationId: view.operationId, atomic: view.atomic, values: JSON.parse(view.valuesJson) };
+  }
+
+  @Get(':releaseId/events')
+  @ApiOperation({ summary: 'The raw event log of the release (commits in order, with their hash chain), for audit' })
+  @ApiQuery({ name: 'afterVersion', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  async events(@Param('releaseId') id: string, @Query() query: unknown) {
+    const releaseId = this.releaseId(id);
+    const page = parse(EventsQuery, query, 'query');
+    const commits = (await this.store.readStream(releaseId, page.afterVersion)).slice(0, page.limit);
+    if (commits.length === 0 && page.afterVersion === 0 && !(await this.readModel.get(releaseId))) {
+      throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+    }
+    return {
+      releaseId,
+      commits: commits.map((c) => ({
+        version: c.version,
+        commandId: c.commandId,
+        commandType: c.commandType,
+        recordedAt: c.recordedAt,
+        ...c.metadata,
+        hash: c.hash,
+        prevHash: c.prevHash,
+        events: c.events.map((e) => ({ id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: e.data })),
+      })),
+      nextAfterVersion: commits.length === page.limit ? commits[commits.length - 1].version : null,
+    };
+  }
+
+  private releaseId(id: string): string {
+    return parse(ReleaseIdSchema, id, 'releaseId');
+  }
+
+  private isDryRun(value: string | undefined): boolean {
+    if (value === undefined || value === 'false') return false;
+    if (value === 'true' || value === '') return true;
+    throw new Problem('VALIDATION_FAILED', 'dryRun must be true or false');
+  }
+
+  private async plan(
+    command: Extract<ReleaseCommand, { type: 'RollbackRelease' | 'RollbackToLastSuccessful' }>,
+    req: AuthenticatedRequest,
+    res: Response,
+  ) {
+    res.status(200);
+    const releaseId = command.data.releaseId;
+    const [view, revisions] = await Promise.all([this.readModel.get(releaseId), this.readModel.history(releaseId)]);
+    try {
+      const plan = planRollback(command, toReleaseState(view, revisions), {
+        commandId: 'dry-run',
+        now: new Date().toISOString(),
+        actor: req.principal!.subject,
+        correlationId: req.id ?? randomUUID(),
+      });
+      return {
+        dryRun: true,
+        ...plan,
+        valuesDiff: diff(plan.values.from ?? {}, plan.values.to).map((d) => ({ ...d, path: d.path.join('.') })),
+      };
+    } catch (error) {
+      if (isDomainError(error)) throw new Problem(error.code, error.message, error.details);
+      throw error;
+    }
+  }
+
+  private async dispatch(command: ReleaseCommand, req: AuthenticatedRequest, res: Response) {
+    const key = req.headers['idempotency-key'];
+    const id = typeof key === 'string' ? parse(IdempotencyKey, key, 'Idempotency-Key') : undefined;
+    const result: CommandResult = await this.bus.send(command, {
+      ...(id ? { id } : {}),
+      actor: req.principal!.subject,
+      correlationId: req.id ?? randomUUID(),
+    });
+    if (result.outcome === 'REJECTED') throw new Problem(result.error.code, result.error.message, result.error.details ?? {});
+    res.status(202);
+    if (result.decision.revision) {
+      res.setHeader('Location', `/api/v1/helm/releases/${result.releaseId}/revisions/${result.decision.revision}`);
+    }
+    return { commandId: result.commandId, ...result.decision };
+  }
+
+  private release(view: NonNullable<Awaited<ReturnType<ReleaseReadModel['get']>>>) {
+    return {
+      releaseId: view.releaseId,
+      name: view.name,
+      namespace: view.namespace,
+      chart: view.chart,
+      status: view.status,
+      autoRollback: view.autoRollback,
+      currentRevision: view.currentRevision,
+      lastSuccessfulRevision: view.lastSuccessfulRevision,
+      pendingOperationId: view.pendingOperationId,
+      lastError: view.lastError,
+      createdAt: view.createdAt,
+      updatedAt: view.updatedAt,
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import { releaseEventMessage, Topics } from '@app/contracts';
+import { Commit } from '@app/event-store';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, sendEvents } from '@app/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Producer } from 'kafkajs';
+import { SOURCE } from './release-service.constants';
+
+/** Puts the events of a commit on `helm.release.events`, keyed by release, with deterministic ids. */
+@Injectable()
+export class EventPublisher {
+  constructor(
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Publishes the events of one commit, in order; called by the outbox. */
+  async publishCommit(commit: Commit): Promise<void> {
+    await sendEvents(
+      this.producer,
+      this.config,
+      Topics.events,
+      commit.events.map((event) => ({
+        key: commit.streamId,
+        event: releaseEventMessage(event as never, {
+          eventId: event.eventId,
+          releaseId: commit.streamId,
+          streamVersion: commit.version,
+          time: commit.metadata.now,
+          source: SOURCE,
+          correlationId: commit.metadata.correlationId,
+          causationId: commit.commandId,
+          actor: commit.metadata.actor,
+        }),
+      })),
+    );
+  }
+
+}

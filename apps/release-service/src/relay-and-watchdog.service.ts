@@ -1,0 +1,90 @@
+import { commandEvent, Topics } from '@app/contracts';
+import { MongoEventStore, OutboxDispatcher, ReleaseReadModel } from '@app/event-store';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { EVENT_STORE, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS } from './release-service.constants';
+
+/**
+ * Two timers that keep promises the command path cannot keep alone:
+ * - the outbox relay publishes commits a crash or a broker outage left undispatched, and repairs the read
+ *   model of their streams;
+ * - the watchdog fails operations whose outcome never came, so no release stays pending forever. It does
+ *   so by publishing a command, so the decision goes through the same partition and rules as any other.
+ */
+@Injectable()
+export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timers: NodeJS.Timeout[] = [];
+  private running = new Set<Promise<unknown>>();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: MongoEventStore,
+    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
+    @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.every(RELAY_INTERVAL_MS, () => this.relay());
+    this.every(WATCHDOG_INTERVAL_MS, () => this.watchdog());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.timers.forEach(clearInterval);
+    await Promise.allSettled([...this.running]);
+  }
+
+  async relay(): Promise<number> {
+    const streams = await this.store.streamsWithUndispatched(new Date(Date.now() - RELAY_AFTER_MS));
+    for (const streamId of streams) {
+      await this.readModel.catchUp(this.store, streamId);
+      const published = await this.outbox.dispatchStream(streamId);
+      if (published) this.logger.warn({ releaseId: streamId, published }, 'relay published undispatched commits');
+    }
+    return streams.length;
+  }
+
+  async watchdog(now = new Date()): Promise<number> {
+    const overdue = await this.readModel.overdue(now.toISOString());
+    await sendEvents(
+      this.producer,
+      this.config,
+      Topics.commands,
+      overdue.map((release) => ({
+        key: release.releaseId,
+        event: commandEvent(
+          { type: 'ExpireOperation', data: { releaseId: release.releaseId, operationId: release.pendingOperationId! } },
+          {
+            // One id per operation and minute: a repeat within the minute is deduplicated, a later one retries.
+            id: `expire:${release.pendingOperationId}:${now.toISOString().slice(0, 16)}`,
+            source: SOURCE,
+            actor: 'system:watchdog',
+            correlationId: release.pendingOperationId!,
+          },
+        ),
+      })),
+    );
+    if (overdue.length) this.logger.warn({ releases: overdue.map((r) => r.releaseId) }, 'watchdog expired overdue operations');
+    return overdue.length;
+  }
+
+  private every(ms: number, task: () => Promise<unknown>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const run = task()
+        .catch((error) => this.logger.warn({ err: error }, 'background task failed; will retry'))
+        .finally(() => {
+          busy = false;
+          this.running.delete(run);
+        });
+      this.running.add(run);
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}

@@ -1,0 +1,79 @@
+import type { KafkaOptions } from '@nestjs/microservices';
+import { Transport } from '@nestjs/microservices';
+import type { IHeaders, Message, Producer } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import type { Logger } from 'pino';
+import { AppConfig, topicName } from './config';
+
+/**
+ * Options of a Nest Kafka microservice consuming this service's topics.
+ * - keepBinary: handlers get the original bytes, so a bad message can be dead-lettered as it came;
+ * - offsets are committed by KafkaJS only after the handler's promise settles, so a crash mid-handler
+ *   means redelivery (handlers are idempotent), never loss;
+ * - a new group starts from the beginning, so commands published before the first start are not lost.
+ */
+export const kafkaMicroserviceOptions = (
+  config: AppConfig,
+  logger: Logger,
+  groupId: string,
+  options: { partitionsConsumedConcurrently?: number } = {},
+): KafkaOptions => ({
+  transport: Transport.KAFKA,
+  options: {
+    postfixId: '',
+    client: {
+      clientId: `${config.KAFKA_CLIENT_ID}-${groupId}`,
+      brokers: config.KAFKA_BROKERS,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => {
+        const { message, ...extra } = entry.log;
+        logger[entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'info'](
+          { component: 'kafkajs', kafka: { namespace: entry.namespace, ...extra } },
+          message,
+        );
+      },
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    },
+    consumer: {
+      groupId: `${config.KAFKA_TOPIC_PREFIX}${groupId}`,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    },
+    subscribe: { fromBeginning: true },
+    run: { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1 },
+    parser: { keepBinary: true },
+  },
+});
+
+export const CLOUDEVENTS_JSON = 'application/cloudevents+json; charset=utf-8';
+
+/** Sends CloudEvents in structured JSON mode, keyed, with acks from all in-sync replicas. */
+export const sendEvents = async (
+  producer: Producer,
+  config: AppConfig,
+  topic: string,
+  events: Array<{ key: string; event: object; headers?: IHeaders }>,
+): Promise<void> => {
+  if (events.length === 0) return;
+  const messages: Message[] = events.map(({ key, event, headers }) => ({
+    key,
+    value: JSON.stringify(event),
+    headers: { 'content-type': CLOUDEVENTS_JSON, ...headers },
+  }));
+  await producer.send({ topic: topicName(config, topic), messages, acks: -1 });
+};
+
+/** Errors worth waiting out (the database or broker is away), as opposed to a message that cannot work. */
+export const isTransientError = (error: unknown): boolean => {
+  const e = error as { name?: string; retriable?: boolean; code?: string; errorLabels?: unknown } | null;
+  if (!e) return false;
+  if (e.retriable === true) return true;
+  const name = e.name ?? '';
+  return (
+    /^Mongo(Network|ServerSelection|NotConnected|PoolCleared|NetworkTimeout|TopologyClosed)Error$/.test(name) ||
+    /^KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|LockTimeout)Error$/.test(name) ||
+    name === 'ConcurrencyRetriesExhaustedError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '')
+  );
+};

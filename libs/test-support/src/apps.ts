@@ -1,0 +1,94 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { AppConfig } from '@app/platform';
+import { waitFor } from './servers';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/** The environment that makes an app use `config` (the test's isolated topics and database). */
+export const envOf = (config: AppConfig, extra: Record<string, string> = {}): Record<string, string> => ({
+  KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
+  KAFKA_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX,
+  KAFKA_TOPIC_PARTITIONS: String(config.KAFKA_TOPIC_PARTITIONS),
+  MONGODB_URI: config.MONGODB_URI,
+  LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
+  AUTH_TOKENS: config.AUTH_TOKENS.map((g) => `${g.role}:${g.subject}:${g.token}`).join(','),
+  REQUEST_TIMEOUT_MS: String(config.REQUEST_TIMEOUT_MS),
+  ...extra,
+});
+
+export interface RunningApp {
+  name: string;
+  port: number;
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/**
+ * Starts a built app as its own process, as it runs in production, and waits until it is ready.
+ * The e2e tier runs after `npm run build` (scripts/test.sh does both).
+ */
+export const startApp = async (
+  name: 'api' | 'release-service' | 'executor',
+  env: Record<string, string>,
+): Promise<RunningApp> => {
+  const main = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` before the e2e tests`);
+  const port = await freePort();
+  const portVar = { api: 'API_PORT', 'release-service': 'RELEASE_SERVICE_PORT', executor: 'EXECUTOR_PORT' }[name];
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, [portVar]: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.slice(-3000)}`);
+        const res = await fetch(`${url}/health/ready`).catch(() => null);
+        return res?.ok ?? false;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: `${name} to be ready` },
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output.slice(-4000)}`);
+  }
+  return {
+    name,
+    port,
+    url,
+    process: child,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+};

@@ -1,0 +1,63 @@
+import { Consumer, Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
+import { AppConfig, topicName } from '@app/platform';
+import { uniqueSuffix } from './servers';
+
+export interface Captured {
+  topic: string;
+  partition: number;
+  key: string | null;
+  value: Buffer | null;
+  headers: KafkaMessage['headers'];
+  json: () => unknown;
+}
+
+/** Test-side Kafka: a producer playing "another service", and a consumer recording every message. */
+export class KafkaProbe {
+  readonly kafka: Kafka;
+  readonly producer: Producer;
+  private consumers: Consumer[] = [];
+
+  constructor(private readonly config: AppConfig) {
+    this.kafka = new Kafka({ clientId: 'test-probe', brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  }
+
+  topic(name: string): string {
+    return topicName(this.config, name);
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  /** Records every message of the topics from the beginning, in arrival order. */
+  async record(topics: string[]): Promise<Captured[]> {
+    const captured: Captured[] = [];
+    const consumer = this.kafka.consumer({ groupId: `probe-${uniqueSuffix()}` });
+    this.consumers.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: topics.map((t) => this.topic(t)), fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        captured.push({
+          topic,
+          partition,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers: message.headers,
+          json: () => JSON.parse(message.value!.toString()),
+        });
+      },
+    });
+    return captured;
+  }
+
+  async send(topic: string, key: string, value: string | Buffer): Promise<void> {
+    await this.producer.send({ topic: this.topic(topic), messages: [{ key, value }], acks: -1 });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
+    await this.producer.disconnect();
+  }
+}

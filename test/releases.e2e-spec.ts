@@ -1,0 +1,250 @@
+import { commandEvent, Topics } from '@app/contracts';
+import { AppConfig } from '@app/platform';
+import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+
+// The apps run as separate processes on the real broker and database. The executor's part (reporting
+// an operation's outcome) is played by this test publishing operation-result commands on the real topic.
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789ab';
+
+describe('rollback commands over Kafka and the REST API (e2e)', () => {
+  let config: AppConfig;
+  let releaseService: RunningApp;
+  let api: RunningApp;
+  let probe: KafkaProbe;
+  let events: Captured[];
+  let results: Captured[];
+  let dlq: Captured[];
+
+  const http = async (method: string, path: string, body?: unknown, token: string | null = OPERATOR, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${api.url}/api/v1/helm${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : null };
+  };
+
+  const installBody = (releaseId: string, values: Record<string, unknown> = { replicas: 1, greeting: 'hi "there"' }) => ({
+    releaseId,
+    namespace: 'apps',
+    chart: { name: 'web', repository: 'http://127.0.0.1:8879' },
+    chartVersion: '1.0.0',
+    values,
+  });
+
+  /** Plays the executor: reports the outcome of the release's pending operation as a command. */
+  const complete = async (releaseId: string, outcome: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') => {
+    const release = (await http('GET', `/releases/${releaseId}`, undefined, VIEWER)).body;
+    expect(release.pendingOperationId).toBeTruthy();
+    const id = `result-${uniqueSuffix()}`;
+    const command = commandEvent(
+      { type: 'RecordOperationResult', data: { releaseId, operationId: release.pendingOperationId, outcome, ...(outcome === 'FAILED' ? { error: 'helm: timed out waiting for the condition' } : { helmRevision: release.currentRevision }) } },
+      { id, source: 'urn:test:executor', actor: 'executor', correlationId: id },
+    );
+    await probe.send(Topics.commands, releaseId, JSON.stringify(command));
+    await waitFor(async () => (await http('GET', `/releases/${releaseId}`, undefined, VIEWER)).body.pendingOperationId === null, { what: `${releaseId} to settle` });
+  };
+
+  const history = async (releaseId: string) => (await http('GET', `/releases/${releaseId}/history`, undefined, VIEWER)).body.revisions;
+  const commitCount = async (releaseId: string) => (await http('GET', `/releases/${releaseId}/events?limit=1000`, undefined, VIEWER)).body.commits.length;
+
+  beforeAll(async () => {
+    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '15000' });
+    releaseService = await startApp('release-service', envOf(config));
+    api = await startApp('api', envOf(config));
+    probe = new KafkaProbe(config);
+    await probe.start();
+    [events, results, dlq] = await Promise.all([
+      probe.record([Topics.events]),
+      probe.record([Topics.commandResults]),
+      probe.record([Topics.commandsDlq]),
+    ]);
+  });
+
+  afterAll(async () => {
+    await probe?.stop();
+    const codes = await Promise.all([api?.stop(), releaseService?.stop()]);
+    // A clean SIGTERM shutdown is part of the contract.
+    expect(codes).toEqual([0, 0]);
+  });
+
+  it('runs the seed scenario: install 1.0.0, upgrade 1.1.0, rollback to 1 gives revision 3 with chart 1.0.0', async () => {
+    const id = 'seed';
+    const install = await http('POST', '/releases', installBody(id));
+    expect(install).toMatchObject({ status: 202, body: { releaseId: id, revision: 1, status: 'PENDING_INSTALL' } });
+    expect(install.body.operationId).toBeTruthy();
+    await complete(id);
+    const upgrade = await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { replicas: 3 } });
+    expect(upgrade).toMatchObject({ status: 202, body: { revision: 2, status: 'PENDING_UPGRADE', chartVersion: '1.1.0' } });
+    await complete(id);
+    const rollback = await http('POST', `/releases/${id}/rollback`, { targetRevision: 1, reason: 'checkout broke' });
+    expect(rollback).toMatchObject({
+      status: 202,
+      body: { releaseId: id, revision: 3, status: 'PENDING_ROLLBACK', targetRevision: 1, chartVersion: '1.0.0' },
+    });
+    await complete(id);
+
+    const revisions = await history(id);
+    expect(revisions.map((r: { revision: number; operation: string; chartVersion: string; status: string }) => [r.revision, r.operation, r.chartVersion, r.status])).toEqual([
+      [1, 'INSTALL', '1.0.0', 'DEPLOYED'],
+      [2, 'UPGRADE', '1.1.0', 'DEPLOYED'],
+      [3, 'ROLLBACK', '1.0.0', 'DEPLOYED'],
+    ]);
+    expect(revisions[2]).toMatchObject({ rollbackOf: 1, trigger: 'MANUAL', requestedBy: 'ops', reason: 'checkout broke' });
+    const rev1 = (await http('GET', `/releases/${id}/revisions/1`, undefined, VIEWER)).body;
+    const rev3 = (await http('GET', `/releases/${id}/revisions/3`, undefined, VIEWER)).body;
+    expect(rev3.values).toEqual({ replicas: 1, greeting: 'hi "there"' });
+    expect(rev3.values).toEqual(rev1.values);
+    expect((await http('GET', `/releases/${id}`, undefined, VIEWER)).body).toMatchObject({ status: 'DEPLOYED', currentRevision: 3, lastSuccessfulRevision: 3 });
+
+    // On the events topic: revision 3 requested (PENDING_ROLLBACK), then deployed, in order.
+    await waitFor(() => events.filter((e) => e.key === id).length >= 6, { what: 'six events of the seed release' });
+    const ofSeed = events.filter((e) => e.key === id).map((e) => e.json() as { type: string; data: { revision: number } });
+    const rollbackEvents = ofSeed.filter((e) => e.data.revision === 3).map((e) => e.type);
+    expect(rollbackEvents).toEqual(['helm.release.event.RollbackRequested', 'helm.release.event.RevisionDeployed']);
+    expect(ofSeed.map((e) => e.type)).toEqual([
+      'helm.release.event.InstallRequested',
+      'helm.release.event.RevisionDeployed',
+      'helm.release.event.UpgradeRequested',
+      'helm.release.event.RevisionDeployed',
+      'helm.release.event.RollbackRequested',
+      'helm.release.event.RevisionDeployed',
+    ]);
+  });
+
+  it('refuses invalid targets with a 4xx code and appends nothing', async () => {
+    const id = 'targets';
+    await http('POST', '/releases', installBody(id));
+    await complete(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
+    await complete(id);
+    const before = await commitCount(id);
+    for (const body of [{ targetRevision: 0 }, { targetRevision: -1 }, { targetRevision: '3' }, { targetRevision: 2.5 }, {}]) {
+      const res = await http('POST', `/releases/${id}/rollback`, body);
+      expect(res).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', validRevisions: [1, 2] } });
+      expect(res.type).toMatch(/application\/problem\+json/);
+      expect(res.body.detail).toMatch(/valid revisions: 1, 2/);
+    }
+    const missing = await http('POST', `/releases/${id}/rollback`, { targetRevision: 99 });
+    expect(missing).toMatchObject({ status: 422, body: { code: 'REVISION_NOT_FOUND' } });
+    expect(missing.body.detail).toMatch(/valid revisions: 1, 2/);
+    expect(await commitCount(id)).toBe(before);
+  });
+
+  it('answers 409 OPERATION_IN_PROGRESS while an operation is in flight', async () => {
+    const id = 'busy';
+    await http('POST', '/releases', installBody(id));
+    await complete(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
+    const res = await http('POST', `/releases/${id}/rollback`, { targetRevision: 1 });
+    expect(res).toMatchObject({ status: 409, body: { code: 'OPERATION_IN_PROGRESS' } });
+    await complete(id);
+  });
+
+  it('rolls back to the last successful revision after a failed upgrade, with its 409 cases', async () => {
+    const id = 'lastgood';
+    await http('POST', '/releases', installBody(id));
+    await complete(id, 'FAILED');
+    expect(await http('POST', `/releases/${id}/rollback/last-successful`)).toMatchObject({ status: 409, body: { code: 'NO_SUCCESSFUL_REVISION' } });
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.0.1' });
+    await complete(id);
+    expect(await http('POST', `/releases/${id}/rollback/last-successful`, {})).toMatchObject({ status: 409, body: { code: 'ALREADY_AT_LAST_SUCCESSFUL' } });
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0' });
+    await complete(id, 'FAILED');
+    const plan = await http('POST', `/releases/${id}/rollback/last-successful?dryRun=true`, {});
+    expect(plan).toMatchObject({ status: 200, body: { dryRun: true, revision: 4, targetRevision: 2, chartVersion: { from: '1.2.0', to: '1.0.1' } } });
+    const res = await http('POST', `/releases/${id}/rollback/last-successful`, { reason: 'upgrade to 1.2.0 failed' });
+    expect(res).toMatchObject({ status: 202, body: { revision: 4, targetRevision: 2, chartVersion: '1.0.1', status: 'PENDING_ROLLBACK' } });
+    await complete(id);
+    expect((await history(id)).map((r: { status: string }) => r.status)).toEqual(['FAILED', 'DEPLOYED', 'FAILED', 'DEPLOYED']);
+  });
+
+  it('20 concurrent rollbacks of one release: exactly one 202, the rest 409, contiguous history', async () => {
+    const id = 'stampede';
+    await http('POST', '/releases', installBody(id));
+    await complete(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
+    await complete(id);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => http('POST', `/releases/${id}/rollback`, { targetRevision: 1 })));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    expect(answers.filter((a) => a.status === 409).every((a) => a.body.code === 'OPERATION_IN_PROGRESS')).toBe(true);
+    expect((await history(id)).map((r: { revision: number }) => r.revision)).toEqual([1, 2, 3]);
+  });
+
+  it('applies a rollback published straight to Kafka by another service, once per command id', async () => {
+    const id = 'fromkafka';
+    await http('POST', '/releases', installBody(id));
+    await complete(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
+    await complete(id);
+    const commandId = `svc-${uniqueSuffix()}`;
+    const message = JSON.stringify(
+      commandEvent({ type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1, reason: 'canary failed' } }, { id: commandId, source: 'urn:test:deployer', actor: 'deployer', correlationId: commandId }),
+    );
+    await probe.send(Topics.commands, id, message);
+    await probe.send(Topics.commands, id, message);
+    const forCommand = () => results.filter((r) => (r.json() as { data: { commandId: string } }).data.commandId === commandId);
+    await waitFor(() => forCommand().length >= 2, { what: 'two results for the command' });
+    const [first, second] = forCommand().map((r) => (r.json() as { data: unknown }).data);
+    expect(first).toMatchObject({ outcome: 'ACCEPTED', decision: { revision: 3, targetRevision: 1 } });
+    expect(second).toEqual(first);
+    expect((await history(id)).map((r: { revision: number }) => r.revision)).toEqual([1, 2, 3]);
+  });
+
+  it('dead-letters malformed JSON, an unknown type and a 5 MB message; a valid command behind them still runs', async () => {
+    const id = 'poison';
+    await http('POST', '/releases', installBody(id));
+    await complete(id);
+    const valid = commandEvent({ type: 'UninstallRelease', data: { releaseId: id } }, { id: `valid-${uniqueSuffix()}`, source: 'urn:test', actor: 't', correlationId: 'c' });
+    const unknown = { ...JSON.parse(JSON.stringify(valid)), id: `unk-${uniqueSuffix()}`, type: 'helm.release.command.explode' };
+    const huge = JSON.stringify({ ...JSON.parse(JSON.stringify(valid)), id: `huge-${uniqueSuffix()}`, data: { releaseId: id, padding: 'x'.repeat(5 * 1024 * 1024) } });
+    // Same key, so the same partition: the valid command waits behind the three bad ones.
+    await probe.send(Topics.commands, id, '{"specversion": "1.0", "id": ');
+    await probe.send(Topics.commands, id, JSON.stringify(unknown));
+    await probe.send(Topics.commands, id, huge);
+    await probe.send(Topics.commands, id, JSON.stringify(valid));
+    await waitFor(async () => (await http('GET', `/releases/${id}`, undefined, VIEWER)).body.status === 'PENDING_UNINSTALL', { what: 'the valid command to apply' });
+    const ours = () => dlq.filter((m) => m.key === id);
+    await waitFor(() => ours().length >= 3, { what: 'three dead letters' });
+    expect(ours()).toHaveLength(3);
+    const reasons = ours().map((m) => m.headers!['dlq-error']!.toString());
+    expect(reasons[0]).toMatch(/not JSON/);
+    expect(reasons[1]).toMatch(/unknown command type 'helm.release.command.explode'/);
+    expect(reasons[2]).toMatch(/padding/);
+    expect(ours()[2].value!.length).toBeGreaterThan(5 * 1024 * 1024);
+    expect(ours()[0].value!.toString()).toBe('{"specversion": "1.0", "id": ');
+  });
+
+  it('answers 401 without a token and 403 to a viewer on writes', async () => {
+    expect(await http('GET', '/releases', undefined, null)).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+    expect(await http('GET', '/releases', undefined, 'not-a-real-token-at-all')).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+    for (const [method, path, body] of [
+      ['POST', '/releases', installBody('viewer-try')],
+      ['POST', '/releases/seed/upgrade', { chartVersion: '2.0.0' }],
+      ['POST', '/releases/seed/rollback', { targetRevision: 1 }],
+      ['POST', '/releases/seed/rollback/last-successful', {}],
+      ['DELETE', '/releases/seed', undefined],
+    ] as const) {
+      expect(await http(method, path, body, VIEWER)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    }
+    expect((await http('GET', '/releases', undefined, VIEWER)).status).toBe(200);
+    // Tokens never reach the logs.
+    expect(api.output()).not.toContain(OPERATOR);
+    expect(api.output()).not.toContain(VIEWER);
+  });
+
+  it('answers unknown releases and malformed bodies with problem+json, never a 500', async () => {
+    expect(await http('GET', '/releases/nope', undefined, VIEWER)).toMatchObject({ status: 404, body: { code: 'RELEASE_NOT_FOUND' } });
+    expect(await http('GET', '/releases/Not_A_Label', undefined, VIEWER)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await http('POST', '/releases', '{"releaseId": ')).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await http('POST', '/releases', { ...installBody('x'), chart: { name: 'web', repository: 'file:///etc' } })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+  });
+});
