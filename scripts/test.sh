@@ -35,6 +35,8 @@ fi
 echo "==> integration tests"
 npx jest --selectProjects int --runInBand --ci
 if [ -n "$(find test -name '*.e2e-spec.ts' -print -quit)" ]; then
+  echo "==> build (the e2e tier runs the apps as separate processes)"
+  npm run -s build
   echo "==> end-to-end tests"
   npx jest --selectProjects e2e --runInBand --ci
 fi
