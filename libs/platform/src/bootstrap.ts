@@ -5,15 +5,41 @@ import { AppConfig, ConfigError } from './config';
 import { APP_CONFIG, LOGGER } from './platform.constants';
 
 /**
- * What every app does once its Nest application exists: log through pino, stop gracefully on SIGTERM
- * (Nest then runs the shutdown hooks: consumers stop, in-flight work finishes, connections close), and
- * listen on loopback unless told otherwise.
+ * Graceful shutdown on SIGTERM or SIGINT: `app.close()` stops the HTTP server and the Kafka consumers
+ * (a message in progress finishes; its offset is committed only then), runs the shutdown hooks, closes
+ * connections, and the process exits 0. Past SHUTDOWN_GRACE_MS it exits 1 rather than hang.
  */
+const closeOnSignals = (app: INestApplication, config: AppConfig, logger: Logger): void => {
+  let closing = false;
+  const close = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS).unref();
+    app
+      .close()
+      .then(() => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', close);
+  process.once('SIGINT', close);
+};
+
+/** What every app does once its Nest application exists: log through pino, close gracefully, listen. */
 export const startHttp = async (app: INestApplication, port: (config: AppConfig) => number): Promise<string> => {
   app.useLogger(app.get(PinoNestLogger));
-  app.enableShutdownHooks();
   const config = app.get<AppConfig>(APP_CONFIG);
   const logger = app.get<Logger>(LOGGER);
+  closeOnSignals(app, config, logger);
   await app.listen(port(config), config.HTTP_HOST);
   const url = await app.getUrl();
   logger.info({ url }, 'listening');
