@@ -1,8 +1,28 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HelmCliAdapter } from '@app/helm';
+import { APP_CONFIG, AppConfig, PlatformModule } from '@app/platform';
 import { Module } from '@nestjs/common';
-import { PlatformModule } from '@app/platform';
+import { EventsController } from './events.controller';
+import { HELM } from './executor.constants';
+import { ExecutorService } from './executor.service';
 
 // The executor never touches the event store: it reports outcomes as commands.
 @Module({
   imports: [PlatformModule.forRoot({ app: 'executor', mongo: false })],
+  controllers: [EventsController],
+  providers: [
+    {
+      provide: HELM,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new HelmCliAdapter({
+          helmBin: config.HELM_BIN,
+          ...(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {}),
+          homeDir: config.EXECUTOR_HELM_HOME ?? join(tmpdir(), 'helm-rollback-executor'),
+        }),
+    },
+    ExecutorService,
+  ],
 })
 export class ExecutorModule {}

@@ -65,6 +65,14 @@ export const ConfigSchema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   METRICS_ENABLED: boolean.default(true),
+  /** The helm binary the executor runs (scripts/infra/helm.sh builds one). */
+  HELM_BIN: z.string().min(1).default('helm'),
+  /** Kubeconfig naming the target cluster; unset means Helm's own default. */
+  KUBECONFIG: z.string().min(1).optional(),
+  /** Helm's cache/config/data directories of the executor. */
+  EXECUTOR_HELM_HOME: z.string().min(1).optional(),
+  /** Operations run at once (each release's stay serialized by its partition). */
+  EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;

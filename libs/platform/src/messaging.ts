@@ -10,13 +10,14 @@ import { AppConfig, topicName } from './config';
  * - keepBinary: handlers get the original bytes, so a bad message can be dead-lettered as it came;
  * - offsets are committed by KafkaJS only after the handler's promise settles, so a crash mid-handler
  *   means redelivery (handlers are idempotent), never loss;
- * - a new group starts from the beginning, so commands published before the first start are not lost.
+ * - a new group starts from the beginning by default, so commands published before the first start are
+ *   not lost (the executor opts out: a new executor must not replay old operations).
  */
 export const kafkaMicroserviceOptions = (
   config: AppConfig,
   logger: Logger,
   groupId: string,
-  options: { partitionsConsumedConcurrently?: number } = {},
+  options: { partitionsConsumedConcurrently?: number; fromBeginning?: boolean } = {},
 ): KafkaOptions => ({
   transport: Transport.KAFKA,
   options: {
@@ -40,7 +41,7 @@ export const kafkaMicroserviceOptions = (
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
     },
-    subscribe: { fromBeginning: true },
+    subscribe: { fromBeginning: options.fromBeginning ?? true },
     run: { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1 },
     parser: { keepBinary: true },
   },

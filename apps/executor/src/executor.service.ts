@@ -1,0 +1,108 @@
+import { commandEvent, ReceivedReleaseEvent, Topics } from '@app/contracts';
+import type { OperationRequested } from '@app/domain';
+import { HelmPort } from '@app/helm';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents } from '@app/platform';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { HELM, SOURCE } from './executor.constants';
+import { OperationRunner } from './operation-runner';
+
+const OPERATION_TYPES = new Set(['InstallRequested', 'UpgradeRequested', 'RollbackRequested', 'UninstallRequested']);
+export const isOperationRequested = (event: { type: string }): event is OperationRequested => OPERATION_TYPES.has(event.type);
+
+/**
+ * Runs requested operations and reports each outcome as a command. Redelivered events are harmless: an
+ * operation already done by this process is skipped, and after a restart a re-run applies the same
+ * desired state while the aggregate accepts only the first outcome (the outcome's command id is
+ * derived from the operation id, so a repeated report is a duplicate command).
+ */
+@Injectable()
+export class ExecutorService implements BeforeApplicationShutdown {
+  private readonly runner: OperationRunner;
+  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly recentlyDone = new Set<string>();
+  private readonly operations: Counter;
+  private readonly duration: Histogram;
+
+  constructor(
+    @Inject(HELM) helm: HelmPort,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.runner = new OperationRunner(helm);
+    this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
+    this.duration = new Histogram({
+      name: 'helm_operation_seconds',
+      help: 'Duration of Helm operations, including reporting the outcome',
+      labelNames: ['type'],
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+      registers: [registry],
+    });
+  }
+
+  async execute(received: ReceivedReleaseEvent & { event: OperationRequested }, heartbeat: () => Promise<void>): Promise<void> {
+    const { event } = received;
+    const operationId = event.data.operationId;
+    if (this.recentlyDone.has(operationId) || this.inFlight.has(operationId)) return;
+    const log = this.logger.child({ releaseId: received.releaseId, operationId, operation: event.type, correlationId: received.correlationId });
+    if (Date.parse(event.data.deadline) < Date.now()) {
+      // Past its deadline the watchdog fails the operation; acting now would change a settled release.
+      log.warn({ deadline: event.data.deadline }, 'operation past its deadline skipped');
+      return;
+    }
+    const abort = new AbortController();
+    const started = process.hrtime.bigint();
+    // A Helm call can outlast the consumer session; keep the group membership alive meanwhile.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+    const done = (async () => {
+      log.info('operation started');
+      const outcome = await this.runner.run(event, abort.signal);
+      const id = `outcome:${operationId}`;
+      await sendEvents(this.producer, this.config, Topics.commands, [
+        {
+          key: received.releaseId,
+          event: commandEvent(
+            { type: 'RecordOperationResult', data: outcome },
+            { id, source: SOURCE, actor: 'system:executor', correlationId: received.correlationId ?? operationId, causationId: received.id },
+          ),
+        },
+      ]);
+      this.remember(operationId);
+      this.operations.inc({ type: event.type, outcome: outcome.outcome });
+      this.duration.observe({ type: event.type }, Number(process.hrtime.bigint() - started) / 1e9);
+      log.info({ outcome: outcome.outcome, helmRevision: outcome.helmRevision, ...(outcome.error ? { error: outcome.error } : {}) }, 'operation finished');
+    })();
+    this.inFlight.set(operationId, { abort, done });
+    try {
+      await done;
+    } finally {
+      clearInterval(beat);
+      this.inFlight.delete(operationId);
+    }
+  }
+
+  /**
+   * On SIGTERM running Helm calls may finish within the grace period; past it they are aborted and
+   * reported as failed. Either way every operation this process started is reported before it exits.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const waitMs = Math.max(0, this.config.SHUTDOWN_GRACE_MS - 5_000);
+    this.logger.warn({ operations: [...this.inFlight.keys()], waitMs }, 'waiting for running operations before shutdown');
+    const all = Promise.allSettled([...this.inFlight.values()].map((o) => o.done));
+    const timer = setTimeout(() => {
+      for (const { abort } of this.inFlight.values()) abort.abort('executor shutting down');
+    }, waitMs);
+    await all;
+    clearTimeout(timer);
+  }
+
+  private remember(operationId: string): void {
+    this.recentlyDone.add(operationId);
+    if (this.recentlyDone.size > 10_000) this.recentlyDone.delete(this.recentlyDone.values().next().value as string);
+  }
+}

@@ -1,0 +1,90 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { OperationRequested, RecordOperationResult, RollbackRequested } from '@app/domain';
+import { AppliedRelease, HelmError, HelmPort } from '@app/helm';
+
+type Outcome = RecordOperationResult['data'];
+
+/**
+ * Performs one requested operation through Helm and says what happened, as the data of an
+ * operation-result command. Never throws for a Helm failure: a failure is an outcome to report.
+ */
+export class OperationRunner {
+  constructor(private readonly helm: HelmPort) {}
+
+  async run(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
+    const { releaseId, operationId } = event.data;
+    try {
+      switch (event.type) {
+        case 'InstallRequested':
+        case 'UpgradeRequested': {
+          const d = event.data;
+          // Only installs are atomic in Helm: a failed atomic upgrade is rolled back by remediation as a
+          // revision of its own, so the history shows it (Helm's --atomic would hide it in Helm's history).
+          const applied = await this.helm.apply(
+            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds },
+            { atomic: event.type === 'InstallRequested' && d.atomic, ...(signal ? { signal } : {}) },
+          );
+          return succeeded(releaseId, operationId, applied);
+        }
+        case 'RollbackRequested':
+          return succeeded(releaseId, operationId, await this.rollback(event.data, signal));
+        case 'UninstallRequested': {
+          const d = event.data;
+          await this.helm.uninstall(d.name, d.namespace, d.timeoutSeconds, signal);
+          return { releaseId, operationId, outcome: 'SUCCEEDED' };
+        }
+      }
+    } catch (error) {
+      const helmError = error instanceof HelmError ? error : undefined;
+      return {
+        releaseId,
+        operationId,
+        outcome: 'FAILED',
+        error: (error as Error).message.slice(0, 4_000),
+        ...(helmError?.helmRevision ? { helmRevision: helmError.helmRevision } : {}),
+        ...(helmError?.purged ? { purged: true } : {}),
+      };
+    }
+  }
+
+  /**
+   * `helm rollback` when Helm still holds the target's revision with the same chart version and values:
+   * Helm then restores the exact stored manifest. Otherwise (history pruned, atomic purge, reinstall) the
+   * target's chart version and values are applied with an upgrade, after checking the chart's digest.
+   * The platform's history is the source of truth, so a rollback never depends on Helm's memory.
+   */
+  private async rollback(d: RollbackRequested['data'], signal?: AbortSignal): Promise<AppliedRelease> {
+    if (d.targetHelmRevision !== undefined) {
+      const entry = (await this.helm.history(d.name, d.namespace)).find((h) => h.revision === d.targetHelmRevision);
+      if (
+        entry &&
+        entry.chart === `${d.chart.name}-${d.chartVersion}` &&
+        isDeepStrictEqual(await this.helm.values(d.name, d.namespace, d.targetHelmRevision), d.values) &&
+        d.chartDigest !== undefined
+      ) {
+        const helmRevision = await this.helm.rollback(d.name, d.namespace, d.targetHelmRevision, d.timeoutSeconds, signal);
+        return { helmRevision, chartDigest: d.chartDigest };
+      }
+    }
+    return this.helm.apply(
+      {
+        name: d.name,
+        namespace: d.namespace,
+        chart: d.chart,
+        chartVersion: d.chartVersion,
+        values: d.values,
+        timeoutSeconds: d.timeoutSeconds,
+        ...(d.chartDigest ? { expectedDigest: d.chartDigest } : {}),
+      },
+      { atomic: false, ...(signal ? { signal } : {}) },
+    );
+  }
+}
+
+const succeeded = (releaseId: string, operationId: string, applied: AppliedRelease): Outcome => ({
+  releaseId,
+  operationId,
+  outcome: 'SUCCEEDED',
+  helmRevision: applied.helmRevision,
+  chartDigest: applied.chartDigest,
+});

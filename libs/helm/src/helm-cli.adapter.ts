@@ -1,0 +1,161 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Values } from '@app/domain';
+import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort } from './helm.port';
+
+export interface HelmCliOptions {
+  /** Path of the helm binary. */
+  helmBin: string;
+  kubeconfig?: string;
+  /** Helm's cache, config and data directories live here, apart from any user's own Helm setup. */
+  homeDir: string;
+}
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+const MAX_ERROR = 4_000;
+
+/**
+ * Runs the real `helm` binary with execFile and an argument array: no shell ever sees a release name,
+ * a chart reference or a value. Values travel in a private temp file (0600 in a 0700 directory) that is
+ * removed afterwards. Charts are pulled first and installed from the archive, so the digest recorded for
+ * a revision is the digest of exactly what was applied.
+ */
+export class HelmCliAdapter implements HelmPort {
+  constructor(private readonly options: HelmCliOptions) {}
+
+  async apply(desired: DesiredRelease, { atomic, signal }: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease> {
+    return this.withTempDir(async (dir) => {
+      const archive = await this.pull(desired, dir, signal);
+      const chartDigest = await sha256File(archive);
+      if (desired.expectedDigest && desired.expectedDigest !== chartDigest) {
+        throw new HelmError(
+          `Chart ${desired.chart.name} ${desired.chartVersion} now has digest ${chartDigest}, not the recorded ${desired.expectedDigest}: ` +
+            'the repository serves a different chart under that version; nothing was applied',
+        );
+      }
+      const valuesFile = join(dir, 'values.json');
+      await writeFile(valuesFile, JSON.stringify(desired.values), { mode: 0o600 });
+      try {
+        await this.run(
+          [
+            'upgrade', '--install', desired.name, archive,
+            '--namespace', desired.namespace, '--create-namespace',
+            '--values', valuesFile,
+            '--wait', '--timeout', `${desired.timeoutSeconds}s`,
+            ...(atomic ? ['--atomic'] : []),
+            '--output', 'json',
+          ],
+          { signal, timeoutMs: (desired.timeoutSeconds + 30) * 1000 },
+        );
+      } catch (error) {
+        const message = (error as Error).message;
+        const purged = atomic && !(await this.exists(desired.name, desired.namespace));
+        throw new HelmError(message, purged ? undefined : await this.latestRevision(desired.name, desired.namespace), purged);
+      }
+      return { helmRevision: (await this.latestRevision(desired.name, desired.namespace))!, chartDigest };
+    });
+  }
+
+  async rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, signal?: AbortSignal): Promise<number> {
+    try {
+      await this.run(['rollback', name, String(helmRevision), '--namespace', namespace, '--wait', '--timeout', `${timeoutSeconds}s`], {
+        signal,
+        timeoutMs: (timeoutSeconds + 30) * 1000,
+      });
+    } catch (error) {
+      throw new HelmError((error as Error).message, await this.latestRevision(name, namespace));
+    }
+    return (await this.latestRevision(name, namespace))!;
+  }
+
+  async uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    await this.run(['uninstall', name, '--namespace', namespace, '--keep-history', '--wait', '--timeout', `${timeoutSeconds}s`], {
+      signal,
+      timeoutMs: (timeoutSeconds + 30) * 1000,
+    });
+  }
+
+  async history(name: string, namespace: string): Promise<HelmHistoryEntry[]> {
+    try {
+      const { stdout } = await this.run(['history', name, '--namespace', namespace, '--max', '10000', '--output', 'json']);
+      return JSON.parse(stdout) as HelmHistoryEntry[];
+    } catch (error) {
+      if (/release: not found/.test((error as Error).message)) return [];
+      throw error;
+    }
+  }
+
+  async values(name: string, namespace: string, revision: number): Promise<Values> {
+    const { stdout } = await this.run(['get', 'values', name, '--namespace', namespace, '--revision', String(revision), '--output', 'json']);
+    return (JSON.parse(stdout) ?? {}) as Values;
+  }
+
+  private async exists(name: string, namespace: string): Promise<boolean> {
+    return (await this.history(name, namespace)).length > 0;
+  }
+
+  private async latestRevision(name: string, namespace: string): Promise<number | undefined> {
+    const history = await this.history(name, namespace).catch(() => []);
+    return history.length ? Math.max(...history.map((h) => h.revision)) : undefined;
+  }
+
+  /** Pulls the chart archive of exactly `chartVersion` into `dir`; returns its path. */
+  private async pull(desired: DesiredRelease, dir: string, signal?: AbortSignal): Promise<string> {
+    const { repository, name } = desired.chart;
+    const source = repository.startsWith('oci://')
+      ? [`${repository.replace(/\/$/, '')}/${name}`]
+      : [name, '--repo', repository];
+    await this.run(['pull', ...source, '--version', desired.chartVersion, '--destination', dir], { signal, timeoutMs: 120_000 });
+    const archive = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
+    if (!archive) throw new HelmError(`helm pull left no chart archive for ${name} ${desired.chartVersion}`);
+    return join(dir, archive);
+  }
+
+  private run(args: string[], { signal, timeoutMs = 60_000 }: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
+    const home = this.options.homeDir;
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.options.helmBin,
+        args,
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: home,
+            HELM_CACHE_HOME: join(home, 'cache'),
+            HELM_CONFIG_HOME: join(home, 'config'),
+            HELM_DATA_HOME: join(home, 'data'),
+            ...(this.options.kubeconfig ? { KUBECONFIG: this.options.kubeconfig } : {}),
+          },
+          timeout: timeoutMs,
+          maxBuffer: 64 * 1024 * 1024,
+          ...(signal ? { signal } : {}),
+        },
+        (error, stdout, stderr) => {
+          if (!error) return resolve({ stdout, stderr });
+          const text = (stderr || error.message).trim();
+          const why = signal?.aborted ? `aborted (${String(signal.reason ?? 'shutdown')}): ${text}` : text;
+          reject(new HelmError(`helm ${args[0]} failed: ${why}`.slice(0, MAX_ERROR)));
+        },
+      );
+    });
+  }
+
+  private async withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), 'helm-op-'));
+    try {
+      return await work(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+const sha256File = async (path: string): Promise<string> =>
+  `sha256:${createHash('sha256').update(await readFile(path)).digest('hex')}`;

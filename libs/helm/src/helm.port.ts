@@ -1,0 +1,57 @@
+import type { ChartRef, Values } from '@app/domain';
+
+/** The desired state of a release, as the executor applies it. */
+export interface DesiredRelease {
+  name: string;
+  namespace: string;
+  chart: ChartRef;
+  chartVersion: string;
+  values: Values;
+  /** When known (a rollback target): the fetched chart must have this digest, or nothing is applied. */
+  expectedDigest?: string;
+  timeoutSeconds: number;
+}
+
+export interface AppliedRelease {
+  /** Helm's own revision number after the operation. */
+  helmRevision: number;
+  /** sha256 of the chart archive that was applied. */
+  chartDigest: string;
+}
+
+export interface HelmHistoryEntry {
+  revision: number;
+  status: string;
+  chart: string;
+  app_version?: string;
+  description?: string;
+  updated?: string;
+}
+
+/** A failed Helm operation, with Helm's own message and whether a failed atomic install was purged. */
+export class HelmError extends Error {
+  constructor(
+    message: string,
+    readonly helmRevision?: number,
+    readonly purged = false,
+  ) {
+    super(message);
+    this.name = 'HelmError';
+  }
+}
+
+/**
+ * What the executor needs of Helm. The real adapter runs the `helm` CLI; the port keeps the executor's
+ * logic testable without it and open to another implementation (the Helm SDK through a sidecar, say).
+ */
+export interface HelmPort {
+  /** `helm upgrade --install` of exactly this chart version and values (install when absent). */
+  apply(desired: DesiredRelease, options: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease>;
+  /** `helm rollback NAME H`: Helm restores the stored manifest of its revision H. */
+  rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, signal?: AbortSignal): Promise<number>;
+  /** `helm uninstall --keep-history`. */
+  uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
+  history(name: string, namespace: string): Promise<HelmHistoryEntry[]>;
+  /** The user-supplied values of Helm revision `revision` (`helm get values --revision H -o json`). */
+  values(name: string, namespace: string, revision: number): Promise<Values>;
+}

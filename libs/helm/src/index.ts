@@ -1,0 +1,2 @@
+export * from './helm.port';
+export * from './helm-cli.adapter';
