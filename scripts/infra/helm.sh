@@ -40,6 +40,8 @@ abs_path() { # print an absolute version of $1 (which need not exist)
 
 external_bin() {
   [[ -n "${HELM_BIN:-}" ]] || return 1
+  # HELM_BIN pointing at our own cache (e.g. after `eval "$(kube.sh env)"`) is not an external helm.
+  [[ "$HELM_BIN" == "$(abs_path "$BIN")" ]] && return 1
   local p="$HELM_BIN"
   [[ "$p" == */* ]] || p="$(command -v "$p" 2>/dev/null || echo "$p")"
   [[ -f "$p" && -x "$p" ]] || die "HELM_BIN=$HELM_BIN is set but is not an executable file"
@@ -109,7 +111,7 @@ cmd_ensure() {
     return 0
   fi
   build_binary
-  echo "$(abs_path "$BIN")"
+  abs_path "$BIN"
 }
 
 cmd_path() {
@@ -118,7 +120,7 @@ cmd_path() {
     echo "$ext"
     return 0
   fi
-  echo "$(abs_path "$BIN")"
+  abs_path "$BIN"
   [[ -x "$BIN" ]] || {
     log "not built yet; run: $0 ensure"
     return 1

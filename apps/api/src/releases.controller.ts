@@ -55,6 +55,7 @@ const historyEntry = (r: RevisionView) => ({
   error: r.error,
   helmRevision: r.helmRevision,
   warnings: r.warnings,
+  remediation: r.remediation ?? null,
 });
 
 const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));

@@ -59,6 +59,7 @@ export const UpgradeDataSchema = z.strictObject({
   chartVersion: ChartVersionSchema.optional(),
   values: ValuesSchema.optional(),
   atomic: z.boolean().optional(),
+  force: z.boolean().optional(),
   timeoutSeconds,
   reason,
 });

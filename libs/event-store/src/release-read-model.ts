@@ -1,5 +1,5 @@
 import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
-import { assertNever } from '@app/domain';
+import { assertNever, canonicalJson } from '@app/domain';
 import { AnyBulkWriteOperation, Connection, Model, Schema } from 'mongoose';
 import { Commit, MongoEventStore } from './mongo-event-store';
 
@@ -50,6 +50,7 @@ export interface RevisionView {
   operationId: string;
   atomic: boolean;
   warnings: string[];
+  remediation: string | null;
 }
 
 const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
@@ -104,6 +105,7 @@ export class ReleaseReadModel {
         operationId: String,
         atomic: Boolean,
         warnings: [String],
+        remediation: String,
       },
       { versionKey: false, collection: `${prefix}revisions` },
     );
@@ -191,7 +193,8 @@ export class ReleaseReadModel {
           helmRevision: null,
           operationId: d.operationId,
           atomic: d.atomic,
-          warnings: rollback?.warnings ?? [],
+          warnings: rollback?.warnings ?? (event.type === 'UpgradeRequested' ? (event.data.warnings ?? []) : []),
+          remediation: null,
         });
         const base: ReleaseView = view ?? {
           _id: d.releaseId,
@@ -261,6 +264,11 @@ export class ReleaseReadModel {
         return { ...view!, status: 'UNINSTALLED', pendingOperationId: null, pendingDeadline: null };
       case 'UninstallFailed':
         return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: event.data.error };
+      case 'AutomaticRollbackImpossible':
+        setRevision(event.data.releaseId, event.data.causedByRevision, {
+          remediation: `automatic rollback impossible: ${event.data.reason}`,
+        });
+        return view;
       default:
         return assertNever(event, 'release event');
     }
@@ -352,6 +360,7 @@ export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView
       operationId: r.operationId,
       atomic: r.atomic,
       warnings: r.warnings,
+      ...(r.remediation ? { remediation: r.remediation } : {}),
     })),
     pending: view.pendingOperationId
       ? {
@@ -363,6 +372,9 @@ export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView
         }
       : null,
     finishedUninstalls: [],
+    quarantined: revisions
+      .filter((r) => r.status === 'FAILED')
+      .map((r) => ({ chartVersion: r.chartVersion, values: canonicalJson(JSON.parse(r.valuesJson)), revision: r.revision })),
     ...(view.lastError ? { lastError: view.lastError } : {}),
   };
 };

@@ -1,3 +1,4 @@
 export * from './servers';
 export * from './apps';
 export * from './kafka';
+export * from './chart-repo';

@@ -9,6 +9,7 @@ import {
   evolve,
   ExistingRelease,
   initialState,
+  isQuarantined,
   lastSuccessfulRevision,
   latestRevision,
   OperationRequest,
@@ -45,7 +46,8 @@ export type InstallRelease = {
 };
 export type UpgradeRelease = {
   type: 'UpgradeRelease';
-  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean };
+  /** `force`: apply a configuration that failed before (quarantined) anyway. */
+  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean; force?: boolean };
 };
 export type RollbackRelease = {
   type: 'RollbackRelease';
@@ -178,6 +180,16 @@ const upgrade = ({ data }: UpgradeRelease, state: ReleaseState, metadata: Comman
   // What the upgrade does not name is carried over from the current revision, so an upgrade of values
   // alone keeps the chart version and vice versa (Helm's --reuse-values, made explicit and recorded).
   const current = latestRevision(release) as Revision;
+  const chartVersion = data.chartVersion ?? current.chartVersion;
+  const values = data.values ?? current.values;
+  if (isQuarantined(release, chartVersion, values) && !data.force) {
+    throw new DomainError(
+      ErrorCode.CONFIGURATION_QUARANTINED,
+      `Chart ${chartVersion} with these values failed before on release '${release.releaseId}' and is quarantined; ` +
+        'send force: true to apply it anyway',
+      { chartVersion },
+    );
+  }
   return [
     {
       type: 'UpgradeRequested',
@@ -187,10 +199,13 @@ const upgrade = ({ data }: UpgradeRelease, state: ReleaseState, metadata: Comman
         name: release.name,
         namespace: release.namespace,
         chart: release.chart,
-        chartVersion: data.chartVersion ?? current.chartVersion,
-        values: data.values ?? current.values,
+        chartVersion,
+        values,
         atomic: data.atomic ?? false,
         ...operationRequest(data, metadata),
+        ...(isQuarantined(release, chartVersion, values)
+          ? { warnings: [`Chart ${chartVersion} with these values failed before (quarantined); applied because force was set`] }
+          : {}),
       },
     },
   ];
@@ -273,8 +288,11 @@ const requireAutomaticRollbackAllowed = (release: ExistingRelease, causedByRevis
   if (cause.operation !== 'UPGRADE') {
     return refuse(`revision ${causedByRevision} is a failed ${cause.operation}, not a failed upgrade`);
   }
-  if (release.revisions.some((r) => r.trigger === 'AUTOMATIC' && r.causedByRevision === causedByRevision)) {
-    return refuse(`revision ${causedByRevision} already caused an automatic rollback`);
+  if (
+    release.revisions.some((r) => r.trigger === 'AUTOMATIC' && r.causedByRevision === causedByRevision) ||
+    cause.remediation !== undefined
+  ) {
+    return refuse(`revision ${causedByRevision} already caused an automatic rollback attempt`);
   }
   if (latestRevision(release)?.revision !== causedByRevision) {
     return refuse(`revision ${causedByRevision} is no longer the latest revision`);
@@ -289,7 +307,27 @@ const rollbackToLastSuccessful = (
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
   const trigger = data.trigger ?? 'MANUAL';
-  if (trigger === 'AUTOMATIC') requireAutomaticRollbackAllowed(release, data.causedByRevision);
+  if (trigger === 'AUTOMATIC') {
+    requireAutomaticRollbackAllowed(release, data.causedByRevision);
+    // Automation never re-applies a configuration that failed, even one that deployed once before.
+    const target = [...release.revisions]
+      .reverse()
+      .find((r) => r.status === 'DEPLOYED' && !isQuarantined(release, r.chartVersion, r.values));
+    if (!target) {
+      return [
+        {
+          type: 'AutomaticRollbackImpossible',
+          data: {
+            releaseId: release.releaseId,
+            causedByRevision: data.causedByRevision!,
+            reason: 'no successful revision outside quarantine to roll back to; the release stays FAILED',
+            at: metadata.now,
+          },
+        },
+      ];
+    }
+    return rollbackTo(release, target, data, metadata, trigger, data.causedByRevision);
+  }
   const target = lastSuccessfulRevision(release);
   if (!target) {
     throw new DomainError(
@@ -358,6 +396,7 @@ const failed = (
       },
     ];
   }
+  const operation = pending.kind;
   const events: ReleaseEvent[] = [
     {
       type: 'RevisionFailed',
@@ -365,8 +404,10 @@ const failed = (
         releaseId: release.releaseId,
         revision: pending.revision!,
         operationId: pending.operationId,
+        operation,
         error,
         timedOut,
+        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback),
         ...(helmRevision !== undefined ? { helmRevision } : {}),
         completedAt: now,
       },

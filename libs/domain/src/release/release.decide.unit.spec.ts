@@ -409,6 +409,53 @@ describe('release decider', () => {
     });
   });
 
+  describe('remediation policy and quarantine', () => {
+    const failedEvent = (state: ReleaseState) => {
+      const events = decide(outcome(state, 'FAILED', { error: 'boom' }), state, meta());
+      return events[0] as Extract<ReleaseEvent, { type: 'RevisionFailed' }>;
+    };
+
+    it('marks a failed atomic upgrade, or any failed upgrade of an autoRollback release, for remediation', () => {
+      expect(failedEvent(story(install(), 'ok', upgrade('1.1.0', values2, true))).data).toMatchObject({ operation: 'UPGRADE', remediate: true });
+      expect(failedEvent(story(install({ autoRollback: true }), 'ok', upgrade())).data).toMatchObject({ remediate: true });
+      expect(failedEvent(story(install(), 'ok', upgrade())).data).toMatchObject({ remediate: false });
+      expect(failedEvent(story(install({ autoRollback: true }), 'ok', upgrade(), 'ok', rollback(1))).data).toMatchObject({ operation: 'ROLLBACK', remediate: false });
+      expect(failedEvent(story(install({ autoRollback: true, atomic: true }))).data).toMatchObject({ operation: 'INSTALL', remediate: false });
+    });
+
+    it('records that automatic rollback was impossible when nothing ever deployed, once per failed revision', () => {
+      given(story(install(), 'fail', { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.0.1' } }, 'fail'))
+        .when(lastSuccessful({ trigger: 'AUTOMATIC', causedByRevision: 2 }))
+        .then((events, after) => {
+          expect(events).toEqual([
+            { type: 'AutomaticRollbackImpossible', data: expect.objectContaining({ releaseId: id, causedByRevision: 2, reason: expect.stringMatching(/no successful revision/) }) },
+          ]);
+          expect(existing(after).status).toBe('FAILED');
+          expect(existing(after).revisions[1].remediation).toMatch(/impossible/);
+          expect(() => decide(lastSuccessful({ trigger: 'AUTOMATIC', causedByRevision: 2 }), after, meta())).toThrow(/already caused/);
+        });
+    });
+
+    it('refuses a manual upgrade to a quarantined configuration unless forced, then warns', () => {
+      const state = story(install(), 'ok', upgrade('1.1.0', values2), 'fail', rollback(1), 'ok');
+      given(state).when(upgrade('1.1.0', values2)).thenThrows('CONFIGURATION_QUARANTINED', /force/);
+      given(state)
+        .when({ type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.1.0', values: { image: { tag: '1.1.0' }, replicas: 3 }, force: true } })
+        .then((events) => {
+          expect(events[0]).toMatchObject({ type: 'UpgradeRequested', data: { revision: 4, warnings: [expect.stringMatching(/quarantined/)] } });
+        });
+      given(state).when(upgrade('1.1.0', { replicas: 4 })).then((events) => expect(events[0].type).toBe('UpgradeRequested'));
+    });
+
+    it('never lets automation roll back to a configuration that later failed', () => {
+      // 1.0.0+values1 deployed (rev 1), failed when re-applied (rev 3); 1.1.0 deployed (rev 2) is the only safe one.
+      const state = story(install(), 'ok', upgrade('1.1.0', values2), 'ok', upgrade('1.0.0', values1), 'fail', upgrade('1.2.0', values2), 'fail');
+      given(state)
+        .when(lastSuccessful({ trigger: 'AUTOMATIC', causedByRevision: 4 }))
+        .then((events) => expect(events[0]).toMatchObject({ type: 'RollbackRequested', data: { rollbackOf: 2, trigger: 'AUTOMATIC' } }));
+    });
+  });
+
   describe('who, why, when', () => {
     it('records actor, reason, trigger and time from the command metadata on the revision', () => {
       const at = '2026-03-04T05:06:07.000Z';

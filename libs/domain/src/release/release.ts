@@ -54,7 +54,7 @@ export type InstallRequested = {
   type: 'InstallRequested';
   data: DesiredRevision & { autoRollback: boolean };
 };
-export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision };
+export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision & { warnings?: string[] } };
 export type RollbackRequested = {
   type: 'RollbackRequested';
   data: DesiredRevision & {
@@ -85,11 +85,20 @@ export type RevisionFailed = {
     releaseId: string;
     revision: number;
     operationId: string;
+    /** The failed revision's operation, so consumers need no state to react. */
+    operation: Operation;
     error: string;
     timedOut: boolean;
     helmRevision?: number;
+    /** A failed upgrade that policy says to undo (atomic upgrade or autoRollback release). */
+    remediate: boolean;
     completedAt: string;
   };
+};
+/** Automation was asked to roll back a failed upgrade but had nothing safe to roll back to. */
+export type AutomaticRollbackImpossible = {
+  type: 'AutomaticRollbackImpossible';
+  data: { releaseId: string; causedByRevision: number; reason: string; at: string };
 };
 export type UninstallRequested = {
   type: 'UninstallRequested';
@@ -118,7 +127,8 @@ export type ReleaseEvent =
   | RevisionFailed
   | UninstallRequested
   | ReleaseUninstalled
-  | UninstallFailed;
+  | UninstallFailed
+  | AutomaticRollbackImpossible;
 
 export type ReleaseEventType = ReleaseEvent['type'];
 
@@ -131,6 +141,7 @@ export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
   'UninstallRequested',
   'ReleaseUninstalled',
   'UninstallFailed',
+  'AutomaticRollbackImpossible',
 ];
 
 /** Events that ask the executor to act. */
@@ -157,6 +168,16 @@ export interface Revision {
   operationId: string;
   atomic: boolean;
   warnings: string[];
+  /** What automation did about this revision's failure, when it could not roll back. */
+  remediation?: string;
+}
+
+/** A configuration (chart version + values) that failed: automation never applies it again. */
+export interface QuarantinedConfiguration {
+  chartVersion: string;
+  /** Canonical JSON of the values (keys sorted), so equal values compare equal. */
+  values: string;
+  revision: number;
 }
 
 export interface PendingOperation {
@@ -179,6 +200,7 @@ export interface ExistingRelease {
   pending: PendingOperation | null;
   /** Operation ids of uninstalls already finished, so a late duplicate outcome is recognised. */
   finishedUninstalls: string[];
+  quarantined: QuarantinedConfiguration[];
   lastError?: string;
 }
 
@@ -249,6 +271,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
         revisions: [...previous, revisionFrom(data, 'INSTALL')],
         pending: pendingFrom(data, 'INSTALL'),
         finishedUninstalls: state.status === 'NONE' ? [] : state.finishedUninstalls,
+        quarantined: state.status === 'NONE' ? [] : state.quarantined,
       };
     }
     case 'UpgradeRequested': {
@@ -257,7 +280,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
         ...release,
         status: 'PENDING_UPGRADE',
         chart: event.data.chart,
-        revisions: [...release.revisions, revisionFrom(event.data, 'UPGRADE')],
+        revisions: [...release.revisions, revisionFrom(event.data, 'UPGRADE', { warnings: event.data.warnings ?? [] })],
         pending: pendingFrom(event.data, 'UPGRADE'),
       };
     }
@@ -299,8 +322,12 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
     case 'RevisionFailed': {
       const release = existing(state, event);
       const { data } = event;
+      const failed = release.revisions.find((r) => r.revision === data.revision);
       return {
         ...release,
+        quarantined: failed
+          ? [...release.quarantined, { chartVersion: failed.chartVersion, values: canonicalJson(failed.values), revision: failed.revision }]
+          : release.quarantined,
         status: 'FAILED',
         revisions: updateRevision(release, data.revision, {
           status: 'FAILED',
@@ -347,12 +374,32 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
         lastError: event.data.error,
       };
     }
+    case 'AutomaticRollbackImpossible': {
+      const release = existing(state, event);
+      return {
+        ...release,
+        revisions: updateRevision(release, event.data.causedByRevision, { remediation: `automatic rollback impossible: ${event.data.reason}` }),
+      };
+    }
     default:
       return assertNever(event, 'release event');
   }
 };
 
 // --------------------------------------------------------------------------------------------- queries
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export const canonicalJson = (value: JsonValue): string =>
+  JSON.stringify(value, (_key, v: JsonValue) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as { [k: string]: JsonValue })[k]]))
+      : v,
+  );
+
+export const isQuarantined = (state: ExistingRelease, chartVersion: string, values: Values): boolean => {
+  const key = canonicalJson(values);
+  return state.quarantined.some((q) => q.chartVersion === chartVersion && q.values === key);
+};
 
 export const latestRevision = (state: ExistingRelease): Revision | undefined =>
   state.revisions[state.revisions.length - 1];

@@ -30,7 +30,7 @@ export const summarizeDecision = (releaseId: string, events: readonly ReleaseEve
         status,
         operationId: first.data.operationId,
         chartVersion: first.data.chartVersion,
-        warnings: [],
+        warnings: first.type === 'UpgradeRequested' ? (first.data.warnings ?? []) : [],
       };
     case 'RollbackRequested':
       return {
@@ -50,6 +50,8 @@ export const summarizeDecision = (releaseId: string, events: readonly ReleaseEve
     case 'ReleaseUninstalled':
     case 'UninstallFailed':
       return { releaseId, status, operationId: first.data.operationId, warnings: [] };
+    case 'AutomaticRollbackImpossible':
+      return { releaseId, revision: first.data.causedByRevision, status, warnings: [first.data.reason] };
   }
 };
 
