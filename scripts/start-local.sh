@@ -38,7 +38,7 @@ stop_apps() {
 }
 trap stop_apps INT TERM EXIT
 
-for app in release-service executor api; do
+for app in release-service executor remediation api; do
   node "dist/apps/$app/src/main.js" >"$log_dir/$app.log" 2>&1 &
   pids+=("$!")
   echo "==> started $app (pid $!, log $log_dir/$app.log)"

@@ -382,6 +382,9 @@ start_apiserver() {
   #   (e.g. a service-account token a test mints) gets real RBAC checks.
   # --service-account-*: required flags; the issuer/audience is the in-cluster default.
   # --cert-dir: only used for self-signed fallbacks, but its default is /var/run/kubernetes.
+  # --endpoint-reconciler-type=none: the default "lease" reconciler publishes --advertise-address as the
+  #   endpoint of the "kubernetes" Service and refuses a loopback address ("may not be in the loopback
+  #   range"); with nothing running in-cluster that endpoint has no reader.
   # --enable-priority-and-fairness=false: one less set of bootstrap objects and controllers; a dev API
   #   server has no noisy neighbours to shed.
   # --profiling=false, --audit-*: none. --v=1: startup and errors, not every request.
@@ -401,6 +404,7 @@ start_apiserver() {
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --authorization-mode=RBAC \
     --allow-privileged=true \
+    --endpoint-reconciler-type=none \
     --enable-priority-and-fairness=false \
     --profiling=false \
     --v=1 \

@@ -56,6 +56,7 @@ const historyEntry = (r: RevisionView) => ({
   helmRevision: r.helmRevision,
   warnings: r.warnings,
   remediation: r.remediation ?? null,
+  reportedFailure: r.reportedFailure ?? null,
 });
 
 const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));

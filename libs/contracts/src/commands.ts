@@ -9,6 +9,7 @@ import {
   ExpireOperationDataSchema,
   InstallDataSchema,
   OperationResultDataSchema,
+  ReportUpgradeFailureDataSchema,
   RollbackDataSchema,
   RollbackLastSuccessfulDataSchema,
   UninstallDataSchema,
@@ -25,6 +26,7 @@ export const CommandTypes = {
   uninstall: 'helm.release.command.uninstall',
   operationResult: 'helm.release.command.operation-result',
   expireOperation: 'helm.release.command.expire-operation',
+  reportUpgradeFailure: 'helm.release.command.report-upgrade-failure',
 } as const;
 export type CommandWireType = (typeof CommandTypes)[keyof typeof CommandTypes];
 
@@ -36,6 +38,7 @@ const commandTable: Record<CommandWireType, { schema: z.ZodType; domainType: Rel
   [CommandTypes.uninstall]: { schema: UninstallDataSchema, domainType: 'UninstallRelease' },
   [CommandTypes.operationResult]: { schema: OperationResultDataSchema, domainType: 'RecordOperationResult' },
   [CommandTypes.expireOperation]: { schema: ExpireOperationDataSchema, domainType: 'ExpireOperation' },
+  [CommandTypes.reportUpgradeFailure]: { schema: ReportUpgradeFailureDataSchema, domainType: 'ReportUpgradeFailure' },
 };
 
 const wireTypeOf = Object.fromEntries(

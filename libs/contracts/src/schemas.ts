@@ -100,3 +100,12 @@ export const ExpireOperationDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   operationId: z.string().min(1).max(200),
 });
+
+export const ReportUpgradeFailureDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  revision: z.number().int().min(1),
+  reason: z.string().min(1).max(2048),
+});
+
+/** An upgrade-failed signal from another service on the external topic (CloudEvents data). */
+export const UpgradeFailedSignalSchema = ReportUpgradeFailureDataSchema;

@@ -51,6 +51,7 @@ export interface RevisionView {
   atomic: boolean;
   warnings: string[];
   remediation: string | null;
+  reportedFailure: string | null;
 }
 
 const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
@@ -106,6 +107,7 @@ export class ReleaseReadModel {
         atomic: Boolean,
         warnings: [String],
         remediation: String,
+        reportedFailure: String,
       },
       { versionKey: false, collection: `${prefix}revisions` },
     );
@@ -195,6 +197,7 @@ export class ReleaseReadModel {
           atomic: d.atomic,
           warnings: rollback?.warnings ?? (event.type === 'UpgradeRequested' ? (event.data.warnings ?? []) : []),
           remediation: null,
+          reportedFailure: null,
         });
         const base: ReleaseView = view ?? {
           _id: d.releaseId,
@@ -264,6 +267,9 @@ export class ReleaseReadModel {
         return { ...view!, status: 'UNINSTALLED', pendingOperationId: null, pendingDeadline: null };
       case 'UninstallFailed':
         return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: event.data.error };
+      case 'UpgradeFailureReported':
+        setRevision(event.data.releaseId, event.data.revision, { reportedFailure: event.data.reason });
+        return view;
       case 'AutomaticRollbackImpossible':
         setRevision(event.data.releaseId, event.data.causedByRevision, {
           remediation: `automatic rollback impossible: ${event.data.reason}`,
@@ -361,6 +367,7 @@ export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView
       atomic: r.atomic,
       warnings: r.warnings,
       ...(r.remediation ? { remediation: r.remediation } : {}),
+      ...(r.reportedFailure ? { reportedFailure: r.reportedFailure } : {}),
     })),
     pending: view.pendingOperationId
       ? {
@@ -373,7 +380,7 @@ export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView
       : null,
     finishedUninstalls: [],
     quarantined: revisions
-      .filter((r) => r.status === 'FAILED')
+      .filter((r) => r.status === 'FAILED' || r.reportedFailure)
       .map((r) => ({ chartVersion: r.chartVersion, values: canonicalJson(JSON.parse(r.valuesJson)), revision: r.revision })),
     ...(view.lastError ? { lastError: view.lastError } : {}),
   };

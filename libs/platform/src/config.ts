@@ -60,6 +60,7 @@ export const ConfigSchema = z.object({
   API_PORT: port(8080),
   RELEASE_SERVICE_PORT: port(8081),
   EXECUTOR_PORT: port(8082),
+  REMEDIATION_PORT: port(8083),
   HTTP_HOST: z.string().default('127.0.0.1'),
   AUTH_TOKENS: tokens.default([]),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),

@@ -22,7 +22,7 @@ import {
 } from './platform.constants';
 
 export interface PlatformOptions {
-  app: 'api' | 'release-service' | 'executor';
+  app: 'api' | 'release-service' | 'executor' | 'remediation';
   kafka?: boolean;
   mongo?: boolean;
   /** Config to use instead of process.env (tests start apps in-process with their own). */

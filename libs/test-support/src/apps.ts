@@ -43,13 +43,13 @@ export interface RunningApp {
  * The e2e tier runs after `npm run build` (scripts/test.sh does both).
  */
 export const startApp = async (
-  name: 'api' | 'release-service' | 'executor',
+  name: 'api' | 'release-service' | 'executor' | 'remediation',
   env: Record<string, string>,
 ): Promise<RunningApp> => {
   const main = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` before the e2e tests`);
   const port = await freePort();
-  const portVar = { api: 'API_PORT', 'release-service': 'RELEASE_SERVICE_PORT', executor: 'EXECUTOR_PORT' }[name];
+  const portVar = { api: 'API_PORT', 'release-service': 'RELEASE_SERVICE_PORT', executor: 'EXECUTOR_PORT', remediation: 'REMEDIATION_PORT' }[name];
   const child = spawn(process.execPath, [main], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, [portVar]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

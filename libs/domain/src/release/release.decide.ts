@@ -72,6 +72,11 @@ export type RecordOperationResult = {
     purged?: boolean;
   };
 };
+/** From another service (through the remediation app): a deployed upgrade is reported broken. */
+export type ReportUpgradeFailure = {
+  type: 'ReportUpgradeFailure';
+  data: { releaseId: string; revision: number; reason: string };
+};
 export type ExpireOperation = { type: 'ExpireOperation'; data: { releaseId: string; operationId: string } };
 
 export type ReleaseCommand =
@@ -81,6 +86,7 @@ export type ReleaseCommand =
   | RollbackToLastSuccessful
   | UninstallRelease
   | RecordOperationResult
+  | ReportUpgradeFailure
   | ExpireOperation;
 
 export type ReleaseCommandType = ReleaseCommand['type'];
@@ -284,7 +290,7 @@ const requireAutomaticRollbackAllowed = (release: ExistingRelease, causedByRevis
   if (causedByRevision === undefined) return refuse('an automatic rollback must name the failed revision');
   const cause = release.revisions.find((r) => r.revision === causedByRevision);
   if (!cause) return refuse(`revision ${causedByRevision} is not in the history`);
-  if (cause.status !== 'FAILED') return refuse(`revision ${causedByRevision} did not fail`);
+  if (cause.status !== 'FAILED' && cause.reportedFailure === undefined) return refuse(`revision ${causedByRevision} did not fail`);
   if (cause.operation !== 'UPGRADE') {
     return refuse(`revision ${causedByRevision} is a failed ${cause.operation}, not a failed upgrade`);
   }
@@ -475,6 +481,38 @@ const recordOperationResult = (
   ];
 };
 
+const reportUpgradeFailure = (
+  { data }: ReportUpgradeFailure,
+  state: ReleaseState,
+  metadata: CommandMetadata,
+): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  requireIdle(release);
+  const revision = release.revisions.find((r) => r.revision === data.revision);
+  const refuse = (why: string): never => {
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, `Upgrade failure report refused: ${why}`, { revision: data.revision });
+  };
+  if (!revision) return refuse(`revision ${data.revision} is not in the history; valid revisions: ${revisionList(release)}`);
+  if (revision.operation !== 'UPGRADE' || revision.status !== 'DEPLOYED') {
+    return refuse(`revision ${data.revision} is a ${revision.status} ${revision.operation}, not a deployed upgrade`);
+  }
+  if (latestRevision(release)?.revision !== revision.revision) return refuse(`revision ${data.revision} is no longer the latest`);
+  if (revision.reportedFailure !== undefined) return [];
+  return [
+    {
+      type: 'UpgradeFailureReported',
+      data: {
+        releaseId: release.releaseId,
+        revision: revision.revision,
+        reason: data.reason,
+        reportedBy: metadata.actor,
+        remediate: revision.atomic || release.autoRollback,
+        at: metadata.now,
+      },
+    },
+  ];
+};
+
 const expireOperation = ({ data }: ExpireOperation, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
   const release = requireRelease(state, data.releaseId);
   if (!requirePendingOperation(release, data.operationId)) return [];
@@ -503,6 +541,8 @@ export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: C
       return uninstall(command, state, metadata);
     case 'RecordOperationResult':
       return recordOperationResult(command, state, metadata);
+    case 'ReportUpgradeFailure':
+      return reportUpgradeFailure(command, state, metadata);
     case 'ExpireOperation':
       return expireOperation(command, state, metadata);
     default:

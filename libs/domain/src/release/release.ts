@@ -95,6 +95,11 @@ export type RevisionFailed = {
     completedAt: string;
   };
 };
+/** Another service reported that a deployed upgrade does not work (smoke tests, SLOs, …). */
+export type UpgradeFailureReported = {
+  type: 'UpgradeFailureReported';
+  data: { releaseId: string; revision: number; reason: string; reportedBy: string; remediate: boolean; at: string };
+};
 /** Automation was asked to roll back a failed upgrade but had nothing safe to roll back to. */
 export type AutomaticRollbackImpossible = {
   type: 'AutomaticRollbackImpossible';
@@ -128,6 +133,7 @@ export type ReleaseEvent =
   | UninstallRequested
   | ReleaseUninstalled
   | UninstallFailed
+  | UpgradeFailureReported
   | AutomaticRollbackImpossible;
 
 export type ReleaseEventType = ReleaseEvent['type'];
@@ -141,6 +147,7 @@ export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
   'UninstallRequested',
   'ReleaseUninstalled',
   'UninstallFailed',
+  'UpgradeFailureReported',
   'AutomaticRollbackImpossible',
 ];
 
@@ -170,6 +177,8 @@ export interface Revision {
   warnings: string[];
   /** What automation did about this revision's failure, when it could not roll back. */
   remediation?: string;
+  /** A failure reported by another service after the revision deployed (its status stays DEPLOYED). */
+  reportedFailure?: string;
 }
 
 /** A configuration (chart version + values) that failed: automation never applies it again. */
@@ -372,6 +381,17 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
         pending: null,
         finishedUninstalls: [...release.finishedUninstalls, event.data.operationId],
         lastError: event.data.error,
+      };
+    }
+    case 'UpgradeFailureReported': {
+      const release = existing(state, event);
+      const reported = release.revisions.find((r) => r.revision === event.data.revision);
+      return {
+        ...release,
+        revisions: updateRevision(release, event.data.revision, { reportedFailure: event.data.reason }),
+        quarantined: reported
+          ? [...release.quarantined, { chartVersion: reported.chartVersion, values: canonicalJson(reported.values), revision: reported.revision }]
+          : release.quarantined,
       };
     }
     case 'AutomaticRollbackImpossible': {

@@ -50,6 +50,8 @@ export const summarizeDecision = (releaseId: string, events: readonly ReleaseEve
     case 'ReleaseUninstalled':
     case 'UninstallFailed':
       return { releaseId, status, operationId: first.data.operationId, warnings: [] };
+    case 'UpgradeFailureReported':
+      return { releaseId, revision: first.data.revision, status, warnings: [] };
     case 'AutomaticRollbackImpossible':
       return { releaseId, revision: first.data.causedByRevision, status, warnings: [first.data.reason] };
   }
