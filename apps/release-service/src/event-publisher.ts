@@ -1,5 +1,5 @@
-import { releaseEventMessage, Topics } from '@app/contracts';
-import { Commit } from '@app/event-store';
+import { Topics } from '@app/contracts';
+import { Commit, commitMessages } from '@app/event-store';
 import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, sendEvents } from '@app/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
@@ -15,24 +15,6 @@ export class EventPublisher {
 
   /** Publishes the events of one commit, in order; called by the outbox. */
   async publishCommit(commit: Commit): Promise<void> {
-    await sendEvents(
-      this.producer,
-      this.config,
-      Topics.events,
-      commit.events.map((event) => ({
-        key: commit.streamId,
-        event: releaseEventMessage(event as never, {
-          eventId: event.eventId,
-          releaseId: commit.streamId,
-          streamVersion: commit.version,
-          time: commit.metadata.now,
-          source: SOURCE,
-          correlationId: commit.metadata.correlationId,
-          causationId: commit.commandId,
-          actor: commit.metadata.actor,
-        }),
-      })),
-    );
+    await sendEvents(this.producer, this.config, Topics.events, commitMessages(commit, SOURCE));
   }
-
 }

@@ -5,3 +5,4 @@ export * from './handle-command';
 export * from './outbox';
 export * from './release-read-model';
 export * from './release-store';
+export * from './audit';

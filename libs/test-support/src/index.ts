@@ -2,3 +2,4 @@ export * from './servers';
 export * from './apps';
 export * from './kafka';
 export * from './chart-repo';
+export * from './kube';

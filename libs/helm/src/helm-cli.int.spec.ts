@@ -1,0 +1,124 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChartRepo, kubeGet, startChartRepo, testKube, uniqueSuffix } from '@app/test-support';
+import { HelmCliAdapter } from './helm-cli.adapter';
+import { HelmError } from './helm.port';
+
+// The real helm binary against the real kube-apiserver the test run provisioned, with charts served by
+// a real chart repository on loopback.
+describe('HelmCliAdapter against a real API server', () => {
+  const { helmBin, kubeconfig } = testKube();
+  let repo: ChartRepo;
+  let home: string;
+  let helm: HelmCliAdapter;
+  const namespace = `helm-${uniqueSuffix()}`;
+  const chart = () => ({ name: 'web', repository: repo.url });
+  const configMap = async (release: string) =>
+    (await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${release}-config`)).body as { data?: Record<string, string> };
+  const tricky = {
+    quote: `it's "quoted"`,
+    subshell: '$(rm -rf /) `id` ${HOME}',
+    separators: 'a; b && c | d > /tmp/x',
+    multiline: 'line one\nline two\n',
+    unicode: 'grüße, 你好, 🚀',
+    nested: { list: [1, 2.5, true, null, 'x'] },
+  };
+
+  beforeAll(async () => {
+    repo = await startChartRepo(helmBin);
+    home = await mkdtemp(join(tmpdir(), 'helm-home-'));
+    helm = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: home });
+  });
+  afterAll(async () => {
+    await repo?.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('installs, upgrades and rolls back with helm rollback; values reach the cluster byte for byte', async () => {
+    const name = 'web';
+    const installed = await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: tricky, timeoutSeconds: 60 }, { atomic: false });
+    expect(installed.helmRevision).toBe(1);
+    expect(installed.chartDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await helm.values(name, namespace, 1)).toEqual(tricky);
+    let data = (await configMap(name)).data!;
+    expect(data.chartVersion).toBe('1.0.0');
+    expect(JSON.parse(data['values.json'])).toMatchObject({ ...tricky, greeting: 'hello' });
+    expect(JSON.parse(data['values.json']).subshell).toBe('$(rm -rf /) `id` ${HOME}');
+
+    const upgraded = await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: { greeting: 'v2' }, timeoutSeconds: 60 }, { atomic: false });
+    expect(upgraded.helmRevision).toBe(2);
+    expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
+
+    const rolledBack = await helm.rollback(name, namespace, 1, 60);
+    expect(rolledBack).toBe(3);
+    data = (await configMap(name)).data!;
+    expect(data.chartVersion).toBe('1.0.0');
+    expect(JSON.parse(data['values.json'])).toMatchObject(tricky);
+    const history = await helm.history(name, namespace);
+    expect(history.map((h) => [h.revision, h.chart])).toEqual([
+      [1, 'web-1.0.0'],
+      [2, 'web-1.1.0'],
+      [3, 'web-1.0.0'],
+    ]);
+  });
+
+  it('fails with the API server message for a chart it rejects', async () => {
+    const name = 'rejected';
+    await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: {}, timeoutSeconds: 60 }, { atomic: false });
+    const error = await helm
+      .apply({ name, namespace, chart: chart(), chartVersion: '1.2.0', values: {}, timeoutSeconds: 30 }, { atomic: false })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HelmError);
+    expect((error as HelmError).message).toMatch(/not a valid key|Invalid value/);
+    expect((error as HelmError).helmRevision).toBe(2);
+  });
+
+  it('fails by timeout when a Deployment can never become ready', async () => {
+    const name = 'never-ready';
+    const error = await helm
+      .apply({ name, namespace, chart: chart(), chartVersion: '1.3.0', values: {}, timeoutSeconds: 5 }, { atomic: false })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HelmError);
+    expect((error as HelmError).message).toMatch(/timed out|deadline exceeded/i);
+    expect((error as HelmError).purged).toBe(false);
+    expect((await helm.history(name, namespace)).map((h) => h.status)).toEqual(['failed']);
+  });
+
+  it('an atomic install that fails is removed again by Helm', async () => {
+    const name = 'atomic';
+    const error = await helm
+      .apply({ name, namespace, chart: chart(), chartVersion: '1.3.0', values: {}, timeoutSeconds: 5 }, { atomic: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HelmError);
+    expect((error as HelmError).purged).toBe(true);
+    expect(await helm.history(name, namespace)).toEqual([]);
+    expect((await configMap(name)).data).toBeUndefined();
+  });
+
+  it('refuses a chart whose digest differs from the recorded one, applying nothing', async () => {
+    const name = 'digest';
+    const first = await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: {}, timeoutSeconds: 60 }, { atomic: false });
+    const error = await helm
+      .apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: {}, expectedDigest: first.chartDigest, timeoutSeconds: 60 }, { atomic: false })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/digest/);
+    expect((await helm.history(name, namespace)).length).toBe(1);
+  });
+
+  it('uninstalls keeping the history, and installs again on top of it', async () => {
+    const name = 'again';
+    await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: { n: 1 }, timeoutSeconds: 60 }, { atomic: false });
+    await helm.uninstall(name, namespace, 60);
+    expect((await helm.history(name, namespace)).map((h) => h.status)).toEqual(['uninstalled']);
+    expect((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${name}-config`)).status).toBe(404);
+    const reinstalled = await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: { n: 2 }, timeoutSeconds: 60 }, { atomic: false });
+    expect(reinstalled.helmRevision).toBeGreaterThan(1);
+    expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
+  });
+
+  it('leaves no values file behind', async () => {
+    const leftovers = (await readdir(tmpdir())).filter((f) => f.startsWith('helm-op-'));
+    expect(leftovers).toEqual([]);
+  });
+});
