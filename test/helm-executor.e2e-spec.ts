@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { commandEvent, Topics } from '@app/contracts';
+import { AppConfig } from '@app/platform';
+import { Captured, ChartRepo, envOf, KafkaProbe, kubeGet, RunningApp, startApp, startChartRepo, testConfig, testKube, uniqueSuffix, waitFor } from '@app/test-support';
+
+const run = promisify(execFile);
+
+// The whole service on real parts: api, release-service, executor and remediation as processes, Kafka,
+// FerretDB, the helm binary, a real kube-apiserver, and a chart repository on loopback.
+const OPERATOR = 'operator-token-0123456789';
+
+describe('rollbacks with real Helm on a real API server (e2e)', () => {
+  const { helmBin, kubeconfig } = testKube();
+  let config: AppConfig;
+  let repo: ChartRepo;
+  let releaseService: RunningApp;
+  let executor: RunningApp;
+  let remediation: RunningApp[] = [];
+  let api: RunningApp;
+  let probe: KafkaProbe;
+  let events: Captured[];
+  const namespace = `e2e-${uniqueSuffix()}`;
+  const env = () => envOf(config, { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000' });
+
+  const http = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api.url}/api/v1/helm${path}`, {
+      method,
+      headers: { authorization: `Bearer ${OPERATOR}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const release = async (id: string) => (await http('GET', `/releases/${id}`)).body;
+  const history = async (id: string) => (await http('GET', `/releases/${id}/history`)).body.revisions as Array<Record<string, unknown>>;
+  const settled = (id: string, timeoutMs = 90_000) =>
+    waitFor(async () => {
+      const r = await release(id);
+      return r && !String(r.status).startsWith('PENDING') ? r : null;
+    }, { timeoutMs, intervalMs: 300, what: `${id} to settle` });
+  const configMap = async (name: string) =>
+    (await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${name}-config`)).body as { data?: Record<string, string> };
+  const install = (releaseId: string, values: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    http('POST', '/releases', { releaseId, namespace, chart: { name: 'web', repository: repo.url }, chartVersion: '1.0.0', values, timeoutSeconds: 30, ...extra });
+  const helmValues = async (name: string) =>
+    JSON.parse((await run(helmBin, ['get', 'values', name, '-n', namespace, '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } })).stdout);
+
+  beforeAll(async () => {
+    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}`, REQUEST_TIMEOUT_MS: '20000' });
+    repo = await startChartRepo(helmBin);
+    releaseService = await startApp('release-service', env());
+    executor = await startApp('executor', env());
+    remediation = [await startApp('remediation', env()), await startApp('remediation', env())];
+    api = await startApp('api', env());
+    probe = new KafkaProbe(config);
+    await probe.start();
+    events = await probe.record([Topics.events]);
+  });
+
+  afterAll(async () => {
+    await probe?.stop();
+    await Promise.all([api, executor, ...remediation, releaseService].map((a) => a?.stop()));
+    await repo?.stop();
+  });
+
+  it('runs the seed scenario on the cluster: rollback to 1 restores chart 1.0.0 and revision 1 values', async () => {
+    const id = 'seed';
+    const v1 = { greeting: 'v1', quote: `it's "q"`, shell: '$(id); rm -rf / && echo `x`', lines: 'a\nb', unicode: 'grüße 🚀' };
+    expect((await install(id, v1)).status).toBe(202);
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 1 });
+    expect((await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { greeting: 'v2' } })).status).toBe(202);
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 2 });
+    expect((await configMap(id)).data!.chartVersion).toBe('1.1.0');
+
+    const rollback = await http('POST', `/releases/${id}/rollback`, { targetRevision: 1 });
+    expect(rollback).toMatchObject({ status: 202, body: { revision: 3, targetRevision: 1, chartVersion: '1.0.0', status: 'PENDING_ROLLBACK' } });
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
+
+    const data = (await configMap(id)).data!;
+    expect(data.chartVersion).toBe('1.0.0');
+    expect(JSON.parse(data['values.json'])).toEqual({ ...v1 });
+    expect(await helmValues(id)).toEqual(v1);
+    const revisions = await history(id);
+    expect(revisions.map((r) => [r.revision, r.operation, r.chartVersion, r.status])).toEqual([
+      [1, 'INSTALL', '1.0.0', 'DEPLOYED'],
+      [2, 'UPGRADE', '1.1.0', 'DEPLOYED'],
+      [3, 'ROLLBACK', '1.0.0', 'DEPLOYED'],
+    ]);
+    expect(revisions[2].helmRevision).toBe(3);
+  });
+
+  it('records Helm\'s message for a broken upgrade, and rolling back to the last successful restores the cluster', async () => {
+    const id = 'broken';
+    await install(id, { greeting: 'good' });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' } });
+    const failed = await settled(id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.lastError).toMatch(/not a valid key|Invalid value/);
+    await http('POST', `/releases/${id}/rollback/last-successful`, { reason: 'recover' });
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
+    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'good' });
+  });
+
+  it('a failed rollback leaves the release FAILED; rollback elsewhere, upgrade, and uninstall + reinstall each recover', async () => {
+    const id = 'recover';
+    await install(id, { greeting: 'one' });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0' }); // rev 2: rejected by the API server
+    await settled(id);
+    const toBroken = await http('POST', `/releases/${id}/rollback`, { targetRevision: 2 }); // rev 3: fails again
+    expect(toBroken.body.warnings[0]).toMatch(/never deployed successfully/);
+    expect(await settled(id)).toMatchObject({ status: 'FAILED', currentRevision: 3 });
+
+    await http('POST', `/releases/${id}/rollback`, { targetRevision: 1 }); // rev 4
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 4 });
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', force: true }); // rev 5 fails (quarantined, forced)
+    expect(await settled(id)).toMatchObject({ status: 'FAILED' });
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { greeting: 'fresh' } }); // rev 6
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 6 });
+    expect((await http('DELETE', `/releases/${id}`)).status).toBe(202);
+    expect(await settled(id)).toMatchObject({ status: 'UNINSTALLED' });
+    expect((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${id}-config`)).status).toBe(404);
+    await install(id, { greeting: 'again' });
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 7 });
+    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'again' });
+  });
+
+  it('undoes a failed atomic upgrade automatically, once, even with the failure delivered three times to two remediators', async () => {
+    const id = 'auto';
+    await install(id, { greeting: 'good' });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.3.0', values: { greeting: 'never' }, atomic: true, timeoutSeconds: 5 });
+    await waitFor(async () => (await history(id)).length === 3 && (await release(id)).status === 'DEPLOYED', { timeoutMs: 120_000, what: 'the automatic rollback' });
+    // Deliver the failure event twice more, as a redelivery would.
+    const failure = events.find((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed'))!;
+    await probe.send(Topics.events, id, failure.value!);
+    await probe.send(Topics.events, id, failure.value!);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const revisions = await history(id);
+    expect(revisions.map((r) => [r.revision, r.operation, r.status, r.trigger, r.rollbackOf, r.causedByRevision])).toEqual([
+      [1, 'INSTALL', 'DEPLOYED', 'MANUAL', null, null],
+      [2, 'UPGRADE', 'FAILED', 'MANUAL', null, null],
+      [3, 'ROLLBACK', 'DEPLOYED', 'AUTOMATIC', 1, 2],
+    ]);
+    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'good' });
+  });
+
+  it('rolls back on an upgrade-failed signal from another service; a malformed signal is dead-lettered', async () => {
+    const id = 'signal';
+    await install(id, { greeting: 'good' }, { autoRollback: true });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { greeting: 'deployed-but-broken' } });
+    await settled(id);
+    const dlq = await probe.record([Topics.upgradeFailedSignalsDlq]);
+    await probe.send(Topics.upgradeFailedSignals, id, '{"not": "a signal"}');
+    const signalId = `sig-${uniqueSuffix()}`;
+    await probe.send(Topics.upgradeFailedSignals, id, JSON.stringify({ specversion: '1.0', id: signalId, source: 'urn:test:smoke-tests', type: 'helm.release.upgrade-failed', data: { releaseId: id, revision: 2, reason: 'smoke tests failed' } }));
+    await waitFor(async () => (await history(id)).length === 3 && (await release(id)).status === 'DEPLOYED', { timeoutMs: 90_000, what: 'the signalled rollback' });
+    const revisions = await history(id);
+    expect(revisions[1]).toMatchObject({ status: 'DEPLOYED', reportedFailure: 'smoke tests failed' });
+    expect(revisions[2]).toMatchObject({ operation: 'ROLLBACK', trigger: 'AUTOMATIC', rollbackOf: 1, causedByRevision: 2, status: 'DEPLOYED' });
+    await waitFor(() => dlq.length >= 1, { what: 'the dead-lettered signal' });
+    expect(dlq[0].value!.toString()).toBe('{"not": "a signal"}');
+  });
+
+  it('an automatic rollback that fails triggers nothing further; the release stays FAILED', async () => {
+    const id = 'noloop';
+    await install(id, { greeting: 'good' });
+    await settled(id);
+    // From here the test plays the executor, so the automatic rollback can be made to fail.
+    await executor.stop();
+    try {
+      await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', atomic: true });
+      const reportFailure = async () => {
+        const r = await release(id);
+        const commandId = `fail-${uniqueSuffix()}`;
+        await probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: r.pendingOperationId, outcome: 'FAILED', error: 'injected failure' } }, { id: commandId, source: 'urn:test', actor: 'test', correlationId: commandId })));
+      };
+      await reportFailure(); // the upgrade fails -> remediation asks for an automatic rollback
+      await waitFor(async () => (await release(id)).status === 'PENDING_ROLLBACK', { what: 'the automatic rollback request' });
+      await reportFailure(); // the automatic rollback fails too
+      await waitFor(async () => (await release(id)).status === 'FAILED', { what: 'the failed rollback' });
+      await new Promise((r) => setTimeout(r, 5_000));
+      const revisions = await history(id);
+      expect(revisions.map((r) => [r.operation, r.status, r.trigger])).toEqual([
+        ['INSTALL', 'DEPLOYED', 'MANUAL'],
+        ['UPGRADE', 'FAILED', 'MANUAL'],
+        ['ROLLBACK', 'FAILED', 'AUTOMATIC'],
+      ]);
+      expect((await release(id)).status).toBe('FAILED');
+    } finally {
+      executor = await startApp('executor', env());
+    }
+  });
+
+  it('survives kill -9 of the executor during a Helm call: the operation is finished after restart, never stuck', async () => {
+    const id = 'crash';
+    await install(id, { greeting: 'good' });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.3.0', timeoutSeconds: 20 });
+    await waitFor(() => executor.output().includes('"operation started"') && executor.output().includes(id), { what: 'the Helm call to start' });
+    await executor.stop('SIGKILL');
+    executor = await startApp('executor', env());
+    // The redelivered operation runs again and fails by timeout (the watchdog would fail it otherwise).
+    const after = await settled(id, 150_000);
+    expect(after.status).toBe('FAILED');
+    expect(after.pendingOperationId).toBeNull();
+  });
+});
