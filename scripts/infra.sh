@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real servers this project needs, provisioned from package registries and run on loopback:
-# Apache Kafka (KRaft) and FerretDB (MongoDB wire protocol). Downloads and builds are cached under
+# Apache Kafka (KRaft), FerretDB (MongoDB wire protocol), and a Kubernetes API server (etcd +
+# kube-apiserver, no nodes) with the helm CLI. Downloads and builds are cached under
 # ~/.cache/helm-rollback-service, never in the checkout.
 #
 #   scripts/infra.sh up       start both (idempotent), then print the env the apps and tests use
@@ -15,22 +16,26 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 print_env() {
   echo "export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-39092}}"
   echo "export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:${FERRETDB_PORT:-37017}/helm_releases}"
+  "$here/infra/kube.sh" env
 }
 
 case "${1:-}" in
   up)
     "$here/infra/kafka.sh" up
     "$here/infra/ferretdb.sh" up
+    "$here/infra/kube.sh" up >/dev/null
     print_env
     ;;
   status)
     rc=0
     "$here/infra/kafka.sh" status || rc=1
     "$here/infra/ferretdb.sh" status || rc=1
+    "$here/infra/kube.sh" status || rc=1
     exit "$rc"
     ;;
   down)
     rc=0
+    "$here/infra/kube.sh" down || rc=1
     "$here/infra/ferretdb.sh" down || rc=1
     "$here/infra/kafka.sh" down || rc=1
     exit "$rc"
