@@ -48,7 +48,8 @@ const seedStream = async (store: MongoEventStore, id: string, revisions: number)
     const body = { streamId: id, version, commandId: m.commandId, commandType: command.type, events, result: 'null', metadata: { actor: 'bench', correlationId: 'bench', now: m.now }, prevHash: hash };
     hash = commitHash(body);
     docs.push({ ...body, recordedAt: new Date(), dispatched: true, hash });
-    if (version % every === 0) await store.saveSnapshot(id, version, RELEASE_AGGREGATE.snapshotSchemaVersion!, { state, hash });
+    // Only the newest snapshot matters for loading; the service writes one every `every` commits.
+    if (version === Math.floor(revisions / every) * every) await store.saveSnapshot(id, version, RELEASE_AGGREGATE.snapshotSchemaVersion!, { state, hash });
     if (docs.length === 1000) await store.commits.collection.insertMany(docs.splice(0));
   }
   if (docs.length) await store.commits.collection.insertMany(docs);

@@ -38,6 +38,12 @@ stop_apps() {
 }
 trap stop_apps INT TERM EXIT
 
+# A chart repository with the test charts, so a rollback can be tried on the local cluster at once.
+npx tsx scripts/dev-chart-repo.ts "$HELM_BIN" >"$log_dir/chart-repo.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 60); do grep -q '^http' "$log_dir/chart-repo.log" 2>/dev/null && break; sleep 0.5; done
+chart_repo="$(grep -m1 '^http' "$log_dir/chart-repo.log" || echo 'http://127.0.0.1:8879')"
+
 for app in release-service executor remediation api; do
   node "dist/apps/$app/src/main.js" >"$log_dir/$app.log" 2>&1 &
   pids+=("$!")
@@ -61,13 +67,20 @@ cat <<MSG
     OpenAPI:    $api/docs
     Health:     $api/health/ready      Metrics: $api/metrics
     Kafka:      $KAFKA_BROKERS         MongoDB: $MONGODB_URI
+    Cluster:    KUBECONFIG=$KUBECONFIG (a local kube-apiserver, no nodes)
+    Charts:     $chart_repo  (chart "web": 1.0.0 and 1.1.0 deploy, 1.2.0 is rejected, 1.3.0 never gets ready)
     Logs:       $log_dir
 
   Development tokens (from $tokens_file):
     viewer:     $VIEWER_TOKEN
     operator:   $OPERATOR_TOKEN
 
-  Try:  curl -H "Authorization: Bearer $VIEWER_TOKEN" $api/api/v1/helm/releases
+  Try the seed scenario:
+    auth="Authorization: Bearer $OPERATOR_TOKEN"; u=$api/api/v1/helm/releases
+    curl -H "\$auth" -H 'content-type: application/json' -d '{"releaseId":"web","namespace":"demo","chart":{"name":"web","repository":"$chart_repo"},"chartVersion":"1.0.0","values":{"greeting":"v1"}}' \$u
+    curl -H "\$auth" -H 'content-type: application/json' -d '{"chartVersion":"1.1.0","values":{"greeting":"v2"}}' \$u/web/upgrade
+    curl -H "\$auth" -H 'content-type: application/json' -d '{"targetRevision":1}' \$u/web/rollback
+    curl -H "\$auth" \$u/web/history
   Ctrl-C stops the apps.
 MSG
 wait
