@@ -40,7 +40,7 @@ elif docker info >/dev/null 2>&1; then
 else
   if ! bash scripts/infra.sh status >/dev/null 2>&1; then started_here=true; fi
   echo "==> provisioning Kafka, FerretDB, helm and a kube-apiserver (cached under ~/.cache/helm-rollback-service;"
-  echo "    the first kube-apiserver build takes about 20 minutes on 2 cores)"
+  echo "    the first kube-apiserver build takes about 10 minutes on 2 cores)"
   exports="$(bash scripts/infra.sh up | tee /dev/stderr | grep '^export ')"
   eval "$exports"
 fi

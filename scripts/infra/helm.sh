@@ -38,13 +38,17 @@ abs_path() { # print an absolute version of $1 (which need not exist)
   esac
 }
 
+# Prints the external helm's absolute path: exit 0; HELM_BIN unset (or ours): exit 1; unusable: exit 2.
 external_bin() {
   [[ -n "${HELM_BIN:-}" ]] || return 1
   # HELM_BIN pointing at our own cache (e.g. after `eval "$(kube.sh env)"`) is not an external helm.
   [[ "$HELM_BIN" == "$(abs_path "$BIN")" ]] && return 1
   local p="$HELM_BIN"
   [[ "$p" == */* ]] || p="$(command -v "$p" 2>/dev/null || echo "$p")"
-  [[ -f "$p" && -x "$p" ]] || die "HELM_BIN=$HELM_BIN is set but is not an executable file"
+  if [[ ! -f "$p" || ! -x "$p" ]]; then
+    log "HELM_BIN=$HELM_BIN is set but is not an executable file"
+    return 2
+  fi
   abs_path "$p"
 }
 
@@ -104,8 +108,10 @@ build_binary() {
 }
 
 cmd_ensure() {
-  local ext
-  if ext="$(external_bin)"; then
+  local ext rc=0
+  ext="$(external_bin)" || rc=$?
+  ((rc <= 1)) || exit 1
+  if ((rc == 0)); then
     log "HELM_BIN is set: using $ext ($("$ext" version --short 2>/dev/null | head -n1 || echo "version unknown"))"
     echo "$ext"
     return 0
@@ -115,8 +121,10 @@ cmd_ensure() {
 }
 
 cmd_path() {
-  local ext
-  if ext="$(external_bin)"; then
+  local ext rc=0
+  ext="$(external_bin)" || rc=$?
+  ((rc <= 1)) || exit 1
+  if ((rc == 0)); then
     echo "$ext"
     return 0
   fi
