@@ -12,6 +12,8 @@ export interface HelmCliOptions {
   kubeconfig?: string;
   /** Helm's cache, config and data directories live here, apart from any user's own Helm setup. */
   homeDir: string;
+  /** Where per-operation temp directories (values file, pulled chart) are made; the OS default if unset. */
+  tmpDir?: string;
 }
 
 interface RunResult {
@@ -148,7 +150,7 @@ export class HelmCliAdapter implements HelmPort {
   }
 
   private async withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
-    const dir = await mkdtemp(join(tmpdir(), 'helm-op-'));
+    const dir = await mkdtemp(join(this.options.tmpDir ?? tmpdir(), 'helm-op-'));
     try {
       return await work(dir);
     } finally {

@@ -11,6 +11,7 @@ describe('HelmCliAdapter against a real API server', () => {
   const { helmBin, kubeconfig } = testKube();
   let repo: ChartRepo;
   let home: string;
+  let work: string;
   let helm: HelmCliAdapter;
   const namespace = `helm-${uniqueSuffix()}`;
   const chart = () => ({ name: 'web', repository: repo.url });
@@ -28,11 +29,13 @@ describe('HelmCliAdapter against a real API server', () => {
   beforeAll(async () => {
     repo = await startChartRepo(helmBin);
     home = await mkdtemp(join(tmpdir(), 'helm-home-'));
-    helm = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: home });
+    work = await mkdtemp(join(tmpdir(), 'helm-work-'));
+    helm = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: home, tmpDir: work });
   });
   afterAll(async () => {
     await repo?.stop();
     await rm(home, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
   });
 
   it('installs, upgrades and rolls back with helm rollback; values reach the cluster byte for byte', async () => {
@@ -117,8 +120,7 @@ describe('HelmCliAdapter against a real API server', () => {
     expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
   });
 
-  it('leaves no values file behind', async () => {
-    const leftovers = (await readdir(tmpdir())).filter((f) => f.startsWith('helm-op-'));
-    expect(leftovers).toEqual([]);
+  it('leaves no values file or chart archive behind, after successes and failures alike', async () => {
+    expect(await readdir(work)).toEqual([]);
   });
 });
