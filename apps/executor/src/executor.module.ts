@@ -1,3 +1,4 @@
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelmCliAdapter } from '@app/helm';
@@ -15,12 +16,19 @@ import { ExecutorService } from './executor.service';
     {
       provide: HELM,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        new HelmCliAdapter({
+      useFactory: async (config: AppConfig) => {
+        const homeDir = config.EXECUTOR_HELM_HOME ?? join(tmpdir(), 'helm-rollback-executor');
+        // Values files of operations a killed executor left behind may hold secrets: remove them at start.
+        const tmpDir = join(homeDir, 'ops');
+        await rm(tmpDir, { recursive: true, force: true });
+        await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+        return new HelmCliAdapter({
           helmBin: config.HELM_BIN,
           ...(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {}),
-          homeDir: config.EXECUTOR_HELM_HOME ?? join(tmpdir(), 'helm-rollback-executor'),
-        }),
+          homeDir,
+          tmpDir,
+        });
+      },
     },
     ExecutorService,
   ],
