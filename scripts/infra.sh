@@ -4,9 +4,9 @@
 # kube-apiserver, no nodes) with the helm CLI. Downloads and builds are cached under
 # ~/.cache/helm-rollback-service, never in the checkout.
 #
-#   scripts/infra.sh up       start both (idempotent), then print the env the apps and tests use
+#   scripts/infra.sh up       start them all (idempotent), then print the env the apps and tests use
 #   scripts/infra.sh status   one line per server; exit 1 if any is down
-#   scripts/infra.sh down     stop both
+#   scripts/infra.sh down     stop them all
 #   scripts/infra.sh env      print `export KAFKA_BROKERS=… MONGODB_URI=…` for this machine's servers
 #
 # KAFKA_BROKERS / MONGODB_URI set in the environment mean "use those servers": nothing is started.
@@ -21,8 +21,9 @@ print_env() {
 
 case "${1:-}" in
   up)
-    "$here/infra/kafka.sh" up
-    "$here/infra/ferretdb.sh" up
+    # Progress goes to stderr, the export lines alone to stdout: `eval "$(scripts/infra.sh up)"` works.
+    "$here/infra/kafka.sh" up >&2
+    "$here/infra/ferretdb.sh" up >&2
     "$here/infra/kube.sh" up >/dev/null
     print_env
     ;;

@@ -3,14 +3,12 @@
 # builds, starts api, release-service and executor, and prints where the API is with development tokens.
 # Ctrl-C stops the apps; the servers keep running (stop them with `npm run infra down`).
 set -euo pipefail
-# Export lines of `infra.sh up` go to the caller; its progress goes on to stderr.
-split_exports() { while IFS= read -r line; do case "$line" in "export "*) echo "$line" ;; *) echo "$line" >&2 ;; esac; done; }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-deps.sh
 
 cache="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
 mkdir -p "$cache"
-exports="$(bash scripts/infra.sh up | split_exports)"
+exports="$(bash scripts/infra.sh up)"
 eval "$exports"
 
 echo "==> build"

@@ -3,8 +3,6 @@
 # Servers: KAFKA_BROKERS + MONGODB_URI if set; else testcontainers where a Docker engine runs; else the
 # project provisions Kafka and FerretDB itself (scripts/infra.sh) and stops again what it started.
 set -euo pipefail
-# Export lines of `infra.sh up` go to the caller; its progress goes on to stderr.
-split_exports() { while IFS= read -r line; do case "$line" in "export "*) echo "$line" ;; *) echo "$line" >&2 ;; esac; done; }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$(date +%s)
 bash scripts/ensure-deps.sh
@@ -43,7 +41,7 @@ else
   if ! bash scripts/infra.sh status >/dev/null 2>&1; then started_here=true; fi
   echo "==> provisioning Kafka, FerretDB, helm and a kube-apiserver (cached under ~/.cache/helm-rollback-service;"
   echo "    the first kube-apiserver build takes about 10 minutes on 2 cores)"
-  exports="$(bash scripts/infra.sh up | split_exports)"
+  exports="$(bash scripts/infra.sh up)"
   eval "$exports"
 fi
 
