@@ -39,7 +39,7 @@ stop_apps() {
 trap stop_apps INT TERM EXIT
 
 # A chart repository with the test charts, so a rollback can be tried on the local cluster at once.
-npx tsx scripts/dev-chart-repo.ts "$HELM_BIN" >"$log_dir/chart-repo.log" 2>&1 &
+node_modules/.bin/tsx scripts/dev-chart-repo.ts "$HELM_BIN" >"$log_dir/chart-repo.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 60); do grep -q '^http' "$log_dir/chart-repo.log" 2>/dev/null && break; sleep 0.5; done
 chart_repo="$(grep -m1 '^http' "$log_dir/chart-repo.log" || echo 'http://127.0.0.1:8879')"
