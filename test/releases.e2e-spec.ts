@@ -241,6 +241,24 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect(api.output()).not.toContain(VIEWER);
   });
 
+  it('shows viewers values with secrets masked, operators as they are, on every read route', async () => {
+    const id = 'secrets';
+    await http('POST', '/releases', installBody(id, { db: { password: 'hunter2-secret', user: 'app' }, replicas: 2 }));
+    const asViewer = (await http('GET', `/releases/${id}/revisions/1`, undefined, VIEWER)).body;
+    expect(asViewer.values).toEqual({ db: { password: '***', user: 'app' }, replicas: 2 });
+    expect(asViewer.valuesRedacted).toBe(true);
+    expect((await http('GET', `/releases/${id}/revisions/1`, undefined, OPERATOR)).body.values.db.password).toBe('hunter2-secret');
+    const log = JSON.stringify((await http('GET', `/releases/${id}/events`, undefined, VIEWER)).body);
+    expect(log).not.toContain('hunter2-secret');
+    expect(log).toContain('"password":"***"');
+    for (const path of ['', '/history']) {
+      expect(JSON.stringify((await http('GET', `/releases/${id}${path}`, undefined, VIEWER)).body)).not.toContain('hunter2-secret');
+    }
+    // Values never reach the logs of any app.
+    expect(api.output()).not.toContain('hunter2-secret');
+    expect(releaseService.output()).not.toContain('hunter2-secret');
+  });
+
   it('answers unknown releases and malformed bodies with problem+json, never a 500', async () => {
     expect(await http('GET', '/releases/nope', undefined, VIEWER)).toMatchObject({ status: 404, body: { code: 'RELEASE_NOT_FOUND' } });
     expect(await http('GET', '/releases/Not_A_Label', undefined, VIEWER)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });

@@ -20,6 +20,7 @@ import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { CommandBus } from './command-bus.service';
 import { openApiSchema } from './openapi';
 import { Problem } from './problem';
+import { redactValues } from './redaction';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
   const result = schema.safeParse(input ?? {});
@@ -192,8 +193,8 @@ export class ReleasesController {
   }
 
   @Get(':releaseId/revisions/:revision')
-  @ApiOperation({ summary: 'One revision with its exact values' })
-  async revision(@Param('releaseId') id: string, @Param('revision') revisionParam: string) {
+  @ApiOperation({ summary: 'One revision with its exact values (secret-looking values masked for viewers)' })
+  async revision(@Param('releaseId') id: string, @Param('revision') revisionParam: string, @Req() req: AuthenticatedRequest) {
     const releaseId = this.releaseId(id);
     const revision = parse(RevisionParam, revisionParam, 'revision');
     const view = await this.readModel.revision(releaseId, revision);
@@ -202,14 +203,23 @@ export class ReleasesController {
       if (valid.length === 0) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
       throw new Problem('REVISION_NOT_FOUND', `Revision ${revision} is not in the history of '${releaseId}'; valid revisions: ${valid.join(', ')}`, { validRevisions: valid });
     }
-    return { releaseId, ...historyEntry(view), chartDigest: view.chartDigest, operationId: view.operationId, atomic: view.atomic, values: JSON.parse(view.valuesJson) };
+    const values = JSON.parse(view.valuesJson);
+    return {
+      releaseId,
+      ...historyEntry(view),
+      chartDigest: view.chartDigest,
+      operationId: view.operationId,
+      atomic: view.atomic,
+      values: this.forReader(req, values),
+      valuesRedacted: req.principal?.role !== 'operator',
+    };
   }
 
   @Get(':releaseId/events')
   @ApiOperation({ summary: 'The raw event log of the release (commits in order, with their hash chain), for audit' })
   @ApiQuery({ name: 'afterVersion', required: false })
   @ApiQuery({ name: 'limit', required: false })
-  async events(@Param('releaseId') id: string, @Query() query: unknown) {
+  async events(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const releaseId = this.releaseId(id);
     const page = parse(EventsQuery, query, 'query');
     const commits = (await this.store.readStream(releaseId, page.afterVersion)).slice(0, page.limit);
@@ -226,10 +236,20 @@ export class ReleasesController {
         ...c.metadata,
         hash: c.hash,
         prevHash: c.prevHash,
-        events: c.events.map((e) => ({ id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: e.data })),
+        events: c.events.map((e) => ({ id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: this.eventDataForReader(req, e.data) })),
       })),
       nextAfterVersion: commits.length === page.limit ? commits[commits.length - 1].version : null,
     };
+  }
+
+  /** Operators see values as they are; everyone else sees them redacted. */
+  private forReader(req: AuthenticatedRequest, values: unknown): unknown {
+    return req.principal?.role === 'operator' ? values : redactValues(values);
+  }
+
+  private eventDataForReader(req: AuthenticatedRequest, data: unknown): unknown {
+    const d = data as { values?: unknown };
+    return d && typeof d === 'object' && 'values' in d ? { ...d, values: this.forReader(req, d.values) } : data;
   }
 
   private releaseId(id: string): string {
