@@ -1,8 +1,12 @@
 import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Kafka } from 'kafkajs';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppConfig, ConfigError } from './config';
-import { APP_CONFIG, LOGGER } from './platform.constants';
+import { ensureTopics } from './kafka';
+import { kafkaMicroserviceOptions } from './messaging';
+import { APP_CONFIG, KAFKA, LOGGER } from './platform.constants';
 
 /**
  * Graceful shutdown on SIGTERM or SIGINT: `app.close()` stops the HTTP server and the Kafka consumers
@@ -56,4 +60,35 @@ export const runMain = (name: string, main: () => Promise<void>): void => {
     process.stderr.write(`${name}: failed to start: ${message}\n`);
     process.exit(1);
   });
+};
+
+export interface ConsumerAppOptions {
+  /** Consumer group (prefixed with KAFKA_TOPIC_PREFIX). */
+  groupId: string;
+  /** Topics to create if missing before consuming (several apps may race to create them: harmless). */
+  topics: readonly string[];
+  port: (config: AppConfig) => number;
+  consumer?: (config: AppConfig) => { partitionsConsumedConcurrently?: number; fromBeginning?: boolean };
+}
+
+/**
+ * Starts an app whose work arrives over Kafka: ensure the topics, connect the Nest Kafka microservice,
+ * then serve health and metrics over HTTP.
+ */
+export const startConsumerApp = async (module: unknown, options: ConsumerAppOptions): Promise<void> => {
+  const app = await NestFactory.create(module as never, { bufferLogs: true });
+  const config = app.get<AppConfig>(APP_CONFIG);
+  const admin = app.get<Kafka>(KAFKA).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config, options.topics);
+  } finally {
+    await admin.disconnect();
+  }
+  app.connectMicroservice(
+    kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), options.groupId, options.consumer?.(config) ?? {}),
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
+  await startHttp(app, options.port);
 };
