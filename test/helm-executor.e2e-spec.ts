@@ -127,6 +127,31 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'again' });
   });
 
+  it('removes a failed atomic install from the cluster: revision 1 FAILED, release UNINSTALLED, reinstall takes revision 2', async () => {
+    const id = 'atomic';
+    await http('POST', '/releases', { releaseId: id, namespace, chart: { name: 'web', repository: repo.url }, chartVersion: '1.3.0', values: {}, atomic: true, timeoutSeconds: 5 });
+    expect(await settled(id)).toMatchObject({ status: 'UNINSTALLED', currentRevision: 1 });
+    expect((await history(id)).map((r) => [r.revision, r.operation, r.status])).toEqual([[1, 'INSTALL', 'FAILED']]);
+    expect((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${id}-config`)).status).toBe(404);
+    expect((await kubeGet(kubeconfig, `/apis/apps/v1/namespaces/${namespace}/deployments/${id}-never-ready`)).status).toBe(404);
+    await install(id, { greeting: 'second try' });
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 2 });
+    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'second try' });
+  });
+
+  it('refuses an upgrade to a quarantined configuration unless forced', async () => {
+    const id = 'quarantine';
+    await install(id, { greeting: 'good' });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' } });
+    expect(await settled(id)).toMatchObject({ status: 'FAILED' });
+    const refused = await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' } });
+    expect(refused).toMatchObject({ status: 409, body: { code: 'CONFIGURATION_QUARANTINED' } });
+    const forced = await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' }, force: true });
+    expect(forced).toMatchObject({ status: 202, body: { revision: 3, warnings: [expect.stringMatching(/quarantined/)] } });
+    expect(await settled(id)).toMatchObject({ status: 'FAILED', currentRevision: 3 });
+  });
+
   it('undoes a failed atomic upgrade automatically, once, even with the failure delivered three times to two remediators', async () => {
     const id = 'auto';
     await install(id, { greeting: 'good' });
