@@ -7,3 +7,4 @@ bash scripts/ensure-deps.sh
 exports="$(bash scripts/infra.sh up)"
 eval "$exports"
 npx tsx bench/event-store.bench.ts
+npx tsx bench/executor.bench.ts

@@ -44,8 +44,9 @@ export class HelmCliAdapter implements HelmPort {
       }
       const valuesFile = join(dir, 'values.json');
       await writeFile(valuesFile, JSON.stringify(desired.values), { mode: 0o600 });
+      let stdout: string;
       try {
-        await this.run(
+        ({ stdout } = await this.run(
           [
             'upgrade', '--install', desired.name, archive,
             '--namespace', desired.namespace, '--create-namespace',
@@ -55,13 +56,16 @@ export class HelmCliAdapter implements HelmPort {
             '--output', 'json',
           ],
           { signal, timeoutMs: (desired.timeoutSeconds + 30) * 1000 },
-        );
+        ));
       } catch (error) {
         const message = (error as Error).message;
         const purged = atomic && !(await this.exists(desired.name, desired.namespace));
         throw new HelmError(message, purged ? undefined : await this.latestRevision(desired.name, desired.namespace), purged);
       }
-      return { helmRevision: (await this.latestRevision(desired.name, desired.namespace))!, chartDigest };
+      // `--output json` prints the release, whose version is Helm's revision: no extra helm call needed.
+      const version = Number(parseJson<{ version?: unknown }>(stdout)?.version);
+      const helmRevision = Number.isInteger(version) && version > 0 ? version : (await this.latestRevision(desired.name, desired.namespace))!;
+      return { helmRevision, chartDigest };
     });
   }
 
@@ -158,6 +162,14 @@ export class HelmCliAdapter implements HelmPort {
     }
   }
 }
+
+const parseJson = <T>(text: string): T | undefined => {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+};
 
 const sha256File = async (path: string): Promise<string> =>
   `sha256:${createHash('sha256').update(await readFile(path)).digest('hex')}`;
