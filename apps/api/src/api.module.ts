@@ -7,11 +7,12 @@ import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { AuthGuard } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { ProblemFilter } from './problem';
+import { LogController } from './log.controller';
 import { ReleasesController } from './releases.controller';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'api' })],
-  controllers: [ReleasesController],
+  controllers: [ReleasesController, LogController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,0 +1,53 @@
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { MongoEventStore } from '@app/event-store';
+import { EVENT_STORE } from './api.constants';
+import { AuthenticatedRequest } from './auth.guard';
+import { Problem } from './problem';
+import { redactValues } from './redaction';
+
+const LogQuery = z.object({
+  after: z.string().regex(/^[0-9a-f]{24}$/, 'after must be a cursor returned as `next`').optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** The whole event log across releases, a page at a time, in a stable order (the order of recording). */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('api/v1/helm/events')
+export class LogController {
+  constructor(@Inject(EVENT_STORE) private readonly store: MongoEventStore) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The whole log: commits of every release in recording order; per release always in version order' })
+  @ApiQuery({ name: 'after', required: false, description: 'the `next` cursor of the previous page' })
+  @ApiQuery({ name: 'limit', required: false })
+  async log(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
+    const parsed = LogQuery.safeParse(query ?? {});
+    if (!parsed.success) throw new Problem('VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const commits = await this.store.readAll({ ...(parsed.data.after ? { after: parsed.data.after } : {}), limit: parsed.data.limit });
+    const operator = req.principal?.role === 'operator';
+    return {
+      commits: commits.map((c) => ({
+        releaseId: c.streamId,
+        version: c.version,
+        commandId: c.commandId,
+        commandType: c.commandType,
+        recordedAt: c.recordedAt,
+        ...c.metadata,
+        hash: c.hash,
+        events: c.events.map((e) => {
+          const data = e.data as { values?: unknown };
+          return {
+            id: e.eventId,
+            type: e.type,
+            schemaVersion: e.schemaVersion,
+            data: !operator && data && typeof data === 'object' && 'values' in data ? { ...data, values: redactValues(data.values) } : e.data,
+          };
+        }),
+      })),
+      next: commits.length === parsed.data.limit ? commits[commits.length - 1].id : null,
+    };
+  }
+}
