@@ -8,3 +8,4 @@ exports="$(bash scripts/infra.sh up)"
 eval "$exports"
 npx tsx bench/event-store.bench.ts
 npx tsx bench/executor.bench.ts
+npx tsx bench/replay.bench.ts

@@ -134,15 +134,7 @@ export class ReleaseReadModel {
    * the version it was read at, so a concurrent or repeated projection changes nothing twice.
    */
   async applyCommits(current: ReleaseView | null, commits: Commit[]): Promise<void> {
-    let view = current;
-    const revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
-    for (const commit of commits) {
-      if (view && commit.version <= view.version) continue;
-      for (const event of commit.events as unknown as ReleaseEvent[]) {
-        view = this.evolveView(view, event, commit, revisionOps);
-      }
-      if (view) view = { ...view, version: commit.version, updatedAt: commit.metadata.now };
-    }
+    const { view, revisionOps } = this.project(current, commits);
     if (!view) return;
     if (revisionOps.length) await this.revisions.bulkWrite(revisionOps, { ordered: true });
     const readVersion = current?.version ?? 0;
@@ -156,6 +148,20 @@ export class ReleaseReadModel {
       return;
     }
     await this.releases.replaceOne({ _id: view._id, version: readVersion }, view);
+  }
+
+  /** The view after `commits` and the revision writes that go with it; no I/O. */
+  private project(current: ReleaseView | null, commits: Commit[]): { view: ReleaseView | null; revisionOps: AnyBulkWriteOperation<RevisionView>[] } {
+    let view = current;
+    const revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
+    for (const commit of commits) {
+      if (view && commit.version <= view.version) continue;
+      for (const event of commit.events as unknown as ReleaseEvent[]) {
+        view = this.evolveView(view, event, commit, revisionOps);
+      }
+      if (view) view = { ...view, version: commit.version, updatedAt: commit.metadata.now };
+    }
+    return { view, revisionOps };
   }
 
   private evolveView(
@@ -297,10 +303,22 @@ export class ReleaseReadModel {
       total += page.length;
       onProgress?.(total);
     }
+    // Into empty collections: project every release in memory, then write in large batches.
+    const views: ReleaseView[] = [];
+    let revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
+    const flush = async () => {
+      if (revisionOps.length) await this.revisions.bulkWrite(revisionOps, { ordered: false });
+      if (views.length) await this.releases.collection.insertMany(views.splice(0) as never[]);
+      revisionOps = [];
+    };
     for (const commits of byStream.values()) {
       commits.sort((a, b) => a.version - b.version);
-      await this.applyCommits(null, commits);
+      const projected = this.project(null, commits);
+      if (projected.view) views.push(projected.view);
+      revisionOps.push(...projected.revisionOps);
+      if (revisionOps.length >= 2000) await flush();
     }
+    await flush();
     return total;
   }
 
