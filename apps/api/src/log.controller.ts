@@ -5,7 +5,7 @@ import { MongoEventStore } from '@app/event-store';
 import { EVENT_STORE } from './api.constants';
 import { AuthenticatedRequest } from './auth.guard';
 import { Problem } from './problem';
-import { redactValues } from './redaction';
+import { commitForReader } from './redaction';
 
 const LogQuery = z.object({
   after: z.string().regex(/^[0-9a-f]{24}$/, 'after must be a cursor returned as `next`').optional(),
@@ -27,26 +27,8 @@ export class LogController {
     const parsed = LogQuery.safeParse(query ?? {});
     if (!parsed.success) throw new Problem('VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const commits = await this.store.readAll({ ...(parsed.data.after ? { after: parsed.data.after } : {}), limit: parsed.data.limit });
-    const operator = req.principal?.role === 'operator';
     return {
-      commits: commits.map((c) => ({
-        releaseId: c.streamId,
-        version: c.version,
-        commandId: c.commandId,
-        commandType: c.commandType,
-        recordedAt: c.recordedAt,
-        ...c.metadata,
-        hash: c.hash,
-        events: c.events.map((e) => {
-          const data = e.data as { values?: unknown };
-          return {
-            id: e.eventId,
-            type: e.type,
-            schemaVersion: e.schemaVersion,
-            data: !operator && data && typeof data === 'object' && 'values' in data ? { ...data, values: redactValues(data.values) } : e.data,
-          };
-        }),
-      })),
+      commits: commits.map((c) => commitForReader(c, req.principal?.role)),
       next: commits.length === parsed.data.limit ? commits[commits.length - 1].id : null,
     };
   }

@@ -15,3 +15,36 @@ export const redactValues = (value: unknown, secretContext = false): unknown => 
   if (secretContext) return MASK;
   return typeof value === 'string' && SECRET_VALUE.test(value) ? MASK : value;
 };
+
+/**
+ * A commit of the log as a reader sees it: operators get values as they are, everyone else redacted.
+ * Shared by the per-release and the whole-log routes.
+ */
+export const commitForReader = (
+  commit: {
+    streamId: string;
+    version: number;
+    commandId: string;
+    commandType: string;
+    recordedAt: Date;
+    metadata: object;
+    hash: string;
+    prevHash: string;
+    events: Array<{ eventId: string; type: string; schemaVersion: number; data: unknown }>;
+  },
+  role: string | undefined,
+) => ({
+  releaseId: commit.streamId,
+  version: commit.version,
+  commandId: commit.commandId,
+  commandType: commit.commandType,
+  recordedAt: commit.recordedAt,
+  ...commit.metadata,
+  hash: commit.hash,
+  prevHash: commit.prevHash,
+  events: commit.events.map((e) => {
+    const data = e.data as { values?: unknown } | null;
+    const redact = role !== 'operator' && data !== null && typeof data === 'object' && 'values' in data;
+    return { id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: redact ? { ...data, values: redactValues(data.values) } : e.data };
+  }),
+});

@@ -20,7 +20,7 @@ import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { CommandBus } from './command-bus.service';
 import { openApiSchema } from './openapi';
 import { Problem } from './problem';
-import { redactValues } from './redaction';
+import { commitForReader, redactValues } from './redaction';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
   const result = schema.safeParse(input ?? {});
@@ -228,16 +228,7 @@ export class ReleasesController {
     }
     return {
       releaseId,
-      commits: commits.map((c) => ({
-        version: c.version,
-        commandId: c.commandId,
-        commandType: c.commandType,
-        recordedAt: c.recordedAt,
-        ...c.metadata,
-        hash: c.hash,
-        prevHash: c.prevHash,
-        events: c.events.map((e) => ({ id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: this.eventDataForReader(req, e.data) })),
-      })),
+      commits: commits.map((c) => commitForReader(c, req.principal?.role)),
       nextAfterVersion: commits.length === page.limit ? commits[commits.length - 1].version : null,
     };
   }
@@ -245,11 +236,6 @@ export class ReleasesController {
   /** Operators see values as they are; everyone else sees them redacted. */
   private forReader(req: AuthenticatedRequest, values: unknown): unknown {
     return req.principal?.role === 'operator' ? values : redactValues(values);
-  }
-
-  private eventDataForReader(req: AuthenticatedRequest, data: unknown): unknown {
-    const d = data as { values?: unknown };
-    return d && typeof d === 'object' && 'values' in d ? { ...d, values: this.forReader(req, d.values) } : data;
   }
 
   private releaseId(id: string): string {
