@@ -1,6 +1,6 @@
 import { CommandResult, commandResultEvent, parseCommand, Topics } from '@app/contracts';
-import { CommandMetadata, DecisionSummary } from '@app/domain';
-import { handleCommand, MongoEventStore, OutboxDispatcher, RELEASE_AGGREGATE, ReleaseReadModel } from '@app/event-store';
+import { CommandMetadata, DecisionSummary, ReleaseState } from '@app/domain';
+import { handleCommand, MongoEventStore, OutboxDispatcher, RELEASE_AGGREGATE, ReleaseReadModel, StreamCache } from '@app/event-store';
 import { APP_CONFIG, AppConfig, isTransientError, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents } from '@app/platform';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { KafkaMessage, Producer } from 'kafkajs';
@@ -23,6 +23,8 @@ export class CommandProcessor implements OnApplicationShutdown {
   private readonly latency: Histogram;
   private readonly deadLettered: Counter;
   private stopping = false;
+  /** This instance owns its partitions' releases: their loaded streams stay in memory between commands. */
+  private readonly streams = new StreamCache<ReleaseState>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
@@ -92,11 +94,11 @@ export class CommandProcessor implements OnApplicationShutdown {
     let unexpectedFailures = 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const handled = await handleCommand(this.store, releaseId, command, metadata, RELEASE_AGGREGATE);
+        const handled = await handleCommand(this.store, releaseId, command, metadata, RELEASE_AGGREGATE, this.streams);
         if (handled.outcome === 'ACCEPTED') {
           // Read model first: a caller told "accepted" can read its revision at once.
-          await this.readModel.catchUp(this.store, releaseId);
-          await this.outbox.dispatchStream(releaseId);
+          await this.readModel.catchUp(this.store, releaseId, handled.commit ?? undefined);
+          if (handled.commit) await this.outbox.dispatchCommit(handled.commit);
           await this.publishResult({ commandId: context.id, releaseId, outcome: 'ACCEPTED', decision: handled.result as DecisionSummary }, context.correlationId);
         } else {
           await this.publishResult({ commandId: context.id, releaseId, outcome: 'REJECTED', error: handled.error as never }, context.correlationId);

@@ -28,12 +28,15 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    this.every(RELAY_INTERVAL_MS, () => this.relay());
+    // The relay scans the commits collection (no index is used on FerretDB), so it runs seldom: the
+    // command path publishes its own commits and retries them through broker outages; the relay is for
+    // what a crashed instance left behind, which it finds first right after a start.
+    this.every(RELAY_INTERVAL_MS, () => this.relay(), RELAY_AFTER_MS + 1_000);
     this.every(WATCHDOG_INTERVAL_MS, () => this.watchdog());
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.timers.forEach(clearInterval);
+    this.timers.forEach((t) => clearTimeout(t));
     await Promise.allSettled([...this.running]);
   }
 
@@ -71,9 +74,9 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     return overdue.length;
   }
 
-  private every(ms: number, task: () => Promise<unknown>): void {
+  private every(ms: number, task: () => Promise<unknown>, firstAfterMs?: number): void {
     let busy = false;
-    const timer = setInterval(() => {
+    const tick = () => {
       if (busy) return;
       busy = true;
       const run = task()
@@ -83,8 +86,14 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
           this.running.delete(run);
         });
       this.running.add(run);
-    }, ms);
+    };
+    const timer = setInterval(tick, ms);
     timer.unref();
     this.timers.push(timer);
+    if (firstAfterMs !== undefined && firstAfterMs < ms) {
+      const first = setTimeout(tick, firstAfterMs);
+      first.unref();
+      this.timers.push(first);
+    }
   }
 }

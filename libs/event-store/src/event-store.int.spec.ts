@@ -1,9 +1,9 @@
 import { CommandMetadata, DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
-import mongoose, { Connection } from 'mongoose';
+import mongoose, { Connection, Types } from 'mongoose';
 import { UnknownEventError } from './errors';
-import { handleCommand, loadStream } from './handle-command';
-import { Commit, MongoEventStore } from './mongo-event-store';
+import { handleCommand, loadStream, StreamCache } from './handle-command';
+import { Commit, commitKey, MongoEventStore } from './mongo-event-store';
 import { OutboxDispatcher } from './outbox';
 import { ReleaseReadModel } from './release-read-model';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
@@ -125,6 +125,43 @@ describe('MongoEventStore and handleCommand', () => {
     expect(await relay.dispatchStream(id)).toBe(0);
   });
 
+  it('publishing a new commit first publishes the older ones a dead process left undispatched', async () => {
+    const id = 'outbox-walk';
+    await handle(id, install(id));
+    await complete(id);
+    const third = await handle(id, { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.2.0' } });
+    const published: number[] = [];
+    const outbox = new OutboxDispatcher(store, async (c) => void published.push(c.version));
+    expect(await outbox.dispatchCommit((third as { commit: Commit }).commit)).toBe(3);
+    expect(published).toEqual([1, 2, 3]);
+    expect(await store.undispatchedOf(id)).toEqual([]);
+    // Known dispatched now: a repeat publishes nothing.
+    expect(await outbox.dispatchCommit((third as { commit: Commit }).commit)).toBe(0);
+  });
+
+  it('a stale cached stream collides on append, reloads and decides again; a redelivery through it is answered once', async () => {
+    const id = 'stale-cache';
+    const a = new StreamCache<ReleaseState>();
+    const b = new StreamCache<ReleaseState>();
+    await handleCommand(store, id, install(id), meta(), RELEASE_AGGREGATE, a);
+    // Instance b takes over the partition and moves the stream on; a's copy is now two versions behind.
+    const { state } = await loadStream(store, id, RELEASE_AGGREGATE.decider);
+    const pending = (state as Exclude<ReleaseState, { status: 'NONE' }>).pending!;
+    await handleCommand(store, id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: pending.operationId, outcome: 'SUCCEEDED' } }, meta(), RELEASE_AGGREGATE, b);
+    const upgradeMeta = meta();
+    const upgrade: ReleaseCommand = { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.1.0' } };
+    const first = await handleCommand(store, id, upgrade, upgradeMeta, RELEASE_AGGREGATE, b);
+    expect(first).toMatchObject({ outcome: 'ACCEPTED', duplicate: false });
+    // The same command reaches a (a rebalance redelivers it): one commit, the first answer.
+    const again = await handleCommand(store, id, upgrade, upgradeMeta, RELEASE_AGGREGATE, a);
+    expect(again).toMatchObject({ outcome: 'ACCEPTED', duplicate: true });
+    expect(again.outcome === 'ACCEPTED' && again.result).toEqual(first.outcome === 'ACCEPTED' && first.result);
+    // A new command through a's (reloaded) copy lands after b's commits.
+    const done = await handleCommand(store, id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: upgradeMeta.commandId, outcome: 'SUCCEEDED' } }, meta(), RELEASE_AGGREGATE, a);
+    expect(done).toMatchObject({ outcome: 'ACCEPTED', commit: { version: 4 } });
+    expect((await store.readStream(id)).map((c) => c.version)).toEqual([1, 2, 3, 4]);
+  });
+
   it('a publish that fails leaves the commit undispatched for the next attempt', async () => {
     const id = 'outbox-fail';
     await handle(id, install(id));
@@ -184,7 +221,7 @@ describe('MongoEventStore and handleCommand', () => {
     let version = v0;
     let hash = h0;
     const docs = [];
-    const { commitHash } = await import('./mongo-event-store');
+    const { commitHash, commitKey } = await import('./mongo-event-store');
     for (let revision = 3; revision <= 10_001; revision += 1) {
       const command: ReleaseCommand = { type: 'UpgradeRelease', data: { releaseId: id, values: { i: revision } } };
       const m = meta({ commandId: `long-${revision}` });
@@ -200,10 +237,10 @@ describe('MongoEventStore and handleCommand', () => {
       const events = [...requested, ...done].map((e, i) => ({ eventId: `${id}:${version}:${i}`, type: e.type, schemaVersion: 1, data: JSON.stringify(e.data) }));
       const body = { streamId: id, version, commandId: m.commandId, commandType: 'UpgradeRelease', events, result: 'null', metadata: { actor: 't', correlationId: 'c', now: m.now }, prevHash: hash };
       hash = commitHash(body);
-      docs.push({ ...body, recordedAt: new Date(), dispatched: true, hash });
+      docs.push({ _id: commitKey(id, version), pos: new Types.ObjectId(), ...body, recordedAt: new Date(), dispatched: true, hash });
       if (version % 1000 === 0) await store.saveSnapshot(id, version, 1, { state, hash });
     }
-    for (let i = 0; i < docs.length; i += 1000) await store.commits.collection.insertMany(docs.slice(i, i + 1000));
+    for (let i = 0; i < docs.length; i += 1000) await store.commits.collection.insertMany(docs.slice(i, i + 1000) as never[]);
     const loaded = await loadStream(store, id, RELEASE_AGGREGATE.decider);
     expect(loaded.version).toBe(version);
     expect(loaded.state).toEqual(state);
@@ -219,6 +256,8 @@ describe('MongoEventStore and handleCommand', () => {
     const id = 'unknown';
     await handle(id, install(id));
     await store.commits.collection.insertOne({
+      _id: commitKey(id, 2),
+      pos: new Types.ObjectId(),
       streamId: id,
       version: 2,
       commandId: 'alien',

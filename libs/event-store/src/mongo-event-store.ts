@@ -11,6 +11,12 @@ import { DomainEvent, EventSchemas, upcast } from './upcasting';
  * Event data, decisions and snapshot state are stored as JSON strings: Helm values are arbitrary JSON whose
  * keys may contain '.' or start with '$' (annotations, for one), which MongoDB-wire servers restrict in
  * field names. A string keeps the exact JSON, byte for byte.
+ *
+ * Every hot-path read is an `_id` point lookup: a commit's `_id` is `streamId@version`, a snapshot's is
+ * the stream's latest. FerretDB 1.24 on SQLite pushes nothing down to SQL but `_id` equality, so any other
+ * filter scans the whole collection (measured: 168 ms against 1 ms on 3,000 commits); reads by stream
+ * therefore walk versions by `_id` instead of filtering. The secondary indexes still enforce uniqueness
+ * (and serve real MongoDB).
  */
 
 export interface CommitMetadata {
@@ -30,7 +36,10 @@ export interface StoredEvent {
 }
 
 export interface CommitDoc {
-  _id: Types.ObjectId;
+  /** `streamId@version` (see commitKey): the point-lookup key. */
+  _id: string;
+  /** Insertion order across streams (an ObjectId), the order of the whole log. */
+  pos: Types.ObjectId;
   streamId: string;
   version: number;
   commandId: string;
@@ -69,6 +78,8 @@ export interface RejectionDoc {
 }
 
 export interface SnapshotDoc {
+  /** One snapshot per stream and schema version, the latest (see snapshotKey). */
+  _id: string;
   streamId: string;
   version: number;
   schemaVersion: number;
@@ -90,6 +101,10 @@ export interface AppendInput {
 }
 
 export const GENESIS_HASH = '';
+
+/** The `_id` of a stream's commit at a version; zero-padded so `_id` order is version order in a stream. */
+export const commitKey = (streamId: string, version: number): string => `${streamId}@${String(version).padStart(10, '0')}`;
+const snapshotKey = (streamId: string, schemaVersion: number): string => `${streamId}#${schemaVersion}`;
 
 /** The hash chain over everything a commit says, so an edited, removed or reordered commit is detectable. */
 export const commitHash = (c: {
@@ -148,6 +163,8 @@ export class MongoEventStore {
     const prefix = options.prefix ?? '';
     const commitSchema = new Schema<CommitDoc>(
       {
+        _id: String,
+        pos: Schema.Types.ObjectId,
         streamId: { type: String, required: true },
         version: { type: Number, required: true },
         commandId: { type: String, required: true },
@@ -164,17 +181,16 @@ export class MongoEventStore {
     );
     commitSchema.index({ streamId: 1, version: 1 }, { unique: true, name: 'stream_version' });
     commitSchema.index({ streamId: 1, commandId: 1 }, { unique: true, name: 'stream_command' });
-    commitSchema.index({ dispatched: 1, streamId: 1, version: 1 }, { name: 'outbox' });
+    commitSchema.index({ pos: 1 }, { name: 'log_order' });
 
     const rejectionSchema = new Schema<RejectionDoc>(
       { _id: String, streamId: String, commandType: String, error: String, recordedAt: Date },
       { versionKey: false, collection: `${prefix}rejections` },
     );
     const snapshotSchema = new Schema<SnapshotDoc>(
-      { streamId: String, version: Number, schemaVersion: Number, state: String, takenAt: Date },
+      { _id: String, streamId: String, version: Number, schemaVersion: Number, state: String, takenAt: Date },
       { versionKey: false, collection: `${prefix}snapshots` },
     );
-    snapshotSchema.index({ streamId: 1, version: 1 }, { unique: true, name: 'stream_version' });
 
     this.commits = connection.model<CommitDoc>(`${prefix}Commit`, commitSchema);
     this.rejections = connection.model<RejectionDoc>(`${prefix}Rejection`, rejectionSchema);
@@ -183,7 +199,7 @@ export class MongoEventStore {
 
   /** Creates the indexes the guarantees rest on; called once at start, and it fails loudly. */
   async ensureIndexes(): Promise<void> {
-    await Promise.all([this.commits.createIndexes(), this.snapshots.createIndexes()]);
+    await this.commits.createIndexes();
   }
 
   /**
@@ -214,32 +230,64 @@ export class MongoEventStore {
       prevHash: input.prevHash,
     };
     const doc: CommitDoc = {
-      _id: new Types.ObjectId(),
+      _id: commitKey(input.streamId, version),
+      pos: new Types.ObjectId(),
       ...body,
       recordedAt: new Date(),
       dispatched: false,
       hash: commitHash(body),
     };
     try {
-      await this.commits.collection.insertOne(doc);
+      await this.commits.collection.insertOne(doc as never);
     } catch (error) {
       if (isDuplicateKey(error)) {
-        if (duplicateOn(error) === 'command') throw new DuplicateCommandError(input.streamId, input.commandId);
-        // FerretDB does not say which index was violated, and a racing writer may have recorded this very
-        // command at this version: ask, rather than guess, which of the two unique indexes it was.
-        if (await this.findByCommand(input.streamId, input.commandId)) {
-          throw new DuplicateCommandError(input.streamId, input.commandId);
+        const on = duplicateOn(error);
+        if (on === 'command') throw new DuplicateCommandError(input.streamId, input.commandId);
+        if (on === 'version') throw new ConcurrencyError(input.streamId, version);
+        // FerretDB does not say which unique index was violated. The version is the common case and a
+        // point lookup tells: taken by this very command (a racing redelivery) or by another one.
+        const holder = await this.commits.findById(doc._id, { commandId: 1 }).lean<{ commandId: string }>();
+        if (holder) {
+          if (holder.commandId === input.commandId) throw new DuplicateCommandError(input.streamId, input.commandId);
+          throw new ConcurrencyError(input.streamId, version);
         }
-        throw new ConcurrencyError(input.streamId, version);
+        // The version is free, so the command id was taken, at an older version.
+        throw new DuplicateCommandError(input.streamId, input.commandId);
       }
       throw error;
     }
     return this.toCommit(doc);
   }
 
+  /** A stream's commit of a command. Filters by field, so on FerretDB it scans: off the hot path only. */
   async findByCommand(streamId: string, commandId: string): Promise<Commit | null> {
     const doc = await this.commits.findOne({ streamId, commandId }).lean<CommitDoc>();
     return doc ? this.toCommit(doc) : null;
+  }
+
+  /** One commit by stream and version (a point lookup). */
+  async readCommit(streamId: string, version: number): Promise<Commit | null> {
+    const doc = await this.commits.findById(commitKey(streamId, version)).lean<CommitDoc>();
+    return doc ? this.toCommit(doc) : null;
+  }
+
+  /**
+   * The commits of a stream after `afterVersion`, up to `uptoVersion` or the stream's end, by point
+   * lookups a few at a time: the cost follows the number of commits read, not the size of the log.
+   */
+  async readTail(streamId: string, afterVersion = 0, uptoVersion = Number.MAX_SAFE_INTEGER): Promise<Commit[]> {
+    const out: Commit[] = [];
+    let next = afterVersion + 1;
+    for (let batch = 4; next <= uptoVersion; batch = Math.min(batch * 2, 32)) {
+      const versions = Array.from({ length: Math.min(batch, uptoVersion - next + 1) }, (_, i) => next + i);
+      const docs = await Promise.all(versions.map((v) => this.commits.findById(commitKey(streamId, v)).lean<CommitDoc>()));
+      for (const doc of docs) {
+        if (!doc) return out;
+        out.push(this.toCommit(doc));
+      }
+      next += versions.length;
+    }
+    return out;
   }
 
   async recordRejection(commandId: string, streamId: string, commandType: string, error: unknown): Promise<unknown> {
@@ -279,35 +327,39 @@ export class MongoEventStore {
    */
   async readAll(options: { after?: string; limit?: number; streamId?: string } = {}): Promise<Commit[]> {
     const filter: Record<string, unknown> = {};
-    if (options.after) filter._id = { $gt: new Types.ObjectId(options.after) };
+    if (options.after) filter.pos = { $gt: new Types.ObjectId(options.after) };
     if (options.streamId) filter.streamId = options.streamId;
     const docs = await this.commits
       .find(filter)
-      .sort({ _id: 1 })
+      .sort({ pos: 1 })
       .limit(options.limit ?? 500)
       .lean<CommitDoc[]>();
     return docs.map((d) => this.toCommit(d));
   }
 
+  /**
+   * Every commit, in no particular order, through one cursor: one pass over the collection (paging with a
+   * sort would scan it once per page on FerretDB). For readers that order per stream themselves.
+   */
+  async *scanAll(batchSize = 1000): AsyncGenerator<Commit> {
+    const cursor = this.commits.collection.find({}, { batchSize });
+    for await (const doc of cursor) yield this.toCommit(doc as unknown as CommitDoc);
+  }
+
   async latestSnapshot(streamId: string, schemaVersion: number): Promise<{ version: number; state: unknown } | null> {
-    const doc = await this.snapshots
-      .findOne({ streamId, schemaVersion })
-      .sort({ version: -1 })
-      .lean<SnapshotDoc>();
+    const doc = await this.snapshots.findById(snapshotKey(streamId, schemaVersion)).lean<SnapshotDoc>();
     return doc ? { version: doc.version, state: JSON.parse(doc.state) } : null;
   }
 
+  /** Keeps the newest snapshot of a stream: an older one never replaces a newer one. */
   async saveSnapshot(streamId: string, version: number, schemaVersion: number, state: unknown): Promise<void> {
+    const doc = { streamId, version, schemaVersion, state: JSON.stringify(state), takenAt: new Date() };
     try {
-      await this.snapshots.collection.insertOne({
-        streamId,
-        version,
-        schemaVersion,
-        state: JSON.stringify(state),
-        takenAt: new Date(),
-      } as never);
+      await this.snapshots.collection.replaceOne({ _id: snapshotKey(streamId, schemaVersion), version: { $lt: version } } as never, doc, {
+        upsert: true,
+      });
     } catch (error) {
-      // Two instances snapshotting the same version write the same state: either copy will do.
+      // The stored snapshot is as new or newer (the upsert then collides on _id): keep it.
       if (!isDuplicateKey(error)) throw error;
     }
   }
@@ -325,14 +377,14 @@ export class MongoEventStore {
   async streamsWithUndispatched(olderThan: Date, limit = 100): Promise<string[]> {
     const docs = await this.commits
       .find({ dispatched: false, recordedAt: { $lt: olderThan } }, { streamId: 1 })
-      .sort({ _id: 1 })
+      .sort({ pos: 1 })
       .limit(limit)
       .lean<Array<{ streamId: string }>>();
     return [...new Set(docs.map((d) => d.streamId))];
   }
 
   async markDispatched(commit: Pick<Commit, 'streamId' | 'version'>): Promise<void> {
-    await this.commits.updateOne({ streamId: commit.streamId, version: commit.version }, { $set: { dispatched: true } });
+    await this.commits.updateOne({ _id: commitKey(commit.streamId, commit.version) }, { $set: { dispatched: true } });
   }
 
   private schemaVersionOf(type: string): number {
@@ -343,7 +395,7 @@ export class MongoEventStore {
 
   private toCommit(doc: CommitDoc): Commit {
     return {
-      id: doc._id.toString(),
+      id: doc.pos.toString(),
       streamId: doc.streamId,
       version: doc.version,
       commandId: doc.commandId,

@@ -1,28 +1,49 @@
 import { Commit, MongoEventStore } from './mongo-event-store';
 
 /**
- * The outbox: a commit is `dispatched: false` until its events are on Kafka. Publishing a stream always
- * starts from its oldest undispatched commit, so events leave in version order per stream even after a
- * crash between insert and publish. Delivery is at least once; consumers deduplicate by event id.
+ * The outbox: a commit is `dispatched: false` until its events are on Kafka. Commits are published in
+ * version order per stream, each marked after the broker acknowledged it, so "commit v is dispatched"
+ * implies every earlier commit of the stream is too. Delivery is at least once; consumers deduplicate by
+ * event id.
  */
 export class OutboxDispatcher {
   /** One chain per stream in this process, so two paths never publish the same stream at once. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** The highest version this process knows to be dispatched, per stream: saves a lookup per commit. */
+  private readonly dispatchedUpTo = new Map<string, number>();
 
   constructor(
     private readonly store: MongoEventStore,
     private readonly publish: (commit: Commit) => Promise<void>,
+    private readonly memory = 10_000,
   ) {}
 
-  /** Publishes the stream's undispatched commits up to `uptoVersion`, oldest first. */
+  /**
+   * Publishes a commit just appended (or found again for a redelivered command), after any older commit
+   * of its stream still undispatched (a crash or a broker outage in between). Returns how many it published.
+   */
+  dispatchCommit(commit: Commit): Promise<number> {
+    return this.chain(commit.streamId, async () => {
+      const known = this.dispatchedUpTo.get(commit.streamId) ?? 0;
+      if (commit.version <= known) return 0;
+      if (commit.dispatched) {
+        this.remember(commit.streamId, commit.version);
+        return 0;
+      }
+      const pending = [commit];
+      // Walk back, by point lookups, to the oldest undispatched commit this process does not know about.
+      for (let v = commit.version - 1; v > known; v -= 1) {
+        const older = await this.store.readCommit(commit.streamId, v);
+        if (!older || older.dispatched) break;
+        pending.unshift(older);
+      }
+      return this.publishInOrder(pending);
+    });
+  }
+
+  /** Publishes the stream's undispatched commits up to `uptoVersion`, oldest first (the relay's path). */
   dispatchStream(streamId: string, uptoVersion?: number): Promise<number> {
-    const previous = this.chains.get(streamId) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.drain(streamId, uptoVersion));
-    this.chains.set(streamId, run);
-    void run.finally(() => {
-      if (this.chains.get(streamId) === run) this.chains.delete(streamId);
-    }).catch(() => undefined);
-    return run;
+    return this.chain(streamId, async () => this.publishInOrder(await this.store.undispatchedOf(streamId, uptoVersion)));
   }
 
   /**
@@ -37,13 +58,31 @@ export class OutboxDispatcher {
     return published;
   }
 
-  private async drain(streamId: string, uptoVersion?: number): Promise<number> {
-    const pending = await this.store.undispatchedOf(streamId, uptoVersion);
+  private chain(streamId: string, task: () => Promise<number>): Promise<number> {
+    const previous = this.chains.get(streamId) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(task);
+    this.chains.set(streamId, run);
+    void run
+      .finally(() => {
+        if (this.chains.get(streamId) === run) this.chains.delete(streamId);
+      })
+      .catch(() => undefined);
+    return run;
+  }
+
+  private async publishInOrder(pending: Commit[]): Promise<number> {
     for (const commit of pending) {
       // Mark only after the broker acknowledged: a crash in between republishes, never loses.
       await this.publish(commit);
       await this.store.markDispatched(commit);
+      this.remember(commit.streamId, commit.version);
     }
     return pending.length;
+  }
+
+  private remember(streamId: string, version: number): void {
+    this.dispatchedUpTo.delete(streamId);
+    this.dispatchedUpTo.set(streamId, version);
+    if (this.dispatchedUpTo.size > this.memory) this.dispatchedUpTo.delete(this.dispatchedUpTo.keys().next().value as string);
   }
 }

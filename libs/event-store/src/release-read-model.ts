@@ -120,10 +120,18 @@ export class ReleaseReadModel {
     await this.revisions.createIndexes();
   }
 
-  /** Brings one release's view up to date with its stream: applies every commit it has not seen. */
-  async catchUp(store: MongoEventStore, releaseId: string): Promise<number> {
+  /**
+   * Brings one release's view up to date with its stream: applies every commit it has not seen. `latest`,
+   * a commit the caller already holds (the one just appended), saves reading it again; the commits between
+   * the view and it, if any, are read by version.
+   */
+  async catchUp(store: MongoEventStore, releaseId: string, latest?: Commit): Promise<number> {
     const view = await this.releases.findById(releaseId).lean<ReleaseView>();
-    const commits = await store.readStream(releaseId, view?.version ?? 0);
+    const seen = view?.version ?? 0;
+    if (latest && latest.version <= seen) return 0;
+    const commits = latest
+      ? [...(latest.version > seen + 1 ? await store.readTail(releaseId, seen, latest.version - 1) : []), latest]
+      : await store.readTail(releaseId, seen);
     if (commits.length) await this.applyCommits(view, commits);
     return commits.length;
   }
@@ -286,37 +294,38 @@ export class ReleaseReadModel {
     }
   }
 
-  /** Rebuilds every view from the whole log (into this model's collections, which should be empty). */
+  /**
+   * Rebuilds every view from the whole log into this model's collections, which should be empty: one
+   * pass over the log, projection in memory, then plain batched inserts (no per-document upserts).
+   */
   async rebuild(store: MongoEventStore, onProgress?: (commits: number) => void): Promise<number> {
     const byStream = new Map<string, Commit[]>();
-    let after: string | undefined;
     let total = 0;
-    for (;;) {
-      const page = await store.readAll({ ...(after ? { after } : {}), limit: 1000 });
-      if (page.length === 0) break;
-      for (const commit of page) {
-        const list = byStream.get(commit.streamId) ?? [];
-        list.push(commit);
-        byStream.set(commit.streamId, list);
-      }
-      after = page[page.length - 1].id;
-      total += page.length;
-      onProgress?.(total);
+    for await (const commit of store.scanAll()) {
+      const list = byStream.get(commit.streamId) ?? [];
+      list.push(commit);
+      byStream.set(commit.streamId, list);
+      total += 1;
+      if (total % 1000 === 0) onProgress?.(total);
     }
-    // Into empty collections: project every release in memory, then write in large batches.
+    onProgress?.(total);
     const views: ReleaseView[] = [];
-    let revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
+    const revisions = new Map<string, RevisionView>();
     const flush = async () => {
-      if (revisionOps.length) await this.revisions.bulkWrite(revisionOps, { ordered: false });
-      if (views.length) await this.releases.collection.insertMany(views.splice(0) as never[]);
-      revisionOps = [];
+      if (revisions.size) await this.revisions.collection.insertMany([...revisions.values()] as never[], { ordered: false });
+      if (views.length) await this.releases.collection.insertMany(views.splice(0) as never[], { ordered: false });
+      revisions.clear();
     };
     for (const commits of byStream.values()) {
       commits.sort((a, b) => a.version - b.version);
       const projected = this.project(null, commits);
       if (projected.view) views.push(projected.view);
-      revisionOps.push(...projected.revisionOps);
-      if (revisionOps.length >= 2000) await flush();
+      // The projection speaks in $set updates by _id; merged in order they are the final documents.
+      for (const op of projected.revisionOps) {
+        const { filter, update } = (op as { updateOne: { filter: { _id: string }; update: { $set: Partial<RevisionView> } } }).updateOne;
+        revisions.set(filter._id, { ...(revisions.get(filter._id) ?? ({ _id: filter._id } as RevisionView)), ...update.$set });
+      }
+      if (revisions.size >= 2000) await flush();
     }
     await flush();
     return total;
