@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
-import { commitHash, handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from '@app/event-store';
+import { commitHash, commitKey, handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from '@app/event-store';
 import { figure, median, report, timeEach } from './support';
 
 const LONG = Number(process.env.BENCH_LONG_REVISIONS ?? 10_000);
@@ -47,12 +47,13 @@ const seedStream = async (store: MongoEventStore, id: string, revisions: number)
     const events = [...requested, ...done].map((e, i) => ({ eventId: `${id}:${version}:${i}`, type: e.type, schemaVersion: 1, data: JSON.stringify(e.data) }));
     const body = { streamId: id, version, commandId: m.commandId, commandType: command.type, events, result: 'null', metadata: { actor: 'bench', correlationId: 'bench', now: m.now }, prevHash: hash };
     hash = commitHash(body);
-    docs.push({ ...body, recordedAt: new Date(), dispatched: true, hash });
+    // The store finds commits by `_id` (streamId@version) and orders the log by `pos`, as append writes them.
+    docs.push({ _id: commitKey(id, version), pos: new mongoose.Types.ObjectId(), ...body, recordedAt: new Date(), dispatched: true, hash });
     // Only the newest snapshot matters for loading; the service writes one every `every` commits.
     if (version === Math.floor(revisions / every) * every) await store.saveSnapshot(id, version, RELEASE_AGGREGATE.snapshotSchemaVersion!, { state, hash });
-    if (docs.length === 1000) await store.commits.collection.insertMany(docs.splice(0));
+    if (docs.length === 1000) await store.commits.collection.insertMany(docs.splice(0) as never[]);
   }
-  if (docs.length) await store.commits.collection.insertMany(docs);
+  if (docs.length) await store.commits.collection.insertMany(docs as never[]);
 };
 
 async function main(): Promise<void> {
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     // 2. Appends vs raw insertOne of the same size, in the same run.
     const sample = (await store.commits.find({ streamId: short }).sort({ version: -1 }).limit(1).lean())[0] as Record<string, unknown>;
     const raw = connection.collection('raw_inserts');
-    const rawMs = median(await timeEach(APPENDS, () => raw.insertOne({ ...sample, _id: new mongoose.Types.ObjectId(), streamId: randomUUID() })));
+    const rawMs = median(await timeEach(APPENDS, () => raw.insertOne({ ...sample, _id: commitKey(randomUUID(), 1) as never, pos: new mongoose.Types.ObjectId(), streamId: randomUUID() })));
     let appendVersion = 0;
     const appendStream = `append-${randomUUID()}`;
     const appendMs = median(

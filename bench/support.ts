@@ -22,35 +22,75 @@ export const timeEach = async (n: number, fn: (i: number) => Promise<unknown>): 
   return times;
 };
 
+/** A size from a BENCH_* variable, or the default; a typo stops the run instead of benchmarking NaN. */
+export const sizeFrom = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number (got '${raw}')`);
+  return value;
+};
+
 export interface Figure {
   figure: string;
   ours: number;
-  baseline: number;
+  /** null: a figure reported for information, with no baseline and no goal (memory, say). */
+  baseline: number | null;
   unit: string;
   /** ours / baseline, or baseline / ours for "lower is better" figures, as the goal is stated. */
-  ratio: number;
+  ratio: number | null;
   goal: string;
-  met: boolean;
+  /** null when there is no goal to meet. */
+  met: boolean | null;
   note?: string;
 }
 
-export const figure = (f: Omit<Figure, 'met' | 'ratio'> & { ratio?: number; higherIsBetter: boolean; goalValue: number }): Figure => {
+export const figure = (f: Omit<Figure, 'met' | 'ratio' | 'baseline'> & { baseline: number; ratio?: number; higherIsBetter: boolean; goalValue: number }): Figure => {
   const ratio = f.ratio ?? f.ours / f.baseline;
   const met = f.higherIsBetter ? ratio >= f.goalValue : ratio <= f.goalValue;
   return { figure: f.figure, ours: round(f.ours), baseline: round(f.baseline), unit: f.unit, ratio: round(ratio), goal: f.goal, met, ...(f.note ? { note: f.note } : {}) };
 };
 
+/** A figure with no baseline and no goal, reported as measured. */
+export const reportOnly = (f: { figure: string; ours: number; unit: string; note?: string }): Figure => ({
+  figure: f.figure,
+  ours: round(f.ours),
+  baseline: null,
+  unit: f.unit,
+  ratio: null,
+  goal: 'report',
+  met: null,
+  ...(f.note ? { note: f.note } : {}),
+});
+
 const round = (n: number): number => Math.round(n * 100) / 100;
 
-export const report = (name: string, figures: Figure[]): void => {
-  const rows = figures.map((f) => [f.figure, `${f.ours} ${f.unit}`, `${f.baseline} ${f.unit}`, `${f.ratio}x`, f.goal, f.met ? 'met' : 'MISSED']);
-  const header = ['figure', 'ours', 'raw baseline', 'ratio', 'goal', ''];
+/** The result table as lines of text: one row per figure, then the notes. */
+export const table = (figures: Figure[], title: string): string[] => {
+  const rows = figures.map((f) => [
+    f.figure,
+    `${f.ours} ${f.unit}`,
+    f.baseline === null ? '-' : `${f.baseline} ${f.unit}`,
+    f.ratio === null ? 'n/a' : `${f.ratio}x`,
+    f.goal,
+    f.met === null ? '-' : f.met ? 'met' : 'MISSED',
+  ]);
+  const header = ['figure', 'ours', 'raw baseline', 'ratio', 'goal', 'met'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(`\n${name}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const r of rows) console.log(line(r));
-  for (const f of figures) if (f.note) console.log(`  note (${f.figure}): ${f.note}`);
-  const dir = join(__dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, at: new Date().toISOString(), figures }, null, 2));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [
+    '',
+    title,
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    ...figures.filter((f) => f.note).map((f) => `  note (${f.figure}): ${f.note}`),
+  ];
+};
+
+export const RESULTS_DIR = join(__dirname, 'results');
+
+export const report = (name: string, figures: Figure[]): void => {
+  console.log(table(figures, name).join('\n'));
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, `${name}.json`), JSON.stringify({ name, at: new Date().toISOString(), figures }, null, 2));
 };

@@ -52,5 +52,10 @@ if [ -n "$(find test -name '*.e2e-spec.ts' -print -quit)" ]; then
   npm run -s build
   echo "==> end-to-end tests"
   npx jest --selectProjects e2e --runInBand --ci
+  echo "==> fault-injection tests (kill -9, broker and database restarts, hostile input)"
+  # --forceExit: after a broker restart kafkajs keeps reconnect timers of the test's own probes alive.
+  rm -f test-results/faults.jsonl
+  npx jest --selectProjects faults --runInBand --ci --forceExit
+  if [ -f test-results/faults.jsonl ]; then echo "==> fault scenarios observed"; cat test-results/faults.jsonl; fi
 fi
 echo "==> all tests passed in $(( $(date +%s) - start )) s"

@@ -31,7 +31,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.groupId = `${config.KAFKA_TOPIC_PREFIX}api-replies-${randomUUID()}`;
-    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000 });
+    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: this.config.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.min(3_000, Math.floor(this.config.KAFKA_SESSION_TIMEOUT_MS / 3)) });
   }
 
   async onModuleInit(): Promise<void> {

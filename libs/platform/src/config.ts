@@ -53,6 +53,11 @@ export const ConfigSchema = z.object({
   /** Topic name prefix, so several test runs or tenants can share one broker. */
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  /**
+   * How long the group waits for a silent consumer before giving its partitions to another: the time a
+   * crashed instance's partitions stay unserved. The broker's default minimum is 6 s.
+   */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI')

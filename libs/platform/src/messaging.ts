@@ -38,8 +38,9 @@ export const kafkaMicroserviceOptions = (
     consumer: {
       groupId: `${config.KAFKA_TOPIC_PREFIX}${groupId}`,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+      // Several heartbeats per session, so one late beat does not cost the partitions.
+      heartbeatInterval: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
     },
     subscribe: { fromBeginning: options.fromBeginning ?? true },
     run: { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1 },

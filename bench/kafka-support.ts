@@ -1,0 +1,208 @@
+/**
+ * Kafka and process helpers of the benchmarks that run the apps: a recorder of decisions on a results
+ * topic, bulk sends, a raw request/reply client, and resident-memory sampling of child processes.
+ */
+import { readFileSync } from 'node:fs';
+import { Consumer, Kafka, Producer } from 'kafkajs';
+import { now } from './support';
+
+/** What the benchmarks read of a command-result message (and of the raw baselines' look-alikes). */
+export interface DecisionMessage {
+  commandId: string;
+  outcome: string;
+  releaseId?: string;
+  decision?: { operationId?: string; revision?: number };
+  error?: { code: string; message: string };
+}
+
+/** Resolves once the consumer has joined its group and fetched once: from then on nothing is missed. */
+const fetching = (consumer: Consumer): Promise<void> =>
+  new Promise((resolve) => {
+    const off = consumer.on(consumer.events.FETCH, () => {
+      off();
+      resolve();
+    });
+  });
+
+/**
+ * Records every decision on a topic, from the beginning, by command id, and tells when a set of commands
+ * has all been answered. The time is taken in the handler, as the answer arrives.
+ */
+export class DecisionRecorder {
+  /** The raw text of the last message, a template of the real size for the baselines. */
+  lastRaw = '';
+  private readonly decisions = new Map<string, DecisionMessage>();
+  private waiter: { missing: Set<string>; resolve: (at: number) => void } | null = null;
+  private readonly consumer: Consumer;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topic: string,
+    groupId: string,
+  ) {
+    this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    const ready = fetching(this.consumer);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value) return;
+        const raw = message.value.toString();
+        const data = (JSON.parse(raw) as { data?: DecisionMessage }).data;
+        if (!data?.commandId) return;
+        this.lastRaw = raw;
+        this.decisions.set(data.commandId, data);
+        if (this.waiter?.missing.delete(data.commandId) && this.waiter.missing.size === 0) {
+          const { resolve } = this.waiter;
+          this.waiter = null;
+          resolve(now());
+        }
+      },
+    });
+    await ready;
+  }
+
+  /** Resolves with the time the last of `ids` was answered; call before sending them. */
+  allAnswered(ids: readonly string[], timeoutMs: number, what: string): Promise<number> {
+    const missing = new Set(ids.filter((id) => !this.decisions.has(id)));
+    if (missing.size === 0) return Promise.resolve(now());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new Error(`${what}: ${missing.size} of ${ids.length} commands got no decision within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = {
+        missing,
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      };
+    });
+  }
+
+  get(commandId: string): DecisionMessage | undefined {
+    return this.decisions.get(commandId);
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+/** Sends keyed messages in large batches, as fast as the broker takes them. */
+export const sendAll = async (producer: Producer, topic: string, messages: Array<{ key: string; value: string }>): Promise<void> => {
+  for (let i = 0; i < messages.length; i += 500) {
+    await producer.send({ topic, messages: messages.slice(i, i + 500), acks: -1 });
+  }
+};
+
+/**
+ * The client half of a raw request/reply: publish a request, resolve when the reply with the same id
+ * arrives on the reply topic. The same shape as the API's CommandBus, without anything else.
+ */
+export class RawRequester {
+  private readonly waiters = new Map<string, () => void>();
+  private readonly consumer: Consumer;
+
+  constructor(
+    kafka: Kafka,
+    private readonly producer: Producer,
+    private readonly requests: string,
+    private readonly replies: string,
+    groupId: string,
+  ) {
+    this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    const ready = fetching(this.consumer);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.replies, fromBeginning: false });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        const id = (JSON.parse(message.value!.toString()) as { data: { commandId: string } }).data.commandId;
+        this.waiters.get(id)?.();
+        this.waiters.delete(id);
+      },
+    });
+    await ready;
+  }
+
+  /** One round trip, in ms. */
+  async roundTrip(id: string, key: string, value: string, timeoutMs = 30_000): Promise<number> {
+    const start = now();
+    const replied = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to ${id} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.producer.send({ topic: this.requests, messages: [{ key, value }], acks: -1 });
+    await replied;
+    return now() - start;
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+/**
+ * Runs `task(i)` for i < n, starting one every 1000/rate ms whatever the previous ones are doing (an
+ * open loop, as independent callers would), and returns what each resolved to.
+ */
+export const atSteadyRate = async <T>(n: number, rate: number, task: (i: number) => Promise<T>): Promise<T[]> => {
+  const start = now();
+  const running: Array<Promise<T>> = [];
+  for (let i = 0; i < n; i += 1) {
+    const wait = start + (i * 1000) / rate - now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    running.push(task(i));
+  }
+  return Promise.all(running);
+};
+
+/** Resident set size of a process in MiB, from /proc (Linux); null once it is gone. */
+export const rssMiB = (pid: number): number | null => {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+};
+
+/** Samples the RSS of some processes every `intervalMs`, keeping the peak and the latest sample. */
+export class RssSampler {
+  private readonly seen = new Map<string, { peak: number; last: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly processes: Array<{ name: string; pid: number }>) {}
+
+  start(intervalMs = 200): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  /** Takes a last sample and stops; returns peak and end per process, in MiB. */
+  stop(): Map<string, { peak: number; last: number }> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+    return this.seen;
+  }
+
+  private sample(): void {
+    for (const { name, pid } of this.processes) {
+      const rss = rssMiB(pid);
+      if (rss === null) continue;
+      const prior = this.seen.get(name);
+      this.seen.set(name, { peak: Math.max(prior?.peak ?? 0, rss), last: rss });
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import { Topics } from '@app/contracts';
+import { AppConfig } from '@app/platform';
+import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, waitFor } from '@app/test-support';
+import mongoose, { Connection } from 'mongoose';
+import { checkInvariants, commandScript, Invariants, recordScenario, restartServer, sendPaced } from './harness';
+
+// Faults on real processes and servers: the release service killed with SIGKILL mid-load, the broker and
+// the database restarted mid-load. After each, the invariants of harness.checkInvariants must hold.
+const SESSION_TIMEOUT_MS = '6000';
+
+interface Stack {
+  config: AppConfig;
+  probe: KafkaProbe;
+  db: Connection;
+  results: Captured[];
+  events: Captured[];
+  dlq: Captured[];
+  service: RunningApp;
+}
+
+const startStack = async (): Promise<Stack> => {
+  // A short session timeout: a killed instance's partitions are reassigned after 6 s, not 30.
+  const config = testConfig({ KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, KAFKA_TOPIC_PARTITIONS: '3' });
+  const service = await startApp('release-service', envOf(config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: 'warn' }));
+  const probe = new KafkaProbe(config);
+  await probe.start();
+  const [results, events, dlq] = await Promise.all([probe.record([Topics.commandResults]), probe.record([Topics.events]), probe.record([Topics.commandsDlq])]);
+  const db = await mongoose.createConnection(config.MONGODB_URI).asPromise();
+  return { config, probe, db, results, events, dlq, service };
+};
+
+const stopStack = async (stack: Stack | undefined): Promise<void> => {
+  if (!stack) return;
+  await stack.probe.stop();
+  await stack.service.stop();
+  await stack.db.dropDatabase().catch(() => undefined);
+  await stack.db.close();
+};
+
+const answered = (results: Captured[]) => new Set(results.map((r) => (r.json() as { data: { commandId: string } }).data.commandId));
+
+/** Waits until every command is answered and every commit is published, then checks the invariants. */
+const settle = async (stack: Stack, sent: Array<{ key: string; id: string }>, timeoutMs: number): Promise<Invariants> => {
+  await waitFor(() => sent.every((s) => answered(stack.results).has(s.id)), { timeoutMs, intervalMs: 500, what: `answers to all ${sent.length} commands` });
+  return waitFor(
+    async () => {
+      const inv = await checkInvariants(stack.db, sent, stack.results, stack.events);
+      return inv.undispatched === 0 && inv.pendingReleases === 0 && new Set(stack.events.map((e) => (e.json() as { id: string }).id)).size >= inv.events ? inv : null;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, what: 'every commit published and projected' },
+  );
+};
+
+const expectClean = (inv: Invariants, releases: number, perRelease: number, dlq: Captured[]) => {
+  expect(inv).toMatchObject({
+    commands: releases * perRelease,
+    accepted: releases * perRelease,
+    rejected: 0,
+    commits: releases * perRelease,
+    revisions: releases * (perRelease / 2),
+    missingResults: 0,
+    inconsistentResults: 0,
+    versionGaps: 0,
+    duplicateCommits: 0,
+    pendingReleases: 0,
+    undispatched: 0,
+  });
+  expect(inv.eventMessages - inv.duplicateEventMessages).toBe(inv.events);
+  expect(dlq).toHaveLength(0);
+};
+
+describe('faults: crashes and restarts under load', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stopStack(stack);
+    stack = undefined;
+  });
+
+  it('kill -9 of the release service at random moments, five times, during 1,000 commands across 50 releases', async () => {
+    const RELEASES = 50;
+    const PER_RELEASE = 20;
+    stack = await startStack();
+    const s = stack;
+    const script = commandScript(`crash-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
+    const started = Date.now();
+    const sending = sendPaced(s.probe, script, 20, 200);
+    const recoveries: number[] = [];
+    const answeredAtKill: number[] = [];
+    for (let kill = 0; kill < 5; kill += 1) {
+      // Kill only while commands are flowing: after some progress since the last start, at a random moment.
+      const base = answered(s.results).size;
+      await waitFor(() => answered(s.results).size >= base + 10, { timeoutMs: 60_000, what: 'progress before the kill' });
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 700)));
+      answeredAtKill.push(answered(s.results).size);
+      const killedAt = Date.now();
+      s.service.process.kill('SIGKILL');
+      await s.service.stop();
+      s.service = await startApp('release-service', envOf(s.config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: 'warn' }));
+      const before = s.results.length;
+      await waitFor(() => s.results.length > before, { timeoutMs: 60_000, what: 'the first answer after the restart' });
+      recoveries.push(Date.now() - killedAt);
+    }
+    await sending;
+    const inv = await settle(s, script, 240_000);
+    recordScenario('kill -9 release-service x5', { ...inv, answeredAtKill, recoveryMs: recoveries, seconds: Math.round((Date.now() - started) / 1000) });
+    // Every kill hit a run in progress.
+    for (const n of answeredAtKill) expect(n).toBeLessThan(RELEASES * PER_RELEASE);
+    expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
+  }, 600_000);
+
+  it.each(['kafka', 'ferretdb'] as const)('restart of the %s server during load loses and duplicates nothing', async (server) => {
+    const RELEASES = 10;
+    const PER_RELEASE = 20;
+    stack = await startStack();
+    const s = stack;
+    const script = commandScript(`${server}-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
+    const started = Date.now();
+    const sending = sendPaced(s.probe, script, 10, 200);
+    await waitFor(() => answered(s.results).size >= 30, { timeoutMs: 60_000, what: 'load under way' });
+    const answeredAtRestart = answered(s.results).size;
+    const restartedAt = Date.now();
+    const downMs = await restartServer(server);
+    const before = s.results.length;
+    await waitFor(() => s.results.length > before, { timeoutMs: 120_000, intervalMs: 250, what: `an answer after the ${server} restart` });
+    const recoveryMs = Date.now() - restartedAt;
+    await sending;
+    const inv = await settle(s, script, 240_000);
+    recordScenario(`restart ${server} under load`, { ...inv, answeredAtRestart, downMs, recoveryMs, seconds: Math.round((Date.now() - started) / 1000) });
+    expect(answeredAtRestart).toBeLessThan(RELEASES * PER_RELEASE);
+    expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
+  }, 600_000);
+});
