@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { commandEvent, Topics } from '@app/contracts';
@@ -10,6 +11,8 @@ const run = promisify(execFile);
 // FerretDB, the helm binary, a real kube-apiserver, and a chart repository on loopback.
 const OPERATOR = 'operator-token-0123456789';
 
+const VALUES_KEY = randomBytes(32).toString('base64');
+
 describe('rollbacks with real Helm on a real API server (e2e)', () => {
   const { helmBin, kubeconfig } = testKube();
   let config: AppConfig;
@@ -21,7 +24,9 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
   let probe: KafkaProbe;
   let events: Captured[];
   const namespace = `e2e-${uniqueSuffix()}`;
-  const env = () => envOf(config, { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000' });
+  // Values sealed at rest and on Kafka in this suite: every value that reaches the cluster intact below was
+  // encrypted by the API, stored sealed, and opened by the executor.
+  const env = () => envOf(config, { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY });
 
   const http = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${api.url}/api/v1/helm${path}`, {

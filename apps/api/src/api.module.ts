@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { Connection } from 'mongoose';
 import { MongoEventStore, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
-import { MONGO_CONNECTION, PlatformModule } from '@app/platform';
+import type { ValuesCipher } from '@app/contracts';
+import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { AuthGuard } from './auth.guard';
 import { CommandBus } from './command-bus.service';
@@ -18,8 +19,12 @@ import { ReleasesController } from './releases.controller';
     { provide: APP_FILTER, useClass: ProblemFilter },
     CommandBus,
     // The API only reads: the read model, and the raw log for the audit route.
-    { provide: READ_MODEL, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new ReleaseReadModel(c) },
-    { provide: EVENT_STORE, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new MongoEventStore(c, { schemas: RELEASE_EVENT_SCHEMAS }) },
+    { provide: READ_MODEL, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },
+    {
+      provide: EVENT_STORE,
+      inject: [MONGO_CONNECTION, VALUES_CIPHER],
+      useFactory: (c: Connection, cipher: ValuesCipher | null) => new MongoEventStore(c, { schemas: RELEASE_EVENT_SCHEMAS, cipher: cipher ?? undefined }),
+    },
   ],
 })
 export class ApiModule {}

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, Topics } from '@app/contracts';
+import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, Topics, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, sendEvents, topicName } from '@app/platform';
+import { APP_CONFIG, AppConfig, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
 import { Problem } from './problem';
 
 export const API_SOURCE = 'urn:helm-rollback-service:api';
@@ -29,6 +29,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
     this.groupId = `${config.KAFKA_TOPIC_PREFIX}api-replies-${randomUUID()}`;
     this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: this.config.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.min(3_000, Math.floor(this.config.KAFKA_SESSION_TIMEOUT_MS / 3)) });
@@ -108,7 +109,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       await sendEvents(this.producer, this.config, Topics.commands, [
         {
           key: command.data.releaseId,
-          event: commandEvent(command, { id, source: API_SOURCE, actor: context.actor, correlationId: context.correlationId }),
+          event: commandEvent(command, { id, source: API_SOURCE, actor: context.actor, correlationId: context.correlationId }, this.cipher ?? undefined),
         },
       ]);
     } catch (error) {

@@ -1,7 +1,7 @@
-import { CommandResult, commandResultEvent, parseCommand, Topics } from '@app/contracts';
+import { CommandResult, commandResultEvent, parseCommand, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseState } from '@app/domain';
 import { handleCommand, MongoEventStore, OutboxDispatcher, RELEASE_AGGREGATE, ReleaseReadModel, StreamCache } from '@app/event-store';
-import { APP_CONFIG, AppConfig, isTransientError, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, isTransientError, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -34,6 +34,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
     this.commands = new Counter({
       name: 'helm_release_commands_total',
@@ -62,7 +63,7 @@ export class CommandProcessor implements OnApplicationShutdown {
   async process(message: KafkaMessage & { partition?: number; topic?: string }): Promise<void> {
     const started = process.hrtime.bigint();
     const key = message.key ? message.key.toString() : null;
-    const parsed = parseCommand(message.value as Buffer | null, key);
+    const parsed = parseCommand(message.value as Buffer | null, key, this.cipher ?? undefined);
     if (!parsed.ok) {
       await this.deadLetter(message, parsed.error);
       if (parsed.id) {

@@ -1,5 +1,6 @@
 import { MongoEventStore, OutboxDispatcher, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
-import { MONGO_CONNECTION, PlatformModule } from '@app/platform';
+import type { ValuesCipher } from '@app/contracts';
+import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { Module } from '@nestjs/common';
 import type { Connection } from 'mongoose';
 import { CommandProcessor } from './command-processor';
@@ -14,18 +15,18 @@ import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
   providers: [
     {
       provide: EVENT_STORE,
-      inject: [MONGO_CONNECTION],
-      useFactory: async (connection: Connection) => {
-        const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
+      inject: [MONGO_CONNECTION, VALUES_CIPHER],
+      useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
+        const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS, cipher: cipher ?? undefined });
         await store.ensureIndexes();
         return store;
       },
     },
     {
       provide: READ_MODEL,
-      inject: [MONGO_CONNECTION],
-      useFactory: async (connection: Connection) => {
-        const readModel = new ReleaseReadModel(connection);
+      inject: [MONGO_CONNECTION, VALUES_CIPHER],
+      useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
+        const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined);
         await readModel.ensureIndexes();
         return readModel;
       },

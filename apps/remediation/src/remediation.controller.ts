@@ -1,6 +1,6 @@
-import { commandEvent, parseReleaseEvent, Topics, UpgradeFailedSignalSchema } from '@app/contracts';
+import { commandEvent, parseReleaseEvent, Topics, UpgradeFailedSignalSchema, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, topicName } from '@app/platform';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { KafkaMessage, Producer } from 'kafkajs';
@@ -32,6 +32,7 @@ export class RemediationController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
     this.issued = new Counter({ name: 'helm_remediation_commands_total', help: 'Commands issued by remediation', labelNames: ['kind'], registers: [registry] });
   }
@@ -40,7 +41,7 @@ export class RemediationController {
   async onReleaseEvent(@Ctx() context: KafkaContext): Promise<void> {
     let received;
     try {
-      received = parseReleaseEvent(context.getMessage().value as Buffer | null);
+      received = parseReleaseEvent(context.getMessage().value as Buffer | null, this.cipher ?? undefined);
     } catch (error) {
       this.logger.error({ err: error }, 'unreadable release event skipped');
       return;

@@ -17,6 +17,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import mongoose, { Connection } from 'mongoose';
 import { commitMessages, MongoEventStore, RELEASE_EVENT_SCHEMAS, ReleaseReadModel, releaseAsOf, verifyChain } from '@app/event-store';
 import { loadConfig } from '@app/platform';
+import { ValuesCipher } from '@app/contracts';
 
 const EXIT = { ok: 0, found: 1, usage: 2, failed: 3 } as const;
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -30,11 +31,13 @@ const progress = (label: string, total: number) => {
   return { update: (n: number) => bar.update(n), stop: () => bar.stop() };
 };
 
+const cipherOf = (config: ReturnType<typeof loadConfig>) => ValuesCipher.fromBase64(config.VALUES_ENCRYPTION_KEY);
+
 const withStore = async <T>(fn: (store: MongoEventStore, connection: Connection) => Promise<T>): Promise<T> => {
   const config = loadConfig();
   const connection = await mongoose.createConnection(config.MONGODB_URI, { autoIndex: false, serverSelectionTimeoutMS: 10_000 }).asPromise();
   try {
-    return await fn(new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS }), connection);
+    return await fn(new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS, cipher: cipherOf(config) }), connection);
   } finally {
     await connection.close();
   }
@@ -45,8 +48,9 @@ const rebuild = (options: { keep?: boolean }) =>
     const total = await store.commits.estimatedDocumentCount();
     const bar = progress('rebuild', total);
     const prefix = `rebuild_${Date.now()}_${randomUUID().slice(0, 6)}_`;
-    const rebuilt = new ReleaseReadModel(connection, prefix);
-    const live = new ReleaseReadModel(connection);
+    const cipher = cipherOf(loadConfig());
+    const rebuilt = new ReleaseReadModel(connection, prefix, cipher);
+    const live = new ReleaseReadModel(connection, '', cipher);
     const started = Date.now();
     const commits = await rebuilt.rebuild(store, (n) => bar.update(n));
     bar.stop();
@@ -64,7 +68,13 @@ const rebuild = (options: { keep?: boolean }) =>
       }
     };
     compare('release', await live.releases.find().lean(), await rebuilt.releases.find().lean(), (r: { _id: string }) => r._id);
-    compare('revision', await live.revisions.find().lean(), await rebuilt.revisions.find().lean(), (r: { _id: string }) => r._id);
+    // Compared opened: sealed values differ in their random nonces, never in what they hold.
+    compare(
+      'revision',
+      (await live.revisions.find().lean()).map((r) => live.openRevision(r)),
+      (await rebuilt.revisions.find().lean()).map((r) => rebuilt.openRevision(r)),
+      (r: { _id: string }) => r._id,
+    );
     out(`rebuilt ${commits} commits in ${seconds.toFixed(2)} s (${Math.round(commits / Math.max(seconds, 0.001))} commits/s)`);
     if (!options.keep) {
       await rebuilt.releases.collection.drop().catch(() => undefined);
@@ -105,7 +115,7 @@ const publish = (options: { topic: string; release?: string }) =>
         const page = await store.readAll({ ...(after ? { after } : {}), ...(options.release ? { streamId: options.release } : {}), limit: 500 });
         if (page.length === 0) break;
         for (const commit of page) {
-          const messages = commitMessages(commit, 'urn:helm-rollback-service:replay');
+          const messages = commitMessages(commit, 'urn:helm-rollback-service:replay', cipherOf(loadConfig()));
           await producer.send({
             topic: options.topic,
             acks: -1,

@@ -3,6 +3,7 @@
  * One table maps each wire type to its schema and its domain command, so adding a command is one row.
  */
 import { CloudEvent } from 'cloudevents';
+import { openIn, sealIn, ValuesCipher } from './values-cipher';
 import type { ReleaseCommand, ReleaseCommandType } from '@app/domain';
 import { z } from 'zod';
 import {
@@ -67,7 +68,7 @@ export type ParseResult =
   | { ok: false; error: string; id?: string; releaseId?: string; correlationId?: string };
 
 /** Builds the CloudEvent of a domain command, ready for `Kafka.structured` or JSON.stringify. */
-export const commandEvent = (command: ReleaseCommand, context: Omit<CommandContext, 'time'> & { time?: string }) =>
+export const commandEvent = (command: ReleaseCommand, context: Omit<CommandContext, 'time'> & { time?: string }, cipher?: ValuesCipher) =>
   new CloudEvent({
     specversion: '1.0',
     id: context.id,
@@ -80,7 +81,7 @@ export const commandEvent = (command: ReleaseCommand, context: Omit<CommandConte
     correlationid: context.correlationId,
     ...(context.causationId ? { causationid: context.causationId } : {}),
     schemaversion: COMMAND_SCHEMA_VERSION,
-    data: command.data,
+    data: sealIn(cipher, command.data),
   });
 
 const EnvelopeSchema = z.object({
@@ -104,7 +105,7 @@ const describe = (error: z.ZodError): string =>
  * Parses and validates one command message. Never throws: a failure says why, with whatever ids could be
  * read, so the caller can dead-letter the message and still answer a request/reply caller.
  */
-export const parseCommand = (value: Buffer | string | null | undefined, key?: string | null): ParseResult => {
+export const parseCommand = (value: Buffer | string | null | undefined, key?: string | null, cipher?: ValuesCipher): ParseResult => {
   if (value === null || value === undefined || value.length === 0) return { ok: false, error: 'empty message' };
   let json: unknown;
   try {
@@ -134,7 +135,14 @@ export const parseCommand = (value: Buffer | string | null | undefined, key?: st
     return { ok: false, error: `unsupported schemaversion '${e.schemaversion}' for ${e.type}; supported: ${COMMAND_SCHEMA_VERSION}`, ...ids };
   }
   const { schema, domainType } = commandTable[e.type];
-  const data = schema.safeParse(e.data);
+  let opened: unknown;
+  try {
+    // Sealed values are opened before validation, so what is decided on was validated.
+    opened = openIn(cipher, e.data);
+  } catch (error) {
+    return { ok: false, error: `invalid ${e.type} data: values: ${(error as Error).message}`, ...ids };
+  }
+  const data = schema.safeParse(opened);
   if (!data.success) return { ok: false, error: `invalid ${e.type} data: ${describe(data.error)}`, ...ids };
   const releaseId = (data.data as { releaseId: string }).releaseId;
   if ((e.subject && e.subject !== releaseId) || (key && key !== releaseId)) {

@@ -1,6 +1,7 @@
 /** Revision events on `helm.release.events`: CloudEvents, key = releaseId, in order per release. */
 import { CloudEvent } from 'cloudevents';
 import type { ReleaseEvent, ReleaseEventType } from '@app/domain';
+import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
 export const EVENT_SCHEMA_VERSION = 1;
 export const EVENT_TYPE_PREFIX = 'helm.release.event.';
@@ -22,7 +23,7 @@ export interface EventContext {
   actor: string;
 }
 
-export const releaseEventMessage = (event: ReleaseEvent, context: EventContext) =>
+export const releaseEventMessage = (event: ReleaseEvent, context: EventContext, cipher?: ValuesCipher) =>
   new CloudEvent({
     specversion: '1.0',
     id: context.eventId,
@@ -36,7 +37,7 @@ export const releaseEventMessage = (event: ReleaseEvent, context: EventContext) 
     actor: context.actor,
     streamversion: context.streamVersion,
     schemaversion: EVENT_SCHEMA_VERSION,
-    data: event.data,
+    data: sealIn(cipher, event.data),
   });
 
 export interface ReceivedReleaseEvent {
@@ -49,7 +50,7 @@ export interface ReceivedReleaseEvent {
 }
 
 /** Parses an event message; unknown types are returned as null so old consumers skip what is new. */
-export const parseReleaseEvent = (value: Buffer | string | null): ReceivedReleaseEvent | null => {
+export const parseReleaseEvent = (value: Buffer | string | null, cipher?: ValuesCipher): ReceivedReleaseEvent | null => {
   if (!value) return null;
   const raw = JSON.parse(value.toString()) as Record<string, unknown>;
   const type = domainEventType(String(raw.type ?? ''));
@@ -60,6 +61,6 @@ export const parseReleaseEvent = (value: Buffer | string | null): ReceivedReleas
     streamVersion: Number(raw.streamversion),
     ...(raw.correlationid ? { correlationId: String(raw.correlationid) } : {}),
     ...(raw.causationid ? { causationId: String(raw.causationid) } : {}),
-    event: { type, data: raw.data } as ReleaseEvent,
+    event: { type, data: openIn(cipher, raw.data) } as ReleaseEvent,
   };
 };

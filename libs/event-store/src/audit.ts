@@ -1,4 +1,4 @@
-import { releaseEventMessage } from '@app/contracts';
+import { releaseEventMessage, ValuesCipher } from '@app/contracts';
 import { evolve, initialState, ReleaseEvent, ReleaseState } from '@app/domain';
 import { Commit, CommitDoc, commitHash, GENESIS_HASH, MongoEventStore } from './mongo-event-store';
 
@@ -76,7 +76,7 @@ export const releaseAsOf = async (
 };
 
 /** The Kafka messages of a commit's events, exactly as the release service publishes them. */
-export const commitMessages = (commit: Commit, source: string) =>
+export const commitMessages = (commit: Commit, source: string, cipher?: ValuesCipher) =>
   commit.events.map((event) => ({
     key: commit.streamId,
     event: releaseEventMessage(event as never, {
@@ -88,5 +88,5 @@ export const commitMessages = (commit: Commit, source: string) =>
       correlationId: commit.metadata.correlationId,
       causationId: commit.commandId,
       actor: commit.metadata.actor,
-    }),
+    }, cipher),
   }));

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection, Types } from 'mongoose';
@@ -274,6 +276,23 @@ describe('MongoEventStore and handleCommand', () => {
     await expect(store.readStream(id)).rejects.toThrow(/'ReleaseTeleported'.*'unknown' at version 2/);
     await store.commits.collection.updateOne({ streamId: id, version: 2 }, { $set: { 'events.0.type': 'RevisionDeployed', 'events.0.schemaVersion': 9 } });
     await expect(store.readStream(id)).rejects.toThrow(/'RevisionDeployed' with schema version 9/);
+  });
+
+  it('with a cipher, values are sealed in commits and snapshots and read back exactly', async () => {
+    const sealedStore = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS, cipher: new ValuesCipher(randomBytes(32)), prefix: 'sealed_' });
+    await sealedStore.ensureIndexes();
+    const id = 'sealed';
+    const secret = `pw-${uniqueSuffix()}`;
+    const command = { ...install(id), data: { ...(install(id).data as object), values: { password: secret } } } as unknown as ReleaseCommand;
+    await handleCommand(sealedStore, id, command, meta(), { ...RELEASE_AGGREGATE, snapshotEvery: 1 });
+    const raw = JSON.stringify([await sealedStore.commits.find({}).lean(), await sealedStore.snapshots.find({}).lean()]);
+    expect(raw).not.toContain(secret);
+    expect(raw).toContain('sealed:v1.');
+    expect(raw).toContain('$sealed');
+    const loaded = await loadStream(sealedStore, id, RELEASE_AGGREGATE.decider);
+    expect(loaded.version).toBe(1);
+    expect((loaded.state as Exclude<ReleaseState, { status: 'NONE' }>).revisions[0].values).toEqual({ password: secret });
+    expect((await sealedStore.readCommit(id, 1))!.events[0].data).toMatchObject({ values: { password: secret } });
   });
 
   it('refuses a domain rule with a DomainError code, never a crash', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { openIn, openText, sealIn, sealText, ValuesCipher } from '@app/contracts';
 import { Connection, Model, Schema, Types } from 'mongoose';
 import { ConcurrencyError, DuplicateCommandError } from './errors';
 import { DomainEvent, EventSchemas, upcast } from './upcasting';
@@ -147,6 +148,8 @@ const duplicateOn = (error: { message: string; keyPattern?: Record<string, numbe
 
 export interface EventStoreOptions {
   schemas: EventSchemas;
+  /** Seals the values inside events and snapshots at rest (see ValuesCipher); none: stored as they are. */
+  cipher?: ValuesCipher;
   /** Collection name prefix (tests, or rebuilding into fresh collections). */
   prefix?: string;
 }
@@ -212,7 +215,7 @@ export class MongoEventStore {
       eventId: `${input.streamId}:${version}:${index}`,
       type: e.type,
       schemaVersion: this.schemaVersionOf(e.type),
-      data: JSON.stringify(e.data),
+      data: JSON.stringify(sealIn(this.options.cipher, e.data)),
     }));
     const body = {
       streamId: input.streamId,
@@ -348,12 +351,13 @@ export class MongoEventStore {
 
   async latestSnapshot(streamId: string, schemaVersion: number): Promise<{ version: number; state: unknown } | null> {
     const doc = await this.snapshots.findById(snapshotKey(streamId, schemaVersion)).lean<SnapshotDoc>();
-    return doc ? { version: doc.version, state: JSON.parse(doc.state) } : null;
+    return doc ? { version: doc.version, state: JSON.parse(openText(this.options.cipher, doc.state)) } : null;
   }
 
   /** Keeps the newest snapshot of a stream: an older one never replaces a newer one. */
   async saveSnapshot(streamId: string, version: number, schemaVersion: number, state: unknown): Promise<void> {
-    const doc = { streamId, version, schemaVersion, state: JSON.stringify(state), takenAt: new Date() };
+    // A snapshot holds every revision's values: sealed whole.
+    const doc = { streamId, version, schemaVersion, state: sealText(this.options.cipher, JSON.stringify(state)), takenAt: new Date() };
     try {
       await this.snapshots.collection.replaceOne({ _id: snapshotKey(streamId, schemaVersion), version: { $lt: version } } as never, doc, {
         upsert: true,
@@ -403,7 +407,7 @@ export class MongoEventStore {
       events: doc.events.map((e) => ({
         eventId: e.eventId,
         schemaVersion: e.schemaVersion,
-        ...upcast(this.options.schemas, { type: e.type, schemaVersion: e.schemaVersion, data: JSON.parse(e.data) }, doc),
+        ...upcast(this.options.schemas, { type: e.type, schemaVersion: e.schemaVersion, data: openIn(this.options.cipher, JSON.parse(e.data)) }, doc),
       })),
       result: JSON.parse(doc.result ?? 'null'),
       metadata: doc.metadata,

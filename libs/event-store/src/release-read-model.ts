@@ -1,5 +1,6 @@
 import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
 import { assertNever, canonicalJson } from '@app/domain';
+import { openText, sealText, ValuesCipher } from '@app/contracts';
 import { AnyBulkWriteOperation, Connection, Model, Schema } from 'mongoose';
 import { Commit, MongoEventStore } from './mongo-event-store';
 
@@ -63,6 +64,8 @@ export class ReleaseReadModel {
   constructor(
     readonly connection: Connection,
     readonly prefix = '',
+    /** Seals each revision's values at rest; read methods return them opened. */
+    private readonly cipher?: ValuesCipher,
   ) {
     const releaseSchema = new Schema<ReleaseView>(
       {
@@ -195,7 +198,7 @@ export class ReleaseReadModel {
           revision: d.revision,
           operation,
           chartVersion: d.chartVersion,
-          valuesJson: JSON.stringify(d.values),
+          valuesJson: sealText(this.cipher, JSON.stringify(d.values)),
           chartDigest: rollback?.chartDigest ?? null,
           status: `PENDING_${operation}`,
           rollbackOf: rollback?.rollbackOf ?? null,
@@ -351,12 +354,18 @@ export class ReleaseReadModel {
       .exec();
   }
 
-  history(releaseId: string): Promise<RevisionView[]> {
-    return this.revisions.find({ releaseId }).sort({ revision: 1 }).lean<RevisionView[]>().exec();
+  async history(releaseId: string): Promise<RevisionView[]> {
+    return (await this.revisions.find({ releaseId }).sort({ revision: 1 }).lean<RevisionView[]>().exec()).map((r) => this.openRevision(r));
   }
 
-  revision(releaseId: string, revision: number): Promise<RevisionView | null> {
-    return this.revisions.findById(revisionKey(releaseId, revision)).lean<RevisionView>().exec();
+  async revision(releaseId: string, revision: number): Promise<RevisionView | null> {
+    const view = await this.revisions.findById(revisionKey(releaseId, revision)).lean<RevisionView>().exec();
+    return view ? this.openRevision(view) : null;
+  }
+
+  /** A revision document as stored, with its values opened (they may be sealed at rest). */
+  openRevision(view: RevisionView): RevisionView {
+    return { ...view, valuesJson: openText(this.cipher, view.valuesJson) };
   }
 }
 

@@ -73,6 +73,14 @@ export const ConfigSchema = z.object({
   METRICS_ENABLED: boolean.default(true),
   /** The helm binary the executor runs (scripts/infra/helm.sh builds one). */
   HELM_BIN: z.string().min(1).default('helm'),
+  /**
+   * Base64 of 32 random bytes (`openssl rand -base64 32`). When set, Helm values are sealed with
+   * AES-256-GCM in the event store, the read model and the messages on Kafka. Every app needs the same key.
+   */
+  VALUES_ENCRYPTION_KEY: z
+    .string()
+    .refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)')
+    .optional(),
   /** Kubeconfig naming the target cluster; unset means Helm's own default. */
   KUBECONFIG: z.string().min(1).optional(),
   /** Helm's cache/config/data directories of the executor. */

@@ -6,3 +6,5 @@ export const KAFKA_ADMIN_HEALTH = Symbol('KAFKA_ADMIN_HEALTH');
 export const LOGGER = Symbol('LOGGER');
 export const MONGO_CONNECTION = Symbol('MONGO_CONNECTION');
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
+/** The ValuesCipher of VALUES_ENCRYPTION_KEY, or null when values are stored as they are. */
+export const VALUES_CIPHER = Symbol('VALUES_CIPHER');

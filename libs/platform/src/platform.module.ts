@@ -4,6 +4,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { ValuesCipher } from '@app/contracts';
 import { AppConfig, loadConfig } from './config';
 import { HealthController } from './health.controller';
 import { createKafka, createProducer } from './kafka';
@@ -18,6 +19,7 @@ import {
   KAFKA_PRODUCER,
   LOGGER,
   METRICS_REGISTRY,
+  VALUES_CIPHER,
   MONGO_CONNECTION,
 } from './platform.constants';
 
@@ -53,6 +55,7 @@ export class PlatformModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: APP_NAME, useValue: options.app },
+      { provide: VALUES_CIPHER, useValue: ValuesCipher.fromBase64(config.VALUES_ENCRYPTION_KEY) ?? null },
       { provide: LOGGER, useValue: logger },
       { provide: METRICS_REGISTRY, useValue: createMetricsRegistry(options.app) },
       PlatformShutdown,
