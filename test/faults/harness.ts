@@ -99,6 +99,7 @@ export const checkInvariants = async (
   const commitEvents = new Set(commits.flatMap((c) => c.events.map((e) => e.eventId)));
   const published = events.map((e) => (e.json() as { id: string }).id).filter((id) => commitEvents.has(id));
   const revisions = await db.collection('revisions').countDocuments({});
+  const marked = new Set((await db.collection<{ _id: string }>('dispatched').find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
   const pendingReleases = await db.collection('releases').countDocuments({ pendingOperationId: { $ne: null } });
   return {
     commands: ids.size,
@@ -116,7 +117,7 @@ export const checkInvariants = async (
     versionGaps,
     duplicateCommits,
     pendingReleases,
-    undispatched: commits.filter((c) => !c.dispatched).length,
+    undispatched: commits.filter((c) => !c.dispatched && !marked.has(c._id)).length,
   };
 };
 

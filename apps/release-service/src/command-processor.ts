@@ -99,7 +99,7 @@ export class CommandProcessor implements OnApplicationShutdown {
         if (handled.outcome === 'ACCEPTED') {
           // Read model first: a caller told "accepted" can read its revision at once.
           await this.readModel.catchUp(this.store, releaseId, handled.commit ?? undefined);
-          if (handled.commit) await this.outbox.dispatchCommit(handled.commit);
+          if (handled.commit) await this.outbox.dispatchCommit(handled.commit, !handled.duplicate);
           await this.publishResult({ commandId: context.id, releaseId, outcome: 'ACCEPTED', decision: handled.result as DecisionSummary }, context.correlationId);
         } else {
           await this.publishResult({ commandId: context.id, releaseId, outcome: 'REJECTED', error: handled.error as never }, context.correlationId);

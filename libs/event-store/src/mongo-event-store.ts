@@ -78,6 +78,18 @@ export interface RejectionDoc {
   recordedAt: Date;
 }
 
+/**
+ * "This commit's events are on Kafka": a document of its own, inserted once, rather than a flag updated on
+ * the commit. FerretDB 1.24 runs every update by scanning the whole collection (measured: 50 ms at 10,000
+ * documents, against 1 ms for an insert), and commits is the largest collection there is.
+ */
+export interface DispatchedDoc {
+  /** The commit's `_id` (commitKey). */
+  _id: string;
+  streamId: string;
+  at: Date;
+}
+
 export interface SnapshotDoc {
   /** One snapshot per stream and schema version, the latest (see snapshotKey). */
   _id: string;
@@ -158,6 +170,7 @@ export class MongoEventStore {
   readonly commits: Model<CommitDoc>;
   readonly rejections: Model<RejectionDoc>;
   readonly snapshots: Model<SnapshotDoc>;
+  readonly dispatched: Model<DispatchedDoc>;
 
   constructor(
     readonly connection: Connection,
@@ -198,6 +211,10 @@ export class MongoEventStore {
     this.commits = connection.model<CommitDoc>(`${prefix}Commit`, commitSchema);
     this.rejections = connection.model<RejectionDoc>(`${prefix}Rejection`, rejectionSchema);
     this.snapshots = connection.model<SnapshotDoc>(`${prefix}Snapshot`, snapshotSchema);
+    this.dispatched = connection.model<DispatchedDoc>(
+      `${prefix}Dispatched`,
+      new Schema<DispatchedDoc>({ _id: String, streamId: String, at: Date }, { versionKey: false, collection: `${prefix}dispatched` }),
+    );
   }
 
   /** Creates the indexes the guarantees rest on; called once at start, and it fails loudly. */
@@ -368,27 +385,43 @@ export class MongoEventStore {
     }
   }
 
-  /** Undispatched commits of one stream up to a version, in version order (the outbox of that stream). */
+  /** Undispatched commits of one stream up to a version, in version order (the relay's path; it scans). */
   async undispatchedOf(streamId: string, uptoVersion = Number.MAX_SAFE_INTEGER): Promise<Commit[]> {
     const docs = await this.commits
       .find({ dispatched: false, streamId, version: { $lte: uptoVersion } })
       .sort({ version: 1 })
       .lean<CommitDoc[]>();
-    return docs.map((d) => this.toCommit(d));
+    const marked = new Set((await this.dispatched.find({ streamId }, { _id: 1 }).lean<Array<{ _id: string }>>()).map((d) => d._id));
+    return docs.filter((d) => !marked.has(d._id)).map((d) => this.toCommit(d));
   }
 
-  /** Streams that have undispatched commits recorded before `olderThan`. */
+  /** Streams that have undispatched commits recorded before `olderThan` (two scans: run it seldom). */
   async streamsWithUndispatched(olderThan: Date, limit = 100): Promise<string[]> {
-    const docs = await this.commits
-      .find({ dispatched: false, recordedAt: { $lt: olderThan } }, { streamId: 1 })
-      .sort({ pos: 1 })
-      .limit(limit)
-      .lean<Array<{ streamId: string }>>();
-    return [...new Set(docs.map((d) => d.streamId))];
+    const [commits, marked] = await Promise.all([
+      this.commits.find({ dispatched: false, recordedAt: { $lt: olderThan } }, { _id: 1, streamId: 1 }).lean<Array<{ _id: string; streamId: string }>>(),
+      this.dispatched.find({}, { _id: 1 }).lean<Array<{ _id: string }>>(),
+    ]);
+    const done = new Set(marked.map((d) => d._id));
+    const streams = new Set<string>();
+    for (const c of commits) {
+      if (!done.has(c._id)) streams.add(c.streamId);
+      if (streams.size >= limit) break;
+    }
+    return [...streams];
+  }
+
+  /** Whether a commit's events are known to be on Kafka (a point lookup). */
+  async isDispatched(commit: Pick<Commit, 'streamId' | 'version' | 'dispatched'>): Promise<boolean> {
+    return commit.dispatched || (await this.dispatched.exists({ _id: commitKey(commit.streamId, commit.version) })) !== null;
   }
 
   async markDispatched(commit: Pick<Commit, 'streamId' | 'version'>): Promise<void> {
-    await this.commits.updateOne({ _id: commitKey(commit.streamId, commit.version) }, { $set: { dispatched: true } });
+    try {
+      await this.dispatched.collection.insertOne({ _id: commitKey(commit.streamId, commit.version), streamId: commit.streamId, at: new Date() } as never);
+    } catch (error) {
+      // Published twice (at least once delivery): already marked.
+      if (!isDuplicateKey(error)) throw error;
+    }
   }
 
   private schemaVersionOf(type: string): number {

@@ -21,12 +21,13 @@ export class OutboxDispatcher {
   /**
    * Publishes a commit just appended (or found again for a redelivered command), after any older commit
    * of its stream still undispatched (a crash or a broker outage in between). Returns how many it published.
+   * `fresh`: the commit was appended just now, so it cannot be dispatched yet (saves a lookup).
    */
-  dispatchCommit(commit: Commit): Promise<number> {
+  dispatchCommit(commit: Commit, fresh = false): Promise<number> {
     return this.chain(commit.streamId, async () => {
       const known = this.dispatchedUpTo.get(commit.streamId) ?? 0;
       if (commit.version <= known) return 0;
-      if (commit.dispatched) {
+      if (fresh ? commit.dispatched : await this.store.isDispatched(commit)) {
         this.remember(commit.streamId, commit.version);
         return 0;
       }
@@ -34,7 +35,7 @@ export class OutboxDispatcher {
       // Walk back, by point lookups, to the oldest undispatched commit this process does not know about.
       for (let v = commit.version - 1; v > known; v -= 1) {
         const older = await this.store.readCommit(commit.streamId, v);
-        if (!older || older.dispatched) break;
+        if (!older || (await this.store.isDispatched(older))) break;
         pending.unshift(older);
       }
       return this.publishInOrder(pending);

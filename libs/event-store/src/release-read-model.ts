@@ -1,7 +1,7 @@
 import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
 import { assertNever, canonicalJson } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
-import { AnyBulkWriteOperation, Connection, Model, Schema } from 'mongoose';
+import { Connection, Model, Schema } from 'mongoose';
 import { Commit, MongoEventStore } from './mongo-event-store';
 
 /**
@@ -54,6 +54,9 @@ export interface RevisionView {
   remediation: string | null;
   reportedFailure: string | null;
 }
+
+/** A revision write of the projection: a new revision, or fields of an existing one. */
+type RevisionOp = { insert: RevisionView } | { id: string; set: Partial<RevisionView> };
 
 const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
 
@@ -141,13 +144,29 @@ export class ReleaseReadModel {
 
   /**
    * Applies commits (in version order, starting right after the view's version) to the views. Revision
-   * documents are written first with plain $set (idempotent); the release document last, conditioned on
-   * the version it was read at, so a concurrent or repeated projection changes nothing twice.
+   * documents are written first, idempotently (a new revision is inserted once; later changes are plain
+   * $set); the release document last, conditioned on the version it was read at, so a concurrent or
+   * repeated projection changes nothing twice.
+   *
+   * New revisions are inserts, not upserts: FerretDB 1.24 runs an update by scanning the collection
+   * (measured: 50 ms at 10,000 documents, against 1 ms for an insert), and revisions is the largest
+   * collection of the read model.
    */
   async applyCommits(current: ReleaseView | null, commits: Commit[]): Promise<void> {
     const { view, revisionOps } = this.project(current, commits);
     if (!view) return;
-    if (revisionOps.length) await this.revisions.bulkWrite(revisionOps, { ordered: true });
+    for (const op of revisionOps) {
+      if ('insert' in op) {
+        try {
+          await this.revisions.collection.insertOne(op.insert as never);
+        } catch (error) {
+          // Projected before (a repeated projection): the request's fields never change.
+          if ((error as { code?: number }).code !== 11000) throw error;
+        }
+      } else {
+        await this.revisions.collection.updateOne({ _id: op.id } as never, { $set: op.set });
+      }
+    }
     const readVersion = current?.version ?? 0;
     if (!current) {
       try {
@@ -162,9 +181,9 @@ export class ReleaseReadModel {
   }
 
   /** The view after `commits` and the revision writes that go with it; no I/O. */
-  private project(current: ReleaseView | null, commits: Commit[]): { view: ReleaseView | null; revisionOps: AnyBulkWriteOperation<RevisionView>[] } {
+  private project(current: ReleaseView | null, commits: Commit[]): { view: ReleaseView | null; revisionOps: RevisionOp[] } {
     let view = current;
-    const revisionOps: AnyBulkWriteOperation<RevisionView>[] = [];
+    const revisionOps: RevisionOp[] = [];
     for (const commit of commits) {
       if (view && commit.version <= view.version) continue;
       for (const event of commit.events as unknown as ReleaseEvent[]) {
@@ -179,12 +198,10 @@ export class ReleaseReadModel {
     view: ReleaseView | null,
     event: ReleaseEvent,
     commit: Commit,
-    revisionOps: AnyBulkWriteOperation<RevisionView>[],
+    revisionOps: RevisionOp[],
   ): ReleaseView | null {
     const setRevision = (releaseId: string, revision: number, set: Partial<RevisionView>) =>
-      revisionOps.push({
-        updateOne: { filter: { _id: revisionKey(releaseId, revision) }, update: { $set: set }, upsert: true },
-      });
+      revisionOps.push({ id: revisionKey(releaseId, revision), set });
     switch (event.type) {
       case 'InstallRequested':
       case 'UpgradeRequested':
@@ -193,7 +210,8 @@ export class ReleaseReadModel {
         const operation: Operation =
           event.type === 'InstallRequested' ? 'INSTALL' : event.type === 'UpgradeRequested' ? 'UPGRADE' : 'ROLLBACK';
         const rollback = event.type === 'RollbackRequested' ? event.data : undefined;
-        setRevision(d.releaseId, d.revision, {
+        const insert: RevisionView = {
+          _id: revisionKey(d.releaseId, d.revision),
           releaseId: d.releaseId,
           revision: d.revision,
           operation,
@@ -215,7 +233,8 @@ export class ReleaseReadModel {
           warnings: rollback?.warnings ?? (event.type === 'UpgradeRequested' ? (event.data.warnings ?? []) : []),
           remediation: null,
           reportedFailure: null,
-        });
+        };
+        revisionOps.push({ insert });
         const base: ReleaseView = view ?? {
           _id: d.releaseId,
           releaseId: d.releaseId,
@@ -323,10 +342,10 @@ export class ReleaseReadModel {
       commits.sort((a, b) => a.version - b.version);
       const projected = this.project(null, commits);
       if (projected.view) views.push(projected.view);
-      // The projection speaks in $set updates by _id; merged in order they are the final documents.
+      // The projection's inserts and $set updates, merged in order, are the final documents.
       for (const op of projected.revisionOps) {
-        const { filter, update } = (op as { updateOne: { filter: { _id: string }; update: { $set: Partial<RevisionView> } } }).updateOne;
-        revisions.set(filter._id, { ...(revisions.get(filter._id) ?? ({ _id: filter._id } as RevisionView)), ...update.$set });
+        if ('insert' in op) revisions.set(op.insert._id, op.insert);
+        else revisions.set(op.id, { ...revisions.get(op.id)!, ...op.set });
       }
       if (revisions.size >= 2000) await flush();
     }
