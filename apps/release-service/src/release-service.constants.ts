@@ -12,5 +12,5 @@ export const CONSUMER_GROUP = 'release-service';
 
 /** A commit left undispatched this long (a crash, a broker outage) is published by the relay. */
 export const RELAY_AFTER_MS = 5_000;
-export const RELAY_INTERVAL_MS = 30_000;
+export const RELAY_INTERVAL_MS = 60_000;
 export const WATCHDOG_INTERVAL_MS = 5_000;

@@ -26,7 +26,7 @@ import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
       provide: READ_MODEL,
       inject: [MONGO_CONNECTION, VALUES_CIPHER],
       useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
-        const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined);
+        const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined, true);
         await readModel.ensureIndexes();
         return readModel;
       },

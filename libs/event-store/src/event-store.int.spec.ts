@@ -202,6 +202,25 @@ describe('MongoEventStore and handleCommand', () => {
     expect(JSON.parse(history[2].valuesJson)).toEqual(JSON.parse(history[0].valuesJson));
   });
 
+  it('a remembered view that another instance moved on is read again, never written over', async () => {
+    const id = 'remembered-view';
+    // Two instances: their own connection objects to the same database.
+    const a = new ReleaseReadModel(connection.useDb(connection.name, { useCache: false }), '', undefined, true);
+    const b = new ReleaseReadModel(connection.useDb(connection.name, { useCache: false }), '', undefined, true);
+    const first = await handle(id, install(id));
+    await a.catchUp(store, id, (first as { commit: Commit }).commit);
+    const second = await complete(id);
+    await b.catchUp(store, id, (second as { commit: Commit }).commit);
+    const third = await handle(id, { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.1.0' } });
+    // a remembers version 1; the stored view is at 2. Its write must not lose b's projection.
+    expect(await a.catchUp(store, id, (third as { commit: Commit }).commit)).toBe(1);
+    expect(await readModel.get(id)).toMatchObject({ version: 3, status: 'PENDING_UPGRADE', lastSuccessfulRevision: 1, currentRevision: 2 });
+    expect((await readModel.history(id)).map((r) => [r.revision, r.status])).toEqual([
+      [1, 'DEPLOYED'],
+      [2, 'PENDING_UPGRADE'],
+    ]);
+  });
+
   it('a read model rebuilt from the log equals the live one', async () => {
     const rebuilt = new ReleaseReadModel(connection, `rebuild_${uniqueSuffix()}_`);
     for (const id of ['projection', 'idem', 'race']) await readModel.catchUp(store, id);
