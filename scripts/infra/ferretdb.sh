@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local FerretDB 1.x (MongoDB wire protocol on top of SQLite) for dev and CI.
+# Local FerretDB 1.x (MongoDB wire protocol on top of PostgreSQL, or SQLite) for dev and CI.
 #
 #   scripts/infra/ferretdb.sh up       # build (first time only), start, wait until it answers a MongoDB ping
 #   scripts/infra/ferretdb.sh status   # one line; exit 0 when running and answering, 1 otherwise
@@ -8,13 +8,22 @@
 #
 # Why FerretDB built from source instead of mongod: this project's machines have no Docker and reach only
 # package registries. MongoDB server binaries are in none of them, but FerretDB is a Go module, so the Go
-# module proxy serves its source and `go install` turns it into one static binary. The SQLite backend is
-# pure Go (modernc.org/sqlite), so nothing else (no PostgreSQL, no C compiler) is needed at run time.
+# module proxy serves its source and `go install` turns it into one static binary.
+#
+# Backend: PostgreSQL when its server programs are installed (Debian's postgresql package), else the
+# embedded SQLite. Measured on 10,000 documents: SQLite serves a find by _id in 38 ms, an update in 127 ms
+# and a conditional replace in 740 ms, because FerretDB 1.24 on SQLite uses no index and decodes documents
+# in Go; on PostgreSQL the same take 4, 7 and 7 ms (filters run inside PostgreSQL). The PostgreSQL server
+# is this script's own: a cluster in a run directory, on loopback, started and stopped with FerretDB.
 #
 # Environment:
 #   MONGODB_URI             if set, an external server is used: `up` does nothing
 #   FERRETDB_PORT           MongoDB wire port on 127.0.0.1, default 37017
 #   FERRETDB_DEBUG_PORT     if set, FerretDB's debug/metrics HTTP listener on 127.0.0.1:<port>; off by default
+#   FERRETDB_BACKEND        postgresql or sqlite; default postgresql when initdb/pg_ctl are found, else sqlite
+#   FERRETDB_PG_PORT        the PostgreSQL server's port on 127.0.0.1, default 37432
+#   FERRETDB_PG_DIR         its cluster directory, default /var/tmp/hrs-postgres-<uid> (a root-run PostgreSQL
+#                           runs as the postgres user, which cannot enter /root)
 #   HRS_CACHE_DIR           binary cache root, default ~/.cache/helm-rollback-service
 #   HRS_RUN_DIR             runtime root (data, log, pid), default $HRS_CACHE_DIR/run
 #   FERRETDB_START_TIMEOUT  seconds `up` waits for the server to answer, default 30
@@ -38,9 +47,81 @@ DATA_DIR="$RUN_DIR/data"
 LOG_FILE="$RUN_DIR/ferretdb.log"
 PID_FILE="$RUN_DIR/ferretdb.pid"
 START_TIMEOUT="${FERRETDB_START_TIMEOUT:-30}"
+PG_PORT="${FERRETDB_PG_PORT:-37432}"
+PG_DIR="${FERRETDB_PG_DIR:-/var/tmp/hrs-postgres-$(id -u)}"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+PG_URL="postgres://ferretdb@$HOST:$PG_PORT/ferretdb"
 
 log() { echo "ferretdb.sh: $*"; }
 die() { echo "ferretdb.sh: $*" >&2; exit 1; }
+
+# PostgreSQL's server programs: on PATH, or in Debian's versioned directory (newest first).
+pg_bin_dir() {
+  local d
+  if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
+    dirname "$(readlink -f "$(command -v pg_ctl)")"
+    return 0
+  fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [[ -x "$d/pg_ctl" && -x "$d/initdb" ]] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+BACKEND="${FERRETDB_BACKEND:-}"
+if [[ -z "$BACKEND" ]]; then
+  if pg_bin_dir >/dev/null; then BACKEND=postgresql; else BACKEND=sqlite; fi
+fi
+[[ "$BACKEND" == postgresql || "$BACKEND" == sqlite ]] || die "FERRETDB_BACKEND must be postgresql or sqlite, not '$BACKEND'"
+
+# PostgreSQL refuses to run as root: a root caller runs it as the postgres user.
+as_pg() {
+  if [[ "$(id -u)" == 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "running as root, but there is no postgres user to run PostgreSQL as; set FERRETDB_BACKEND=sqlite"
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_running() {
+  local bin
+  bin="$(pg_bin_dir)" || return 1
+  [[ -f "$PG_DATA/PG_VERSION" ]] && as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+pg_up() {
+  local bin
+  bin="$(pg_bin_dir)" || die "FERRETDB_BACKEND=postgresql but initdb/pg_ctl were not found (install Debian's postgresql, or set FERRETDB_BACKEND=sqlite)"
+  mkdir -p "$PG_DIR"
+  [[ "$(id -u)" == 0 ]] && chown postgres:postgres "$PG_DIR"
+  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+    log "creating a PostgreSQL cluster in $PG_DATA (first run only)"
+    # trust: the server listens on loopback only and holds nothing but this project's test data.
+    as_pg "$bin/initdb" -D "$PG_DATA" -U ferretdb -A trust -E UTF8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 ||
+      { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  fi
+  if ! pg_running; then
+    # 9>&- : the server must not inherit the flock fd (see the FerretDB start below).
+    # synchronous_commit=off: a crash of the machine may lose the last few hundred ms of commits, a crash
+    # of a process loses nothing (the WAL is written at commit; only its flush to disk is deferred).
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=$HOST -c synchronous_commit=off -c shared_buffers=128MB -c max_connections=200" \
+      start >/dev/null 9>&- || { tail -n 30 "$PG_LOG" >&2; die "PostgreSQL did not start"; }
+  fi
+  as_pg "$bin/psql" -h "$HOST" -p "$PG_PORT" -U ferretdb -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 ||
+    as_pg "$bin/createdb" -h "$HOST" -p "$PG_PORT" -U ferretdb ferretdb
+}
+
+pg_down() {
+  local bin
+  bin="$(pg_bin_dir)" || return 0
+  if pg_running; then
+    log "stopping PostgreSQL ($PG_DATA)"
+    as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null || true
+  fi
+}
 
 # Only a cold start needs Go; a warm cache runs the binary alone.
 need_go() {
@@ -104,7 +185,7 @@ is_ours() {
   # server on our data dir.
   local pid="$1"
   [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--sqlite-url=file:$DATA_DIR/"
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--state-dir=$RUN_DIR"
 }
 
 running_pid() {
@@ -118,7 +199,7 @@ running_pid() {
   # so a second server is never started on the same SQLite files.
   if command -v pgrep >/dev/null 2>&1; then
     local p
-    for p in $(pgrep -f -- "--sqlite-url=file:$DATA_DIR/" 2>/dev/null || true); do
+    for p in $(pgrep -f -- "--state-dir=$RUN_DIR" 2>/dev/null || true); do
       if is_ours "$p"; then
         echo "$p" >"$PID_FILE" 2>/dev/null || true
         echo "$p"
@@ -176,6 +257,13 @@ cmd_up() {
   local pid
   if pid="$(running_pid)"; then
     local i
+    # Its database server may have been stopped under it (or it runs on another backend): start afresh.
+    if [[ "$BACKEND" == postgresql ]] && ! pg_running; then
+      log "FerretDB is running without its PostgreSQL: restarting both"
+      cmd_down
+      cmd_up
+      return
+    fi
     # A server started a moment ago by someone else may still be opening its listener.
     for ((i = 0; i < 20; i++)); do
       if mongo_ping; then
@@ -200,7 +288,15 @@ cmd_up() {
   local debug_addr="-"
   [[ -n "$DEBUG_PORT" ]] && debug_addr="$HOST:$DEBUG_PORT"
 
-  log "starting FerretDB $FERRETDB_VERSION (sqlite) on $HOST:$PORT, data in $DATA_DIR"
+  local backend_args
+  if [[ "$BACKEND" == postgresql ]]; then
+    pg_up
+    backend_args=(--handler=postgresql --postgresql-url="$PG_URL")
+    log "starting FerretDB $FERRETDB_VERSION (postgresql on $HOST:$PG_PORT, $PG_DATA) on $HOST:$PORT"
+  else
+    backend_args=(--handler=sqlite --sqlite-url="file:$DATA_DIR/")
+    log "starting FerretDB $FERRETDB_VERSION (sqlite) on $HOST:$PORT, data in $DATA_DIR"
+  fi
   # Every flag is passed explicitly because FerretDB also reads FERRETDB_* variables for any flag left
   # out, and a stray FERRETDB_HANDLER or FERRETDB_LISTEN_ADDR in the caller's environment must not
   # change what this script starts.
@@ -215,8 +311,7 @@ cmd_up() {
   FERRETDB_TELEMETRY=disable DO_NOT_TRACK=1 nohup setsid "$BIN" \
     --listen-addr="$HOST:$PORT" \
     --listen-unix="" \
-    --handler=sqlite \
-    --sqlite-url="file:$DATA_DIR/" \
+    "${backend_args[@]}" \
     --state-dir="$RUN_DIR" \
     --telemetry=disable \
     --debug-addr="$debug_addr" \
@@ -250,8 +345,12 @@ cmd_status() {
   fi
   local pid
   if pid="$(running_pid)"; then
+    if [[ "$BACKEND" == postgresql ]] && ! pg_running; then
+      echo "FerretDB running (pid $pid) but its PostgreSQL ($PG_DATA) is not"
+      return 1
+    fi
     if mongo_ping; then
-      echo "running on $HOST:$PORT (pid $pid, FerretDB $FERRETDB_VERSION, sqlite)"
+      echo "running on $HOST:$PORT (pid $pid, FerretDB $FERRETDB_VERSION, $BACKEND)"
       return 0
     fi
     echo "process running (pid $pid) but not answering a MongoDB ping on $HOST:$PORT"
@@ -267,6 +366,7 @@ cmd_down() {
   if ! pid="$(running_pid)"; then
     rm -f "$PID_FILE"
     log "not running"
+    pg_down
     return 0
   fi
   log "stopping pid $pid"
@@ -288,6 +388,8 @@ cmd_down() {
   fi
   rm -f "$PID_FILE"
   log "stopped"
+  # The database server goes with it: a restart of "the database" restarts both.
+  pg_down
 }
 
 cmd_logs() {
