@@ -8,12 +8,16 @@ import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
 import { commitHash, commitKey, handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from '@app/event-store';
-import { figure, median, report, timeEach } from './support';
+import { localServers } from './kafka-support';
+import { dropDatabase, figure, median, report, timeEach } from './support';
 
 const LONG = Number(process.env.BENCH_LONG_REVISIONS ?? 10_000);
 const SHORT = Number(process.env.BENCH_SHORT_REVISIONS ?? 10);
 const LOADS = Number(process.env.BENCH_LOADS ?? 30);
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 300);
+// Fewer: each costs about half a second on FerretDB with the 10,000-revision stream in the collection
+// (a new stream's load reads its first versions by `_id`, and each such read scans the collection).
+const HANDLES = Number(process.env.BENCH_HANDLES ?? 50);
 
 const meta = (over: Partial<CommandMetadata> = {}): CommandMetadata => ({
   commandId: randomUUID(),
@@ -98,18 +102,30 @@ async function main(): Promise<void> {
     );
     // A whole decision: one release per command, as commands for many releases arrive.
     const handleMs = median(
-      await timeEach(APPENDS, (i) =>
+      await timeEach(HANDLES, (i) =>
         handleCommand(store, `handle-${i}`, { type: 'InstallRelease', data: { releaseId: `handle-${i}`, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: values(i) } }, meta(), RELEASE_AGGREGATE),
       ),
     );
 
+    const { database } = localServers(uri.toString());
     report('event-store', [
-      figure({ figure: `aggregate load, ${LONG} vs ${SHORT} revisions (median ms)`, ours: longMs, baseline: shortMs, unit: 'ms', higherIsBetter: false, goalValue: 3, goal: '<= 3x' }),
+      figure({
+        figure: `aggregate load, ${LONG} vs ${SHORT} revisions (median ms)`,
+        ours: longMs,
+        baseline: shortMs,
+        unit: 'ms',
+        higherIsBetter: false,
+        goalValue: 3,
+        goal: '<= 3x',
+        // Why the short load can be the slower one on SQLite: it reads more commits by `_id` than the long
+        // one reads after its snapshot, and there each such read costs a scan of the collection.
+        note: `${database}; both streams in one collection of ${LONG + SHORT} commits${/sqlite/.test(database) ? ', which every read by _id scans on this backend (see README, Benchmarks)' : ''}`,
+      }),
       figure({ figure: 'store.append vs raw insertOne (appends/s)', ours: 1000 / appendMs, baseline: 1000 / rawMs, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
       figure({ figure: 'handleCommand (read, decide, append) vs raw insertOne (/s)', ours: 1000 / handleMs, baseline: 1000 / rawMs, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
     ]);
   } finally {
-    await connection.dropDatabase().catch(() => undefined);
+    await dropDatabase(connection);
     await connection.close();
   }
 }

@@ -2,7 +2,7 @@
  * Kafka and process helpers of the benchmarks that run the apps: a recorder of decisions on a results
  * topic, bulk sends, a raw request/reply client, and resident-memory sampling of child processes.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Consumer, Kafka, Producer } from 'kafkajs';
 import { now } from './support';
 
@@ -142,8 +142,8 @@ export class RawRequester {
         resolve();
       });
     });
-    await this.producer.send({ topic: this.requests, messages: [{ key, value }], acks: -1 });
-    await replied;
+    // Together: a reply that times out while the send still waits must not be an unhandled rejection.
+    await Promise.all([this.producer.send({ topic: this.requests, messages: [{ key, value }], acks: -1 }), replied]);
     return now() - start;
   }
 
@@ -162,7 +162,11 @@ export const atSteadyRate = async <T>(n: number, rate: number, task: (i: number)
   for (let i = 0; i < n; i += 1) {
     const wait = start + (i * 1000) / rate - now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    running.push(task(i));
+    const started = task(i);
+    // Handled now (Promise.all below reports it): a failure while later tasks are still being started
+    // must not end the process as an unhandled rejection, skipping the benchmark's clean-up.
+    started.catch(() => undefined);
+    running.push(started);
   }
   return Promise.all(running);
 };
@@ -206,3 +210,92 @@ export class RssSampler {
     }
   }
 }
+
+/** CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat; null once it is gone. */
+export const cpuMs = (pid: number): number | null => {
+  try {
+    // Fields after the command name (which may hold spaces, hence from the last ')'): utime is the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+};
+
+/** USER_HZ: 100 on every Linux this runs on (sysconf is not reachable from node). */
+const CLOCK_TICKS = 100;
+
+/** Local processes whose command line (NUL-separated arguments) satisfies `test`. */
+export const pidsWhere = (test: (cmdline: string) => boolean): number[] =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+
+/** A process's command-line argument `--name=value`, if it has one (FerretDB's --handler, say). */
+export const argOf = (pid: number, name: string): string | undefined => {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A set of processes counted as one: an app, or a server with its helpers (PostgreSQL's backends). */
+export interface ProcessGroup {
+  name: string;
+  pids: () => number[];
+}
+
+/**
+ * The local servers of scripts/infra.sh behind MONGODB_URI and the broker, for CPU accounting (none of a
+ * remote server), and which FerretDB backend serves: figures differ by an order of magnitude between them.
+ */
+export const localServers = (mongodbUri: string): { groups: ProcessGroup[]; database: string } => {
+  const { hostname, port } = new URL(mongodbUri);
+  const ferretdb = pidsWhere((c) => c.includes(`--listen-addr=${hostname}:${port}`));
+  const handler = ferretdb.length ? argOf(ferretdb[0], 'handler') : undefined;
+  const groups: ProcessGroup[] = [
+    { name: 'ferretdb', pids: () => ferretdb },
+    { name: 'kafka', pids: () => pidsWhere((c) => c.includes('kafka.Kafka')) },
+  ];
+  // FerretDB's PostgreSQL does the filtering: its processes (server and one per connection) count too.
+  if (handler === 'postgresql') groups.push({ name: 'postgres', pids: () => pidsWhere((c) => c.startsWith('postgres') || c.includes('/bin/postgres\0')) });
+  return { groups, database: ferretdb.length ? `FerretDB --handler=${handler ?? '?'}` : 'the MongoDB-wire server at MONGODB_URI' };
+};
+
+/**
+ * CPU used by each group of processes between `start()` and `stop()`, in ms: on a machine with two
+ * cores, where the service, the broker and the database compete, this says who spends what per message.
+ * A process that starts in between counts whole; one that ends in between is lost.
+ */
+export class CpuMeter {
+  private readonly started = new Map<number, number>();
+
+  constructor(private readonly groups: ProcessGroup[]) {}
+
+  start(): void {
+    for (const group of this.groups) for (const pid of group.pids()) this.started.set(pid, cpuMs(pid) ?? 0);
+  }
+
+  /** "name N" (ms) per group, divided by `per` (messages), largest first. */
+  stop(per: number): string {
+    return this.groups
+      .map(({ name, pids }) => ({ name, ms: pids().reduce((sum, pid) => sum + (cpuMs(pid) ?? 0) - (this.started.get(pid) ?? 0), 0) / per }))
+      .filter(({ ms }) => ms > 0)
+      .sort((a, b) => b.ms - a.ms)
+      .map(({ name, ms }) => `${name} ${ms.toFixed(1)}`)
+      .join(', ');
+  }
+}
+
+/** One process as a group. */
+export const single = (name: string, pid: number): ProcessGroup => ({ name, pids: () => [pid] });

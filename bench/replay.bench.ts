@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseState } from '@app/domain';
 import { handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
-import { figure, now, report } from './support';
+import { dropDatabase, figure, now, report } from './support';
 
 const RELEASES = Number(process.env.BENCH_REPLAY_RELEASES ?? 50);
 const UPGRADES = Number(process.env.BENCH_REPLAY_UPGRADES ?? 10);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       figure({ figure: `replay into a rebuilt read model, ${total} commits (commits/s)`, ours: (total / replayMs) * 1000, baseline: (raw.length / rawMs) * 1000, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
     ]);
   } finally {
-    await connection.dropDatabase().catch(() => undefined);
+    await dropDatabase(connection);
     await connection.close();
   }
 }

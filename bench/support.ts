@@ -62,7 +62,8 @@ export const reportOnly = (f: { figure: string; ours: number; unit: string; note
   ...(f.note ? { note: f.note } : {}),
 });
 
-const round = (n: number): number => Math.round(n * 100) / 100;
+/** Two decimals, or two significant digits below 1, so a ratio of 0.003 does not print as 0. */
+const round = (n: number): number => (Math.abs(n) >= 1 || n === 0 || !Number.isFinite(n) ? Math.round(n * 100) / 100 : Number(n.toPrecision(2)));
 
 /** The result table as lines of text: one row per figure, then the notes. */
 export const table = (figures: Figure[], title: string): string[] => {
@@ -93,4 +94,9 @@ export const report = (name: string, figures: Figure[]): void => {
   console.log(table(figures, name).join('\n'));
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, `${name}.json`), JSON.stringify({ name, at: new Date().toISOString(), figures }, null, 2));
+};
+
+/** Drops a benchmark's database; a failure is said (it leaves a database behind), not thrown over the result. */
+export const dropDatabase = async (connection: { dropDatabase: () => Promise<unknown>; name?: string }): Promise<void> => {
+  await connection.dropDatabase().catch((error: unknown) => console.error(`could not drop the benchmark database ${connection.name ?? ''}: ${String(error)}`));
 };

@@ -11,23 +11,27 @@
  * command messages, so each can be rolled back to revision 1.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { ITopicConfig, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import mongoose from 'mongoose';
 import { commandEvent, Topics } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
 import { AppConfig, loadConfig, topicName } from '@app/platform';
 import { envOf, RunningApp, startApp, testMongoUri } from '@app/test-support';
-import { atSteadyRate, DecisionMessage, DecisionRecorder, RawRequester, RssSampler, sendAll } from './kafka-support';
-import { Figure, figure, now, percentile, report, reportOnly, sizeFrom } from './support';
+import { atSteadyRate, CpuMeter, DecisionMessage, DecisionRecorder, localServers, RawRequester, RssSampler, sendAll, single } from './kafka-support';
+import { dropDatabase, Figure, figure, now, percentile, report, reportOnly, sizeFrom } from './support';
 
+// The issue's size. Most of this benchmark's time is the untimed seeding (four commands per release
+// through the service): about 2 minutes on 2 cores with FerretDB on PostgreSQL, 7 on SQLite.
 const RELEASES = sizeFrom('BENCH_RELEASES', 1000);
 /** The service's default KAFKA_TOPIC_PARTITIONS; the baselines get the same. */
 const PARTITIONS = sizeFrom('BENCH_PARTITIONS', 6);
 /** partitionsConsumedConcurrently of apps/release-service/src/main.ts, given to the baseline's consumer too. */
 const SERVICE_CONCURRENCY = 3;
-const RATE = sizeFrom('BENCH_RATE', 20);
-const WARMUP = 20;
-const REQUESTS = Math.min(sizeFrom('BENCH_REQUESTS', 400), RELEASES - WARMUP);
+/** Well under the service's throughput at the default size, so the p99 is latency, not a growing queue. */
+const RATE = sizeFrom('BENCH_RATE', 5);
+const WARMUP = 10;
+const REQUESTS = Math.min(sizeFrom('BENCH_REQUESTS', 200), RELEASES - WARMUP);
 /** How long one phase may wait for its decisions before the run is declared failed. */
 const PHASE_TIMEOUT_MS = sizeFrom('BENCH_PHASE_TIMEOUT_S', 600) * 1000;
 const OPERATOR = 'bench-operator-token-0123456789';
@@ -78,8 +82,9 @@ const decideAll = async (b: Bench, commands: ReleaseCommand[], what: string) => 
   const ids = commands.map(() => randomUUID());
   const answered = b.results.allAnswered(ids, PHASE_TIMEOUT_MS, what);
   const start = now();
-  await sendAll(b.producer, b.topic(Topics.commands), commands.map((c, i) => commandMessage(c, ids[i])));
-  const ms = (await answered) - start;
+  // Together: a timeout while the sends still wait must not be an unhandled rejection.
+  const [, at] = await Promise.all([sendAll(b.producer, b.topic(Topics.commands), commands.map((c, i) => commandMessage(c, ids[i]))), answered]);
+  const ms = at - start;
   const decisions = ids.map((id) => b.results.get(id)!);
   const refused = decisions.filter((d) => d.outcome !== 'ACCEPTED');
   if (refused.length) {
@@ -90,12 +95,13 @@ const decideAll = async (b: Bench, commands: ReleaseCommand[], what: string) => 
   return { ms, decisions, refused: refused.length };
 };
 
-const completeAll = (b: Bench, decisions: DecisionMessage[], helmRevision: number, what: string) =>
+/** Reports the pending operation of releases `indices` (all by default) SUCCEEDED, as the executor would. */
+const completeAll = (b: Bench, decisions: DecisionMessage[], helmRevision: number, what: string, indices = range(decisions.length)) =>
   decideAll(
     b,
-    decisions.map((d, i) => ({
+    indices.map((i) => ({
       type: 'RecordOperationResult',
-      data: { releaseId: releaseId(i), operationId: d.decision!.operationId!, outcome: 'SUCCEEDED', helmRevision },
+      data: { releaseId: releaseId(i), operationId: decisions[i].decision!.operationId!, outcome: 'SUCCEEDED', helmRevision },
     })),
     what,
   );
@@ -147,8 +153,8 @@ const rawThroughput = async (b: Bench, commitTemplate: Record<string, unknown>, 
     const ids = range(RELEASES).map(() => randomUUID());
     const answered = recorder.allAnswered(ids, PHASE_TIMEOUT_MS, 'raw baseline');
     const start = now();
-    await sendAll(b.producer, requests, ids.map((id, i) => ({ key: releaseId(i), value: withCommandId(requestTemplate, id, 'id') })));
-    const ms = (await answered) - start;
+    const [, at] = await Promise.all([sendAll(b.producer, requests, ids.map((id, i) => ({ key: releaseId(i), value: withCommandId(requestTemplate, id, 'id') }))), answered]);
+    const ms = at - start;
     console.log(`raw baseline: ${RELEASES} consumed, inserted and answered in ${Math.round(ms)} ms`);
     return (RELEASES / ms) * 1000;
   } finally {
@@ -206,10 +212,19 @@ const rawRoundTrips = async (b: Bench, requestTemplate: string, resultTemplate: 
   }
 };
 
-const cleanUp = async (b: Bench, apps: RunningApp[]): Promise<void> => {
-  const codes = await Promise.all(apps.map((a) => a.stop()));
-  codes.forEach((code, i) => code !== 0 && console.error(`${apps[i].name} exited with ${code} on SIGTERM`));
-  await Promise.allSettled([b.results.stop(), b.producer.disconnect()]);
+/** Starts a built app, once more after a failure: dist/ may be mid-rebuild when the first try reads it. */
+const startBuilt = async (name: 'api' | 'release-service', env: Record<string, string>): Promise<RunningApp> => {
+  try {
+    return await startApp(name, env);
+  } catch (error) {
+    console.error(`${name} did not start (${(error as Error).message.split('\n')[0]}); retrying once`);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    return startApp(name, env);
+  }
+};
+
+/** Deletes this run's topics and consumer groups (all under its prefix). */
+const deleteKafkaLeftovers = async (b: Bench): Promise<void> => {
   const admin = b.kafka.admin();
   await admin.connect();
   try {
@@ -217,12 +232,27 @@ const cleanUp = async (b: Bench, apps: RunningApp[]): Promise<void> => {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
     if (topics.length) await admin.deleteTopics({ topics });
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    if (groups.length) await admin.deleteGroups(groups);
   } finally {
     await admin.disconnect();
   }
-  await mongoose.connection.dropDatabase().catch(() => undefined);
-  await mongoose.disconnect();
+};
+
+/** Every step is tried, whatever failed before it (a broker restarted mid-run, say), and a failure said. */
+const cleanUp = async (b: Bench, apps: RunningApp[]): Promise<void> => {
+  const steps: Array<[string, () => Promise<unknown>]> = [
+    ['stop the apps', async () => {
+      const codes = await Promise.all(apps.map((a) => a.stop()));
+      codes.forEach((code, i) => code !== 0 && console.error(`${apps[i].name} exited with ${code} on SIGTERM`));
+    }],
+    ['disconnect', () => Promise.allSettled([b.results.stop(), b.producer.disconnect()])],
+    ['delete the topics and groups', () => deleteKafkaLeftovers(b)],
+    ['drop the database', () => dropDatabase(mongoose.connection)],
+    ['disconnect from the database', () => mongoose.disconnect()],
+  ];
+  for (const [what, step] of steps) {
+    await step().catch((error: unknown) => console.error(`clean-up: could not ${what} (prefix ${b.config.KAFKA_TOPIC_PREFIX}): ${String(error)}`));
+  }
 };
 
 async function main(): Promise<void> {
@@ -236,9 +266,10 @@ async function main(): Promise<void> {
     REQUEST_TIMEOUT_MS: '60000',
   });
   // The production default level (info: one line per decision); BENCH_APP_LOG_LEVEL to compare.
-  // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each app there when it stops.
+  // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each app there when it stops (see cpu-profile.mjs).
   const extra: Record<string, string> = { LOG_LEVEL: process.env.BENCH_APP_LOG_LEVEL ?? 'info' };
-  if (process.env.BENCH_CPU_PROF_DIR) extra.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`;
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  if (profileDir) Object.assign(extra, { BENCH_CPU_PROF_DIR: profileDir, NODE_OPTIONS: `--import ${join(__dirname, 'cpu-profile.mjs')}` });
   const kafka = new Kafka({ clientId: 'bench', brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
   const b: Bench = {
     config,
@@ -250,15 +281,21 @@ async function main(): Promise<void> {
   await mongoose.connect(config.MONGODB_URI, { autoIndex: false });
   const apps: RunningApp[] = [];
   try {
-    apps.push(await startApp('release-service', envOf(config, extra)));
-    apps.push(await startApp('api', envOf(config, extra)));
+    apps.push(await startBuilt('release-service', envOf(config, extra)));
+    apps.push(await startBuilt('api', envOf(config, extra)));
     await Promise.all([b.producer.connect(), b.results.start()]);
     const seeded = await seed(b);
 
     // Timed: one rollback per release, all at once; until every decision is on the results topic.
-    const memory = new RssSampler(apps.map((a) => ({ name: a.name, pid: a.process.pid! })));
+    const appProcesses = apps.map((a) => ({ name: a.name, pid: a.process.pid! }));
+    const self = single('bench', process.pid);
+    const servers = localServers(config.MONGODB_URI);
+    const memory = new RssSampler(appProcesses);
+    const cpu = new CpuMeter([...appProcesses.map((a) => single(a.name, a.pid)), ...servers.groups, self]);
     memory.start();
+    cpu.start();
     const rolledBack = await decideAll(b, range(RELEASES).map((i) => ({ type: 'RollbackRelease', data: { releaseId: releaseId(i), targetRevision: 1 } })), 'timed: rollback');
+    const cpuOurs = cpu.stop(RELEASES);
     const rss = memory.stop();
     const resultTemplate = b.results.lastRaw;
     const oursPerSecond = (RELEASES / rolledBack.ms) * 1000;
@@ -266,13 +303,17 @@ async function main(): Promise<void> {
     const commitTemplate = await mongoose.connection.collection('commits').findOne({ commandType: 'RollbackRelease' });
     if (!commitTemplate) throw new Error('no rollback commit in the service database');
     const requestTemplate = commandMessage({ type: 'RollbackRelease', data: { releaseId: releaseId(0), targetRevision: 1 } }, randomUUID()).value;
+    const rawCpu = new CpuMeter([...servers.groups, self]);
+    rawCpu.start();
     const rawPerSecond = await rawThroughput(b, commitTemplate, requestTemplate, resultTemplate);
+    const cpuRaw = rawCpu.stop(RELEASES);
 
-    // Latency: the releases idle again (their rollbacks reported), then POST at a steady rate, one
-    // release per request; the first WARMUP requests (releases at the end of the range) are not counted.
-    await completeAll(b, rolledBack.decisions, 3, 'untimed: rollback succeeded');
+    // Latency: the releases it uses idle again (their rollbacks reported), then POST at a steady rate,
+    // one release per request; the first WARMUP requests (releases at the end of the range) are not counted.
+    const warmups = range(WARMUP).map((i) => RELEASES - 1 - i);
+    await completeAll(b, rolledBack.decisions, 3, 'untimed: rollback succeeded', [...range(REQUESTS), ...warmups]);
     const api = apps[1];
-    await atSteadyRate(WARMUP, RATE, (i) => postRollback(api, releaseId(RELEASES - 1 - i), 2));
+    await atSteadyRate(WARMUP, RATE, (i) => postRollback(api, releaseId(warmups[i]), 2));
     const ours = await atSteadyRate(REQUESTS, RATE, (i) => postRollback(api, releaseId(i), 2));
     const raw = await rawRoundTrips(b, requestTemplate, resultTemplate);
 
@@ -286,7 +327,9 @@ async function main(): Promise<void> {
         higherIsBetter: true,
         goalValue: 0.5,
         goal: '>= 0.5x',
-        note: `${PARTITIONS} partitions, ${SERVICE_CONCURRENCY} consumed concurrently on both sides; ${rolledBack.refused} not ACCEPTED; ${seeded}`,
+        note:
+          `${servers.database}; ${PARTITIONS} partitions, ${SERVICE_CONCURRENCY} consumed concurrently on both sides; ${rolledBack.refused} not ACCEPTED; ${seeded}; ` +
+          `CPU ms per command: ${cpuOurs}; raw (worker in the bench process, with set-up): ${cpuRaw}`,
       }),
       figure({
         figure: `POST rollback p99 at ${RATE}/s, ${REQUESTS} requests (ms)`,
@@ -296,7 +339,9 @@ async function main(): Promise<void> {
         higherIsBetter: false,
         goalValue: 5,
         goal: '<= 5x',
-        note: `p50 ${p(ours, 50)} ms vs raw Kafka request/reply ${p(raw, 50)} ms; max ${p(ours, 100)} vs ${p(raw, 100)} ms`,
+        note:
+          `p50 ${p(ours, 50)} ms vs raw Kafka request/reply ${p(raw, 50)} ms; max ${p(ours, 100)} vs ${p(raw, 100)} ms` +
+          (RATE > oursPerSecond ? `; OVERLOADED: ${RATE}/s is above the service's ${Math.round(oursPerSecond)}/s, so this is queueing` : ''),
       }),
       ...apps.flatMap((a) => [
         reportOnly({ figure: `${a.name} RSS under the throughput run, peak (MiB)`, ours: rss.get(a.name)?.peak ?? NaN, unit: 'MiB' }),
