@@ -4,7 +4,7 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, Topics, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
 import { Problem } from './problem';
 
 export const API_SOURCE = 'urn:helm-rollback-service:api';
@@ -32,7 +32,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
     this.groupId = `${config.KAFKA_TOPIC_PREFIX}api-replies-${randomUUID()}`;
-    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, sessionTimeout: this.config.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.min(3_000, Math.floor(this.config.KAFKA_SESSION_TIMEOUT_MS / 3)) });
+    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, ...consumerSession(config) });
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,4 +1,5 @@
 import { CommandMetadata, Decider, DomainError, fold, isDomainError } from '@app/domain';
+import { LruMap } from './lru';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
 import { Commit, GENESIS_HASH, MongoEventStore } from './mongo-event-store';
 
@@ -51,35 +52,7 @@ const remember = (recent: LoadedStream<unknown>['recent'], commit: Pick<Commit, 
  * owner), so a command costs one insert instead of a reload. Never trusted blindly: an append on a stale
  * entry collides on the version, and the entry is then dropped and the stream reloaded.
  */
-export class StreamCache<State> {
-  private readonly entries = new Map<string, LoadedStream<State>>();
-
-  constructor(private readonly capacity = 10_000) {}
-
-  get(streamId: string): LoadedStream<State> | undefined {
-    const entry = this.entries.get(streamId);
-    if (entry) {
-      // Map order is insertion order: re-inserting keeps the least recently used first.
-      this.entries.delete(streamId);
-      this.entries.set(streamId, entry);
-    }
-    return entry;
-  }
-
-  set(streamId: string, entry: LoadedStream<State>): void {
-    this.entries.delete(streamId);
-    this.entries.set(streamId, entry);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-  }
-
-  delete(streamId: string): void {
-    this.entries.delete(streamId);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
+export class StreamCache<State> extends LruMap<LoadedStream<State>> {}
 
 interface SnapshotState<State> {
   state: State;

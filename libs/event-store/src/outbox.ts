@@ -1,7 +1,9 @@
+import { LruMap } from './lru';
 import { Commit, MongoEventStore } from './mongo-event-store';
 
 /**
- * The outbox: a commit is `dispatched: false` until its events are on Kafka. Commits are published in
+ * The outbox: a commit is undispatched until its events are on Kafka and a dispatched marker says so
+ * (MongoEventStore.markDispatched). Commits are published in
  * version order per stream, each marked after the broker acknowledged it, so "commit v is dispatched"
  * implies every earlier commit of the stream is too. Delivery is at least once; consumers deduplicate by
  * event id.
@@ -10,13 +12,15 @@ export class OutboxDispatcher {
   /** One chain per stream in this process, so two paths never publish the same stream at once. */
   private readonly chains = new Map<string, Promise<unknown>>();
   /** The highest version this process knows to be dispatched, per stream: saves a lookup per commit. */
-  private readonly dispatchedUpTo = new Map<string, number>();
+  private readonly dispatchedUpTo: LruMap<number>;
 
   constructor(
     private readonly store: MongoEventStore,
     private readonly publish: (commit: Commit) => Promise<void>,
-    private readonly memory = 10_000,
-  ) {}
+    memory = 10_000,
+  ) {
+    this.dispatchedUpTo = new LruMap(memory);
+  }
 
   /**
    * Publishes a commit just appended (or found again for a redelivered command), after any older commit
@@ -28,7 +32,7 @@ export class OutboxDispatcher {
       const known = this.dispatchedUpTo.get(commit.streamId) ?? 0;
       if (commit.version <= known) return 0;
       if (fresh ? commit.dispatched : await this.store.isDispatched(commit)) {
-        this.remember(commit.streamId, commit.version);
+        this.dispatchedUpTo.set(commit.streamId, commit.version);
         return 0;
       }
       const pending = [commit];
@@ -76,14 +80,9 @@ export class OutboxDispatcher {
       // Mark only after the broker acknowledged: a crash in between republishes, never loses.
       await this.publish(commit);
       await this.store.markDispatched(commit);
-      this.remember(commit.streamId, commit.version);
+      this.dispatchedUpTo.set(commit.streamId, commit.version);
     }
     return pending.length;
   }
 
-  private remember(streamId: string, version: number): void {
-    this.dispatchedUpTo.delete(streamId);
-    this.dispatchedUpTo.set(streamId, version);
-    if (this.dispatchedUpTo.size > this.memory) this.dispatchedUpTo.delete(this.dispatchedUpTo.keys().next().value as string);
-  }
 }

@@ -2,6 +2,7 @@ import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, Re
 import { assertNever, canonicalJson } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
 import { Connection, Model, Schema } from 'mongoose';
+import { LruMap } from './lru';
 import { Commit, MongoEventStore } from './mongo-event-store';
 
 /**
@@ -61,7 +62,7 @@ type RevisionOp = { insert: RevisionView } | { id: string; set: Partial<Revision
 const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
 
 export class ReleaseReadModel {
-  private readonly views?: Map<string, ReleaseView>;
+  private readonly views?: LruMap<ReleaseView>;
   readonly releases: Model<ReleaseView>;
   readonly revisions: Model<RevisionView>;
 
@@ -76,7 +77,7 @@ export class ReleaseReadModel {
      */
     remember = false,
   ) {
-    this.views = remember ? new Map() : undefined;
+    this.views = remember ? new LruMap() : undefined;
     const releaseSchema = new Schema<ReleaseView>(
       {
         _id: String,
@@ -152,7 +153,7 @@ export class ReleaseReadModel {
       if (commits.length === 0) return 0;
       const written = await this.applyCommits(view, commits);
       if (written) {
-        this.remember(written);
+        this.views?.set(releaseId, written);
         return commits.length;
       }
       this.views?.delete(releaseId);
@@ -160,12 +161,6 @@ export class ReleaseReadModel {
     }
   }
 
-  private remember(view: ReleaseView): void {
-    if (!this.views) return;
-    this.views.delete(view._id);
-    this.views.set(view._id, view);
-    if (this.views.size > 10_000) this.views.delete(this.views.keys().next().value as string);
-  }
 
   /**
    * Applies commits (in version order, starting right after the view's version) to the views. Revision

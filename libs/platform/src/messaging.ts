@@ -13,6 +13,12 @@ import { AppConfig, topicName } from './config';
  * - a new group starts from the beginning by default, so commands published before the first start are
  *   not lost (the executor opts out: a new executor must not replay old operations).
  */
+/** A consumer's session and heartbeat: several heartbeats per session, so one late beat does not cost the partitions. */
+export const consumerSession = (config: Pick<AppConfig, 'KAFKA_SESSION_TIMEOUT_MS'>) => ({
+  sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+  heartbeatInterval: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+});
+
 export const kafkaMicroserviceOptions = (
   config: AppConfig,
   logger: Logger,
@@ -38,9 +44,7 @@ export const kafkaMicroserviceOptions = (
     consumer: {
       groupId: `${config.KAFKA_TOPIC_PREFIX}${groupId}`,
       allowAutoTopicCreation: false,
-      sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
-      // Several heartbeats per session, so one late beat does not cost the partitions.
-      heartbeatInterval: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+      ...consumerSession(config),
     },
     subscribe: { fromBeginning: options.fromBeginning ?? true },
     run: { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1 },
