@@ -26,7 +26,7 @@ import { dropDatabase, Figure, figure, now, percentile, report, reportOnly, size
 const RELEASES = sizeFrom('BENCH_RELEASES', 1000);
 /** The service's default KAFKA_TOPIC_PARTITIONS; the baselines get the same. */
 const PARTITIONS = sizeFrom('BENCH_PARTITIONS', 6);
-/** partitionsConsumedConcurrently of apps/release-service/src/main.ts, given to the baseline's consumer too. */
+/** PARTITIONS_CONCURRENTLY of apps/release-service/src/command-consumer.ts, given to the baseline's consumer too. */
 const SERVICE_CONCURRENCY = 3;
 /** Well under the service's throughput at the default size, so the p99 is latency, not a growing queue. */
 const RATE = sizeFrom('BENCH_RATE', 5);

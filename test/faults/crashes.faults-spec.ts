@@ -21,7 +21,7 @@ interface Stack {
 const startStack = async (): Promise<Stack> => {
   // A short session timeout: a killed instance's partitions are reassigned after 6 s, not 30.
   const config = testConfig({ KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, KAFKA_TOPIC_PARTITIONS: '3' });
-  const service = await startApp('release-service', envOf(config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: 'warn' }));
+  const service = await startApp('release-service', envOf(config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn' }));
   const probe = new KafkaProbe(config);
   await probe.start();
   const [results, events, dlq] = await Promise.all([probe.record([Topics.commandResults]), probe.record([Topics.events]), probe.record([Topics.commandsDlq])]);
@@ -83,21 +83,27 @@ describe('faults: crashes and restarts under load', () => {
     const s = stack;
     const script = commandScript(`crash-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
     const started = Date.now();
-    const sending = sendPaced(s.probe, script, 20, 200);
+    // About 20 commands a second, so the run lasts longer than five kills and their recoveries: every kill
+    // hits commands in flight, and each restarted instance has commands left to decide.
+    const sending = sendPaced(s.probe, script, 10, 500);
     const recoveries: number[] = [];
     const answeredAtKill: number[] = [];
     for (let kill = 0; kill < 5; kill += 1) {
       // Kill only while commands are flowing: after some progress since the last start, at a random moment.
       const base = answered(s.results).size;
-      await waitFor(() => answered(s.results).size >= base + 10, { timeoutMs: 60_000, what: 'progress before the kill' });
+      await waitFor(() => answered(s.results).size >= base + 10, { timeoutMs: 60_000, what: 'progress before the kill' }).catch((error: Error) => {
+        throw new Error(`${error.message}\n--- release-service output ---\n${s.service.output().slice(-6000)}`);
+      });
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 700)));
       answeredAtKill.push(answered(s.results).size);
       const killedAt = Date.now();
       s.service.process.kill('SIGKILL');
       await s.service.stop();
-      s.service = await startApp('release-service', envOf(s.config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: 'warn' }));
+      s.service = await startApp('release-service', envOf(s.config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn' }));
       const before = s.results.length;
-      await waitFor(() => s.results.length > before, { timeoutMs: 60_000, what: 'the first answer after the restart' });
+      await waitFor(() => s.results.length > before, { timeoutMs: 60_000, what: 'the first answer after the restart' }).catch((error: Error) => {
+        throw new Error(`${error.message}\n--- release-service output ---\n${s.service.output().slice(-6000)}`);
+      });
       recoveries.push(Date.now() - killedAt);
     }
     await sending;

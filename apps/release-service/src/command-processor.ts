@@ -1,7 +1,30 @@
 import { CommandResult, commandResultEvent, parseCommand, Topics, ValuesCipher } from '@app/contracts';
-import { CommandMetadata, DecisionSummary, ReleaseState } from '@app/domain';
-import { handleCommand, MongoEventStore, OutboxDispatcher, RELEASE_AGGREGATE, ReleaseReadModel, StreamCache } from '@app/event-store';
-import { APP_CONFIG, AppConfig, isTransientError, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
+import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
+import {
+  BatchItem,
+  Commit,
+  commitMessages,
+  handleCommand,
+  handleCommandBatch,
+  HandleResult,
+  MongoEventStore,
+  OutboxDispatcher,
+  RELEASE_AGGREGATE,
+  ReleaseReadModel,
+  StreamCache,
+} from '@app/event-store';
+import {
+  APP_CONFIG,
+  AppConfig,
+  isTransientError,
+  KAFKA_PRODUCER,
+  LOGGER,
+  METRICS_REGISTRY,
+  OutgoingEvent,
+  sendEvents,
+  sendEventsToTopics,
+  VALUES_CIPHER,
+} from '@app/platform';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -57,7 +80,109 @@ export class CommandProcessor implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
+    this.stop();
+  }
+
+  /** From now on a failure leaves the command to the partition's next owner instead of being retried here. */
+  stop(): void {
     this.stopping = true;
+  }
+
+  /**
+   * Decides the commands of one fetch of a partition together: one rejection query, one insert of all the
+   * commits (handleCommandBatch), one write per read-model collection, one Kafka send of all their events
+   * and decisions, one insert of the dispatched markers. What the batch leaves (a redelivery, a refusal,
+   * a collision, bad input) and anything after a failure goes through `process`, one command at a time and
+   * in order; that path is idempotent, so a command already stored by the batch is answered from the store.
+   * `heartbeat` (kafkajs, throttled by it) is called between those, so a slow stretch keeps the partitions.
+   */
+  async processBatch(messages: KafkaMessage[], topic: string, partition: number, heartbeat: () => Promise<void> = async () => undefined): Promise<void> {
+    const started = process.hrtime.bigint();
+    const slow = new Set<KafkaMessage>();
+    const decided: Array<{ message: KafkaMessage; item: BatchItem<ReleaseCommand>; correlationId: string }> = [];
+    for (const message of messages) {
+      const parsed = parseCommand(message.value as Buffer | null, message.key ? message.key.toString() : null, this.cipher ?? undefined);
+      if (!parsed.ok) {
+        slow.add(message);
+        continue;
+      }
+      const { command, context } = parsed.value;
+      decided.push({
+        message,
+        correlationId: context.correlationId,
+        item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context) },
+      });
+    }
+
+    let answers: Array<HandleResult<DecisionSummary> | null> = decided.map(() => null);
+    try {
+      answers = await handleCommandBatch(this.store, decided.map((d) => d.item), RELEASE_AGGREGATE, this.streams);
+      const commits = answers.flatMap((a) => (a?.outcome === 'ACCEPTED' && a.commit ? [a.commit] : []));
+      await this.readModel.catchUpMany(this.store, commits);
+      const results: OutgoingEvent[] = [];
+      answers.forEach((answer, i) => {
+        if (answer) results.push(this.resultMessage(this.resultOf(decided[i].item, answer), decided[i].correlationId));
+      });
+      await this.outbox.dispatchFresh(commits, (ready: Commit[]) =>
+        sendEventsToTopics(this.producer, this.config, [
+          { topic: Topics.events, events: ready.flatMap((c) => commitMessages(c, SOURCE, this.cipher ?? undefined)) },
+          { topic: Topics.commandResults, events: results },
+        ]),
+      );
+    } catch (error) {
+      if (this.stopping) throw error;
+      // Whatever the batch stored stays stored; every command of it is decided again one by one (the
+      // idempotent path answers those already stored from the store, and publishes what is missing).
+      this.logger.warn({ err: error, topic, partition, commands: messages.length }, 'batch failed; deciding its commands one by one');
+      answers = decided.map(() => null);
+    }
+
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    answers.forEach((answer, i) => {
+      const { message, item, correlationId } = decided[i];
+      if (!answer) {
+        slow.add(message);
+        return;
+      }
+      this.commands.inc({ type: item.command.type, outcome: answer.outcome });
+      this.latency.observe({ type: item.command.type }, seconds);
+      this.logger.info(
+        {
+          correlationId,
+          commandId: item.metadata.commandId,
+          releaseId: item.streamId,
+          commandType: item.command.type,
+          outcome: answer.outcome,
+          duplicate: answer.duplicate,
+          ...(answer.outcome === 'REJECTED' ? { code: answer.error.code } : { revision: answer.result.revision }),
+        },
+        'command decided',
+      );
+    });
+    for (const message of messages) {
+      if (!slow.has(message)) continue;
+      await this.process({ ...message, topic, partition });
+      // One at a time may take long (a database outage): keep the group membership meanwhile.
+      await heartbeat();
+    }
+  }
+
+  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }): CommandMetadata {
+    return {
+      commandId: context.id,
+      // The decision's own clock, not the sender's: deadlines must not depend on a caller's clock.
+      now: new Date().toISOString(),
+      actor: context.actor,
+      correlationId: context.correlationId,
+      ...(context.causationId ? { causationId: context.causationId } : {}),
+    };
+  }
+
+  private resultOf(item: BatchItem<ReleaseCommand>, answer: HandleResult<DecisionSummary>): CommandResult {
+    const { commandId } = item.metadata;
+    return answer.outcome === 'ACCEPTED'
+      ? { commandId, releaseId: item.streamId, outcome: 'ACCEPTED', decision: answer.result }
+      : { commandId, releaseId: item.streamId, outcome: 'REJECTED', error: answer.error as never };
   }
 
   async process(message: KafkaMessage & { partition?: number; topic?: string }): Promise<void> {
@@ -83,14 +208,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     const { command, context } = parsed.value;
     const releaseId = command.data.releaseId;
     const log = this.logger.child({ correlationId: context.correlationId, commandId: context.id, releaseId, commandType: command.type });
-    const metadata: CommandMetadata = {
-      commandId: context.id,
-      // The decision's own clock, not the sender's: deadlines must not depend on a caller's clock.
-      now: new Date().toISOString(),
-      actor: context.actor,
-      correlationId: context.correlationId,
-      ...(context.causationId ? { causationId: context.causationId } : {}),
-    };
+    const metadata = this.metadataOf(context);
 
     let unexpectedFailures = 0;
     for (let attempt = 1; ; attempt += 1) {
@@ -100,10 +218,8 @@ export class CommandProcessor implements OnApplicationShutdown {
           // Read model first: a caller told "accepted" can read its revision at once.
           await this.readModel.catchUp(this.store, releaseId, handled.commit ?? undefined);
           if (handled.commit) await this.outbox.dispatchCommit(handled.commit, !handled.duplicate);
-          await this.publishResult({ commandId: context.id, releaseId, outcome: 'ACCEPTED', decision: handled.result as DecisionSummary }, context.correlationId);
-        } else {
-          await this.publishResult({ commandId: context.id, releaseId, outcome: 'REJECTED', error: handled.error as never }, context.correlationId);
         }
+        await this.publishResult(this.resultOf({ streamId: releaseId, command, metadata }, handled as HandleResult<DecisionSummary>), context.correlationId);
         this.commands.inc({ type: command.type, outcome: handled.outcome });
         this.latency.observe({ type: command.type }, Number(process.hrtime.bigint() - started) / 1e9);
         log.info({ outcome: handled.outcome, duplicate: handled.duplicate, ...(handled.outcome === 'REJECTED' ? { code: handled.error.code } : { revision: (handled.result as DecisionSummary).revision }) }, 'command decided');
@@ -136,12 +252,14 @@ export class CommandProcessor implements OnApplicationShutdown {
   }
 
   private async publishResult(result: CommandResult, correlationId?: string): Promise<void> {
-    await sendEvents(this.producer, this.config, Topics.commandResults, [
-      {
-        key: result.releaseId ?? result.commandId,
-        event: commandResultEvent(result, { source: SOURCE, ...(correlationId ? { correlationId } : {}) }),
-      },
-    ]);
+    await sendEvents(this.producer, this.config, Topics.commandResults, [this.resultMessage(result, correlationId)]);
+  }
+
+  private resultMessage(result: CommandResult, correlationId?: string): OutgoingEvent {
+    return {
+      key: result.releaseId ?? result.commandId,
+      event: commandResultEvent(result, { source: SOURCE, ...(correlationId ? { correlationId } : {}) }),
+    };
   }
 
   private async deadLetter(message: KafkaMessage & { partition?: number; topic?: string }, error: string): Promise<void> {

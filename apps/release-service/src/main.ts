@@ -10,7 +10,7 @@ runMain('release-service', () =>
     topics: ALL_TOPICS,
     // HTTP serves health and metrics only; the work arrives over Kafka.
     port: (c) => c.RELEASE_SERVICE_PORT,
-    // Commands of different releases run concurrently; one release's stay in order (one partition each).
-    consumer: () => ({ partitionsConsumedConcurrently: 3 }),
+    // Commands are consumed a fetch at a time by CommandConsumer, not by the Nest transport.
+    consumer: false,
   }),
 );

@@ -1,12 +1,7 @@
-import { loadConfig, topicName } from '@app/platform';
-import { Topics } from '@app/contracts';
-
 export const EVENT_STORE = Symbol('EVENT_STORE');
 export const READ_MODEL = Symbol('READ_MODEL');
 export const OUTBOX = Symbol('OUTBOX');
 
-// Decorators are evaluated at import, so the consumed topic is named from the environment here.
-export const COMMANDS_TOPIC = topicName(loadConfig(), Topics.commands);
 export const SOURCE = 'urn:helm-rollback-service:release-service';
 export const CONSUMER_GROUP = 'release-service';
 

@@ -4,14 +4,13 @@ import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { Module } from '@nestjs/common';
 import type { Connection } from 'mongoose';
 import { CommandProcessor } from './command-processor';
-import { CommandsController } from './commands.controller';
+import { CommandConsumer } from './command-consumer';
 import { EventPublisher } from './event-publisher';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
 import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'release-service' })],
-  controllers: [CommandsController],
   providers: [
     {
       provide: EVENT_STORE,
@@ -39,6 +38,7 @@ import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
         new OutboxDispatcher(store, (commit) => publisher.publishCommit(commit)),
     },
     CommandProcessor,
+    CommandConsumer,
     RelayAndWatchdog,
   ],
 })

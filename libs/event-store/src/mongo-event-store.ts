@@ -113,6 +113,12 @@ export interface AppendInput {
   prevHash: string;
 }
 
+/** A commit built but not yet stored (MongoEventStore.prepare, appendMany). */
+export interface PreparedCommit {
+  readonly doc: CommitDoc;
+  readonly input: AppendInput;
+}
+
 export const GENESIS_HASH = '';
 
 /** The `_id` of a stream's commit at a version; zero-padded so `_id` order is version order in a stream. */
@@ -227,6 +233,62 @@ export class MongoEventStore {
    * the command was already recorded on the stream.
    */
   async append(input: AppendInput): Promise<Commit> {
+    const { doc } = this.prepare(input);
+    try {
+      await this.commits.collection.insertOne(doc as never);
+    } catch (error) {
+      if (isDuplicateKey(error)) {
+        const on = duplicateOn(error);
+        if (on === 'command') throw new DuplicateCommandError(input.streamId, input.commandId);
+        if (on === 'version') throw new ConcurrencyError(input.streamId, doc.version);
+        // FerretDB does not say which unique index was violated. The version is the common case and a
+        // point lookup tells: taken by this very command (a racing redelivery) or by another one.
+        const holder = await this.commits.findById(doc._id, { commandId: 1 }).lean<{ commandId: string }>();
+        if (holder) {
+          if (holder.commandId === input.commandId) throw new DuplicateCommandError(input.streamId, input.commandId);
+          throw new ConcurrencyError(input.streamId, doc.version);
+        }
+        // The version is free, so the command id was taken, at an older version.
+        throw new DuplicateCommandError(input.streamId, input.commandId);
+      }
+      throw error;
+    }
+    return this.appended(doc, input);
+  }
+
+  /**
+   * Appends commits in one insert, in order, stopping at the first that collides (a version taken, a
+   * command already recorded). Returns the commits stored, a prefix of `prepared`; `collided` is the index
+   * of the first one not stored, or null when all were. The caller decides the rest again: per stream,
+   * only after a fresh read. Commits of one stream chain: each prepared on the one before (version, hash).
+   */
+  async appendMany(prepared: PreparedCommit[]): Promise<{ commits: Commit[]; collided: number | null }> {
+    if (prepared.length === 0) return { commits: [], collided: null };
+    const docs = prepared.map((p) => p.doc);
+    const inputs = prepared.map((p) => p.input);
+    try {
+      await this.commits.collection.insertMany(docs as never[], { ordered: true });
+      return { commits: docs.map((d, i) => this.appended(d, inputs[i])), collided: null };
+    } catch (error) {
+      const first = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+      const writeError = Array.isArray(first) ? first[0] : first;
+      if (!isDuplicateKey(error) || !writeError || writeError.code !== 11000) throw error;
+      // Ordered: everything before the first error is stored, nothing after it.
+      return { commits: docs.slice(0, writeError.index).map((d, i) => this.appended(d, inputs[i])), collided: writeError.index };
+    }
+  }
+
+  /** The commit just stored, from its input: its events are current already (no parse, no unsealing). */
+  private appended(doc: CommitDoc, input: AppendInput): Commit {
+    return {
+      ...this.toCommit({ ...doc, events: [] }),
+      events: input.events.map((e, i) => ({ ...e, eventId: doc.events[i].eventId, schemaVersion: doc.events[i].schemaVersion })),
+      result: input.result ?? null,
+    };
+  }
+
+  /** The commit document of an input, as it will be stored: event ids, sealed data, the hash chain link. */
+  prepare(input: AppendInput): PreparedCommit {
     const version = input.expectedVersion + 1;
     const events: StoredEvent[] = input.events.map((e, index) => ({
       eventId: `${input.streamId}:${version}:${index}`,
@@ -257,26 +319,7 @@ export class MongoEventStore {
       dispatched: false,
       hash: commitHash(body),
     };
-    try {
-      await this.commits.collection.insertOne(doc as never);
-    } catch (error) {
-      if (isDuplicateKey(error)) {
-        const on = duplicateOn(error);
-        if (on === 'command') throw new DuplicateCommandError(input.streamId, input.commandId);
-        if (on === 'version') throw new ConcurrencyError(input.streamId, version);
-        // FerretDB does not say which unique index was violated. The version is the common case and a
-        // point lookup tells: taken by this very command (a racing redelivery) or by another one.
-        const holder = await this.commits.findById(doc._id, { commandId: 1 }).lean<{ commandId: string }>();
-        if (holder) {
-          if (holder.commandId === input.commandId) throw new DuplicateCommandError(input.streamId, input.commandId);
-          throw new ConcurrencyError(input.streamId, version);
-        }
-        // The version is free, so the command id was taken, at an older version.
-        throw new DuplicateCommandError(input.streamId, input.commandId);
-      }
-      throw error;
-    }
-    return this.toCommit(doc);
+    return { doc, input };
   }
 
   /** A stream's commit of a command. Filters by field, so on FerretDB it scans: off the hot path only. */
@@ -330,6 +373,13 @@ export class MongoEventStore {
   async findRejection(commandId: string): Promise<unknown | null> {
     const doc = await this.rejections.findById(commandId).lean<RejectionDoc>();
     return doc ? JSON.parse(doc.error) : null;
+  }
+
+  /** The recorded rejections of several commands in one query, by command id. */
+  async findRejections(commandIds: string[]): Promise<Map<string, unknown>> {
+    if (commandIds.length === 0) return new Map();
+    const docs = await this.rejections.find({ _id: { $in: commandIds } }).lean<RejectionDoc[]>();
+    return new Map(docs.map((d) => [d._id, JSON.parse(d.error)]));
   }
 
   /** Commits of a stream after `afterVersion`, in order. */
@@ -421,6 +471,22 @@ export class MongoEventStore {
     } catch (error) {
       // Published twice (at least once delivery): already marked.
       if (!isDuplicateKey(error)) throw error;
+    }
+  }
+
+  /** Marks several commits dispatched in one insert; ones already marked stay as they are. */
+  async markDispatchedMany(commits: Array<Pick<Commit, 'streamId' | 'version'>>): Promise<void> {
+    if (commits.length === 0) return;
+    const at = new Date();
+    try {
+      await this.dispatched.collection.insertMany(
+        commits.map((c) => ({ _id: commitKey(c.streamId, c.version), streamId: c.streamId, at }) as never),
+        { ordered: false },
+      );
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
+      const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (!isDuplicateKey(error) || all.length === 0 || all.some((e) => e.code !== 11000)) throw error;
     }
   }
 

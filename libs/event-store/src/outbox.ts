@@ -46,6 +46,37 @@ export class OutboxDispatcher {
     });
   }
 
+  /**
+   * Publishes commits this process just appended (several streams, consecutive versions per stream) with
+   * one `send`, which also carries whatever the caller adds (the decisions), then marks them all with one
+   * insert. A stream whose earlier commits this process does not know to be dispatched, or that another
+   * path is publishing right now, goes through dispatchCommit first, one commit at a time. `send` is
+   * called exactly once, with the commits left for it (maybe none).
+   */
+  async dispatchFresh(commits: Commit[], send: (commits: Commit[]) => Promise<void>): Promise<void> {
+    const byStream = new Map<string, Commit[]>();
+    for (const commit of commits) byStream.set(commit.streamId, [...(byStream.get(commit.streamId) ?? []), commit]);
+    const ready: Commit[] = [];
+    const others: Commit[][] = [];
+    for (const [streamId, own] of byStream) {
+      const known = this.dispatchedUpTo.get(streamId) ?? 0;
+      if (!this.chains.has(streamId) && own[0].version === known + 1) ready.push(...own);
+      else others.push(own);
+    }
+    await Promise.all(others.map(async (own) => {
+      for (const commit of own) await this.dispatchCommit(commit, true);
+    }));
+    const run = (async () => {
+      await send(ready);
+      await this.store.markDispatchedMany(ready);
+      for (const commit of ready) this.dispatchedUpTo.set(commit.streamId, commit.version);
+      return ready.length;
+    })();
+    // Hold the streams' chains meanwhile, so the relay does not publish the same commits at the same time.
+    for (const streamId of new Set(ready.map((c) => c.streamId))) this.hold(streamId, run);
+    await run;
+  }
+
   /** Publishes the stream's undispatched commits up to `uptoVersion`, oldest first (the relay's path). */
   dispatchStream(streamId: string, uptoVersion?: number): Promise<number> {
     return this.chain(streamId, async () => this.publishInOrder(await this.store.undispatchedOf(streamId, uptoVersion)));
@@ -66,13 +97,18 @@ export class OutboxDispatcher {
   private chain(streamId: string, task: () => Promise<number>): Promise<number> {
     const previous = this.chains.get(streamId) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(task);
+    this.hold(streamId, run);
+    return run;
+  }
+
+  /** Makes `run` the stream's chain until it settles: later tasks of the stream wait for it. */
+  private hold(streamId: string, run: Promise<number>): void {
     this.chains.set(streamId, run);
     void run
       .finally(() => {
         if (this.chains.get(streamId) === run) this.chains.delete(streamId);
       })
       .catch(() => undefined);
-    return run;
   }
 
   private async publishInOrder(pending: Commit[]): Promise<number> {

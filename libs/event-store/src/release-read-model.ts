@@ -1,7 +1,7 @@
 import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
 import { assertNever, canonicalJson } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
-import { Connection, Model, Schema } from 'mongoose';
+import { Collection, Connection, Model, Schema } from 'mongoose';
 import { LruMap } from './lru';
 import { Commit, MongoEventStore } from './mongo-event-store';
 
@@ -161,6 +161,74 @@ export class ReleaseReadModel {
     }
   }
 
+  /**
+   * `catchUp` for the commits of a batch (several releases, consecutive versions per release), with one
+   * write per collection instead of two or three per commit. Where the batch cannot be applied as it is
+   * (a view not remembered or not right before its commits, a conditional write that matched nothing),
+   * those releases go through `catchUp`, which reads what is stored.
+   */
+  async catchUpMany(store: MongoEventStore, commits: Commit[]): Promise<void> {
+    const byRelease = new Map<string, Commit[]>();
+    for (const commit of commits) byRelease.set(commit.streamId, [...(byRelease.get(commit.streamId) ?? []), commit]);
+    const slow: string[] = [];
+    const revisionInserts: RevisionView[] = [];
+    const revisionSets: Array<{ id: string; set: Partial<RevisionView> }> = [];
+    const releaseInserts: ReleaseView[] = [];
+    const releaseReplaces: Array<{ readVersion: number; view: ReleaseView }> = [];
+    for (const [releaseId, own] of byRelease) {
+      const current = this.views?.get(releaseId) ?? null;
+      const first = own[0].version;
+      if (first === 1 ? current !== null : current?.version !== first - 1) {
+        slow.push(releaseId);
+        continue;
+      }
+      const { view, revisionOps } = this.project(current, own);
+      if (!view) {
+        slow.push(releaseId);
+        continue;
+      }
+      for (const op of revisionOps) {
+        if ('insert' in op) revisionInserts.push(op.insert);
+        else revisionSets.push(op);
+      }
+      if (current) releaseReplaces.push({ readVersion: current.version, view });
+      else releaseInserts.push(view);
+    }
+    // Revisions first, as in applyCommits: the release view never points at a revision not yet written.
+    // Inserts before changes, and changes in order: a commit may change a revision the one before it added.
+    await insertManyIgnoringDuplicates(this.revisions, revisionInserts);
+    for (const part of chunks(revisionSets, UPDATES_PER_COMMAND)) {
+      await this.revisions.collection.bulkWrite(
+        part.map((op) => ({ updateOne: { filter: { _id: op.id } as never, update: { $set: op.set } } })),
+        { ordered: true },
+      );
+    }
+    const inserted = await insertManyIgnoringDuplicates(this.releases, releaseInserts);
+    let replaced = 0;
+    for (const part of chunks(releaseReplaces, UPDATES_PER_COMMAND)) {
+      const { matchedCount } = await this.releases.collection.bulkWrite(
+        part.map(({ readVersion, view }) => ({
+          replaceOne: { filter: { _id: view._id, version: readVersion } as never, replacement: view as never },
+        })),
+        { ordered: false },
+      );
+      replaced += matchedCount;
+    }
+    const written = [...releaseInserts, ...releaseReplaces.map((r) => r.view)];
+    if (inserted === releaseInserts.length && replaced === releaseReplaces.length) {
+      for (const view of written) this.views?.set(view._id, view);
+    } else {
+      // Some view had moved on (which one, a bulk write does not say): read each of them again.
+      for (const view of written) {
+        this.views?.delete(view._id);
+        slow.push(view._id);
+      }
+    }
+    for (const releaseId of slow) {
+      const own = byRelease.get(releaseId)!;
+      await this.catchUp(store, releaseId, own[own.length - 1]);
+    }
+  }
 
   /**
    * Applies commits (in version order, starting right after the view's version) to the views. Revision
@@ -462,4 +530,29 @@ export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView
       .map((r) => ({ chartVersion: r.chartVersion, values: canonicalJson(JSON.parse(r.valuesJson)), revision: r.revision })),
     ...(view.lastError ? { lastError: view.lastError } : {}),
   };
+};
+
+/**
+ * Statements per update command. FerretDB 1.24 keeps every statement's query, and the PostgreSQL
+ * connection under it, open until the whole command ends: a command of more statements than its pool has
+ * connections (50) waits forever, and blocks the server with it. scripts/infra/ferretdb.sh patches that
+ * out; an unpatched FerretDB (the Docker image) is safe with small commands from three partitions at once.
+ */
+const UPDATES_PER_COMMAND = 10;
+
+const chunks = <T>(items: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** Inserts documents, unordered; ones already there (a repeated projection) are skipped. Returns how many were new. */
+const insertManyIgnoringDuplicates = async (model: { collection: Collection }, docs: object[]): Promise<number> => {
+  if (docs.length === 0) return 0;
+  try {
+    const { insertedCount } = await model.collection.insertMany(docs as never[], { ordered: false });
+    return insertedCount;
+  } catch (error) {
+    const e = error as { code?: number; writeErrors?: Array<{ code: number }> | { code: number }; result?: { insertedCount?: number } };
+    const all = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
+    if (all.length === 0 || all.some((w) => w.code !== 11000)) throw error;
+    return docs.length - all.length;
+  }
 };

@@ -68,7 +68,8 @@ export interface ConsumerAppOptions {
   /** Topics to create if missing before consuming (several apps may race to create them: harmless). */
   topics: readonly string[];
   port: (config: AppConfig) => number;
-  consumer?: (config: AppConfig) => { partitionsConsumedConcurrently?: number; fromBeginning?: boolean };
+  /** The Nest Kafka transport's consumer settings; `false`: the app runs its own consumer (as a provider). */
+  consumer?: ((config: AppConfig) => { partitionsConsumedConcurrently?: number; fromBeginning?: boolean }) | false;
 }
 
 /**
@@ -85,10 +86,12 @@ export const startConsumerApp = async (module: unknown, options: ConsumerAppOpti
   } finally {
     await admin.disconnect();
   }
-  app.connectMicroservice(
-    kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), options.groupId, options.consumer?.(config) ?? {}),
-    { inheritAppConfig: true },
-  );
-  await app.startAllMicroservices();
+  if (options.consumer !== false) {
+    app.connectMicroservice(
+      kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), options.groupId, options.consumer?.(config) ?? {}),
+      { inheritAppConfig: true },
+    );
+    await app.startAllMicroservices();
+  }
   await startHttp(app, options.port);
 };

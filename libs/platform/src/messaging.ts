@@ -59,15 +59,34 @@ export const sendEvents = async (
   producer: Producer,
   config: AppConfig,
   topic: string,
-  events: Array<{ key: string; event: object; headers?: IHeaders }>,
+  events: OutgoingEvent[],
+): Promise<void> => sendEventsToTopics(producer, config, [{ topic, events }]);
+
+export interface OutgoingEvent {
+  key: string;
+  event: object;
+  headers?: IHeaders;
+}
+
+/** sendEvents to several topics in one request per broker (kafkajs sendBatch), all acknowledged together. */
+export const sendEventsToTopics = async (
+  producer: Producer,
+  config: AppConfig,
+  batches: Array<{ topic: string; events: OutgoingEvent[] }>,
 ): Promise<void> => {
-  if (events.length === 0) return;
-  const messages: Message[] = events.map(({ key, event, headers }) => ({
-    key,
-    value: JSON.stringify(event),
-    headers: { 'content-type': CLOUDEVENTS_JSON, ...headers },
-  }));
-  await producer.send({ topic: topicName(config, topic), messages, acks: -1 });
+  const topicMessages = batches
+    .filter((b) => b.events.length > 0)
+    .map(({ topic, events }) => ({
+      topic: topicName(config, topic),
+      messages: events.map(({ key, event, headers }): Message => ({
+        key,
+        value: JSON.stringify(event),
+        headers: { 'content-type': CLOUDEVENTS_JSON, ...headers },
+      })),
+    }));
+  if (topicMessages.length === 0) return;
+  if (topicMessages.length === 1) await producer.send({ ...topicMessages[0], acks: -1 });
+  else await producer.sendBatch({ topicMessages, acks: -1 });
 };
 
 /** Errors worth waiting out (the database or broker is away), as opposed to a message that cannot work. */

@@ -1,0 +1,68 @@
+import { APP_CONFIG, AppConfig, consumerSession, KAFKA, LOGGER, topicName } from '@app/platform';
+import { Topics } from '@app/contracts';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { CommandProcessor } from './command-processor';
+import { CONSUMER_GROUP } from './release-service.constants';
+
+/** Commands decided per database round trip at most: bounds a batch's memory and the time between heartbeats. */
+const CHUNK = 200;
+/** Commands of different releases run concurrently; one release's stay in order (one partition each). */
+const PARTITIONS_CONCURRENTLY = 3;
+
+/**
+ * Consumes the commands topic a fetch at a time (kafkajs `eachBatch`) rather than a message at a time, so
+ * the decisions of one fetch share their database writes and their Kafka send (CommandProcessor.processBatch).
+ * An offset is resolved only once every command before it is stored and answered: a crash mid-batch
+ * redelivers it, and the commands already decided are answered again from the store.
+ */
+@Injectable()
+export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private consumer?: Consumer;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly processor: CommandProcessor,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: `${this.config.KAFKA_TOPIC_PREFIX}${CONSUMER_GROUP}`,
+      allowAutoTopicCreation: false,
+      ...consumerSession(this.config),
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts the consumer after a retriable error; after any other, nothing would consume the
+      // commands any more, so the process exits and its supervisor starts a fresh one.
+      if (payload.restart) return;
+      this.logger.fatal({ err: payload.error }, 'command consumer crashed; exiting');
+      process.exit(1);
+    });
+    await consumer.connect();
+    // A new group starts from the beginning: commands sent before the first start are not lost.
+    await consumer.subscribe({ topic: topicName(this.config, Topics.commands), fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (let i = 0; i < batch.messages.length; i += CHUNK) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(i, i + CHUNK);
+          await this.processor.processBatch(chunk, batch.topic, batch.partition, heartbeat);
+          resolveOffset(chunk[chunk.length - 1].offset);
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  /** Lets the batch in progress finish (its offsets are then committed) before the producer and database close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.processor.stop();
+    await this.consumer?.disconnect();
+  }
+}
