@@ -129,8 +129,10 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
     return loaded;
   };
 
-  let loaded = await load(false);
-  const previous = await priorDecision<Result>(store, streamId, metadata.commandId, loaded);
+  // The recorded refusal, if any, is asked for while the stream loads: one round trip less per command.
+  const [first, refused] = await Promise.all([load(false), store.findRejection(metadata.commandId)]);
+  let loaded = first;
+  const previous = await priorDecision<Result>(store, streamId, metadata.commandId, loaded, false, refused);
   if (previous) return previous;
 
   const maxAttempts = options.maxAttempts ?? 10;
@@ -219,12 +221,14 @@ const priorDecision = async <Result>(
   commandId: string,
   loaded: LoadedStream<unknown>,
   search = false,
+  /** The command's recorded refusal when the caller already asked for it (null: none); undefined: ask. */
+  refused?: unknown,
 ): Promise<HandleResult<Result> | null> => {
   const version = loaded.recent.find(([id]) => id === commandId)?.[1];
   const commit =
     version !== undefined ? await store.readCommit(streamId, version) : search ? await store.findByCommand(streamId, commandId) : null;
   if (commit) return { outcome: 'ACCEPTED', result: commit.result as Result, commit, duplicate: true };
-  const rejected = await store.findRejection(commandId);
+  const rejected = refused !== undefined ? refused : await store.findRejection(commandId);
   if (rejected) return { outcome: 'REJECTED', error: rejected as RejectedResult, duplicate: true };
   return null;
 };

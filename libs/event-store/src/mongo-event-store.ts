@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { openIn, openText, sealIn, sealText, ValuesCipher } from '@app/contracts';
 import { Connection, Model, Schema, Types } from 'mongoose';
 import { ConcurrencyError, DuplicateCommandError } from './errors';
@@ -124,6 +125,17 @@ export const GENESIS_HASH = '';
 /** The `_id` of a stream's commit at a version; zero-padded so `_id` order is version order in a stream. */
 export const commitKey = (streamId: string, version: number): string => `${streamId}@${String(version).padStart(10, '0')}`;
 const snapshotKey = (streamId: string, schemaVersion: number): string => `${streamId}#${schemaVersion}`;
+
+/**
+ * Snapshot text as stored: gzip (fastest level) in base64 behind a marker. A snapshot of a long history
+ * is large (10,000 revisions with their values: 4.2 MB of JSON), and reading it through a MongoDB-wire
+ * server costs by the byte (FerretDB: 150 ms for those 4.2 MB, 15 ms for the 0.36 MB they compress to).
+ * Text without the marker is an older, uncompressed snapshot, read as it is.
+ */
+const PACKED = 'gzip:';
+const packSnapshot = (json: string): string => PACKED + gzipSync(json, { level: 1 }).toString('base64');
+const unpackSnapshot = (text: string): string =>
+  text.startsWith(PACKED) ? gunzipSync(Buffer.from(text.slice(PACKED.length), 'base64')).toString('utf8') : text;
 
 /** The hash chain over everything a commit says, so an edited, removed or reordered commit is detectable. */
 export const commitHash = (c: {
@@ -418,13 +430,13 @@ export class MongoEventStore {
 
   async latestSnapshot(streamId: string, schemaVersion: number): Promise<{ version: number; state: unknown } | null> {
     const doc = await this.snapshots.findById(snapshotKey(streamId, schemaVersion)).lean<SnapshotDoc>();
-    return doc ? { version: doc.version, state: JSON.parse(openText(this.options.cipher, doc.state)) } : null;
+    return doc ? { version: doc.version, state: JSON.parse(unpackSnapshot(openText(this.options.cipher, doc.state))) } : null;
   }
 
   /** Keeps the newest snapshot of a stream: an older one never replaces a newer one. */
   async saveSnapshot(streamId: string, version: number, schemaVersion: number, state: unknown): Promise<void> {
-    // A snapshot holds every revision's values: sealed whole.
-    const doc = { streamId, version, schemaVersion, state: sealText(this.options.cipher, JSON.stringify(state)), takenAt: new Date() };
+    // A snapshot holds every revision's values: compressed, then sealed whole.
+    const doc = { streamId, version, schemaVersion, state: sealText(this.options.cipher, packSnapshot(JSON.stringify(state))), takenAt: new Date() };
     try {
       await this.snapshots.collection.replaceOne({ _id: snapshotKey(streamId, schemaVersion), version: { $lt: version } } as never, doc, {
         upsert: true,
