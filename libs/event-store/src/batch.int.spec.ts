@@ -100,6 +100,23 @@ describe('handleCommandBatch, catchUpMany and dispatchFresh', () => {
     expect((await store.readStream(id)).map((c) => c.commandId)).toEqual([first.metadata.commandId, items[3].metadata.commandId]);
   });
 
+  it('the same command twice in one fetch (a producer retry) commits once and answers both the same', async () => {
+    const cache = new StreamCache<ReleaseState>();
+    const id = 'bx-twice';
+    const once = item(id, install(id));
+    const items = [once, item(id, install(id), once.metadata)];
+    const answers = await batch(items, cache);
+    expect(answers[0]?.outcome).toBe('ACCEPTED');
+    expect(answers[1]).toBeNull();
+    const all = await finish(items, answers, cache);
+    expect(all.map((a) => [a.outcome, a.duplicate])).toEqual([
+      ['ACCEPTED', false],
+      ['ACCEPTED', true],
+    ]);
+    expect((all[1] as { result: unknown }).result).toEqual((all[0] as { result: unknown }).result);
+    expect((await store.readStream(id)).map((c) => c.commandId)).toEqual([once.metadata.commandId]);
+  });
+
   it('a stale cached stream collides: what came before is stored, nothing after, and the rest is decided once on a fresh read', async () => {
     const cache = new StreamCache<ReleaseState>();
     const [a, b, c] = ['bx-s-a', 'bx-s-b', 'bx-s-c'];
