@@ -221,6 +221,24 @@ describe('MongoEventStore and handleCommand', () => {
     ]);
   });
 
+  it('the watchdog finds exactly the releases whose pending operation is past its deadline, also in a rebuilt read model', async () => {
+    const model = new ReleaseReadModel(connection, `overdue_${uniqueSuffix()}_`);
+    const [late, onTime, done] = ['wd-late', 'wd-on-time', 'wd-done'];
+    // Decided a long time ago: the install's deadline is long past.
+    await handle(late, install(late), meta({ now: '2001-01-01T00:00:00.000Z' }));
+    await handle(onTime, install(onTime));
+    await handle(done, install(done), meta({ now: '2001-01-01T00:00:00.000Z' }));
+    await complete(done);
+    for (const id of [late, onTime, done]) await model.catchUp(store, id);
+    const now = new Date().toISOString();
+    expect((await model.overdue(now)).map((v) => v.releaseId)).toEqual([late]);
+    expect(await model.get(onTime)).toMatchObject({ pending: true });
+    expect(await model.get(done)).not.toHaveProperty('pending');
+    const rebuilt = new ReleaseReadModel(connection, `overdue_rebuilt_${uniqueSuffix()}_`);
+    await rebuilt.rebuild(store);
+    expect((await rebuilt.overdue(now)).map((v) => v.releaseId)).toEqual([late]);
+  });
+
   it('a read model rebuilt from the log equals the live one', async () => {
     const rebuilt = new ReleaseReadModel(connection, `rebuild_${uniqueSuffix()}_`);
     for (const id of ['projection', 'idem', 'race']) await readModel.catchUp(store, id);

@@ -25,6 +25,12 @@ export interface ReleaseView {
   pendingOperationId: string | null;
   /** When the pending operation may be failed by the watchdog. */
   pendingDeadline: string | null;
+  /**
+   * Present (true) exactly while an operation is pending. The watchdog's query is an equality on it, which
+   * FerretDB hands to PostgreSQL; a range or $ne filter it evaluates in Go over every release (measured
+   * at 10,000 releases: 734 ms against 20 ms).
+   */
+  pending?: true;
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
@@ -92,6 +98,7 @@ export class ReleaseReadModel {
         lastSuccessfulRevision: Number,
         pendingOperationId: String,
         pendingDeadline: String,
+        pending: Boolean,
         lastError: String,
         createdAt: String,
         updatedAt: String,
@@ -280,7 +287,7 @@ export class ReleaseReadModel {
       for (const event of commit.events as unknown as ReleaseEvent[]) {
         view = this.evolveView(view, event, commit, revisionOps);
       }
-      if (view) view = { ...view, version: commit.version, updatedAt: commit.metadata.now };
+      if (view) view = withPendingFlag({ ...view, version: commit.version, updatedAt: commit.metadata.now });
     }
     return { view, revisionOps };
   }
@@ -456,12 +463,9 @@ export class ReleaseReadModel {
   }
 
   /** Releases whose pending operation is past its deadline: the watchdog's work list. */
-  overdue(now: string, limit = 100): Promise<ReleaseView[]> {
-    return this.releases
-      .find({ pendingOperationId: { $ne: null }, pendingDeadline: { $lt: now } })
-      .limit(limit)
-      .lean<ReleaseView[]>()
-      .exec();
+  async overdue(now: string, limit = 100): Promise<ReleaseView[]> {
+    const pending = await this.releases.find({ pending: true }).lean<ReleaseView[]>().exec();
+    return pending.filter((v) => v.pendingOperationId !== null && v.pendingDeadline !== null && v.pendingDeadline < now).slice(0, limit);
   }
 
   async history(releaseId: string): Promise<RevisionView[]> {
@@ -530,6 +534,11 @@ export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView
       .map((r) => ({ chartVersion: r.chartVersion, values: canonicalJson(JSON.parse(r.valuesJson)), revision: r.revision })),
     ...(view.lastError ? { lastError: view.lastError } : {}),
   };
+};
+
+const withPendingFlag = (view: ReleaseView): ReleaseView => {
+  const { pending: _, ...rest } = view;
+  return view.pendingOperationId !== null ? { ...rest, pending: true } : rest;
 };
 
 /**
