@@ -268,6 +268,7 @@ async function main(): Promise<void> {
   // The production default level (info: one line per decision); BENCH_APP_LOG_LEVEL to compare.
   // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each app there when it stops (see cpu-profile.mjs).
   const extra: Record<string, string> = { LOG_LEVEL: process.env.BENCH_APP_LOG_LEVEL ?? 'info' };
+  if (process.env.BENCH_APP_NODE_OPTIONS) extra.NODE_OPTIONS = process.env.BENCH_APP_NODE_OPTIONS;
   const profileDir = process.env.BENCH_CPU_PROF_DIR;
   if (profileDir) Object.assign(extra, { BENCH_CPU_PROF_DIR: profileDir, NODE_OPTIONS: `--import ${join(__dirname, 'cpu-profile.mjs')}` });
   const kafka = new Kafka({ clientId: 'bench', brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
