@@ -4,6 +4,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap }
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandProcessor } from './command-processor';
+import { RelayAndWatchdog } from './relay-and-watchdog.service';
 import { CONSUMER_GROUP } from './release-service.constants';
 
 /** Commands decided per database round trip at most: bounds a batch's memory and the time between heartbeats. */
@@ -26,6 +27,7 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly processor: CommandProcessor,
+    private readonly relay: RelayAndWatchdog,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -42,6 +44,8 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
       this.logger.fatal({ err: payload.error }, 'command consumer crashed; exiting');
       process.exit(1);
     });
+    // Partitions just assigned may come from an instance that died between a commit and its publication.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.relay.relaySoon());
     await consumer.connect();
     // A new group starts from the beginning: commands sent before the first start are not lost.
     await consumer.subscribe({ topic: topicName(this.config, Topics.commands), fromBeginning: true });

@@ -83,6 +83,19 @@ export class CommandProcessor implements OnApplicationShutdown {
     this.stop();
   }
 
+  /**
+   * Pending operations of the streams this instance holds in memory (the releases it decided for lately),
+   * with their deadlines: what the watchdog checks every few seconds without a query. A copy may be stale
+   * (the partition moved on); the watchdog confirms against the read model before acting.
+   */
+  pendingInMemory(): Array<{ releaseId: string; operationId: string; deadline: string }> {
+    const out: Array<{ releaseId: string; operationId: string; deadline: string }> = [];
+    for (const { state } of this.streams.values()) {
+      if (state.status !== 'NONE' && state.pending) out.push({ releaseId: state.releaseId, operationId: state.pending.operationId, deadline: state.pending.deadline });
+    }
+    return out;
+  }
+
   /** From now on a failure leaves the command to the partition's next owner instead of being retried here. */
   stop(): void {
     this.stopping = true;

@@ -1,10 +1,11 @@
 import { commandEvent, Topics } from '@app/contracts';
-import { MongoEventStore, OutboxDispatcher, ReleaseReadModel } from '@app/event-store';
+import { MongoEventStore, OutboxDispatcher, ReleaseReadModel, ReleaseView } from '@app/event-store';
 import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { EVENT_STORE, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS } from './release-service.constants';
+import { CommandProcessor } from './command-processor';
+import { EVENT_STORE, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
 
 /**
  * Two timers that keep promises the command path cannot keep alone:
@@ -25,15 +26,26 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly processor: CommandProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
     // The relay scans the commits collection (no index is used on FerretDB), so it runs seldom: the
     // command path publishes its own commits and retries them through broker outages; the relay is for
     // what a crashed instance left behind, which it finds first right after a start.
-    this.every(RELAY_INTERVAL_MS, () => this.relay(), RELAY_AFTER_MS + 1_000);
-    this.every(WATCHDOG_INTERVAL_MS, () => this.watchdog());
+    this.relaySoon = this.every(RELAY_INTERVAL_MS, () => this.relay(), RELAY_AFTER_MS + 1_000);
+    // The sweep asks the read model for every pending release: it scales with them, so it runs seldom;
+    // in between, the operations this instance decided are checked in memory.
+    let lastSweep = Date.now();
+    this.every(WATCHDOG_INTERVAL_MS, () => {
+      const sweep = Date.now() - lastSweep >= WATCHDOG_SWEEP_MS;
+      if (sweep) lastSweep = Date.now();
+      return this.watchdog(new Date(), sweep);
+    });
   }
+
+  /** Runs the relay RELAY_AFTER_MS from now (after a partition assignment: a crashed owner's leftovers). */
+  relaySoon: () => void = () => undefined;
 
   async onApplicationShutdown(): Promise<void> {
     this.timers.forEach((t) => clearTimeout(t));
@@ -50,8 +62,19 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     return streams.length;
   }
 
-  async watchdog(now = new Date()): Promise<number> {
-    const overdue = await this.readModel.overdue(now.toISOString());
+  /**
+   * Expires operations past their deadline: those this instance holds in memory, each confirmed by its
+   * read-model view (a cached copy may be stale), or with `sweep`, every pending release in the read model.
+   */
+  async watchdog(now = new Date(), sweep = true): Promise<number> {
+    const at = now.toISOString();
+    const overdue: Array<Pick<ReleaseView, 'releaseId' | 'pendingOperationId'>> = sweep ? await this.readModel.overdue(at) : [];
+    if (!sweep) {
+      for (const candidate of this.processor.pendingInMemory().filter((p) => p.deadline < at)) {
+        const view = await this.readModel.get(candidate.releaseId);
+        if (view?.pendingOperationId === candidate.operationId && view.pendingDeadline !== null && view.pendingDeadline < at) overdue.push(view);
+      }
+    }
     await sendEvents(
       this.producer,
       this.config,
@@ -74,7 +97,8 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     return overdue.length;
   }
 
-  private every(ms: number, task: () => Promise<unknown>, firstAfterMs?: number): void {
+  /** Runs `task` every `ms` (never two at once); returns a function that runs it once RELAY_AFTER_MS later. */
+  private every(ms: number, task: () => Promise<unknown>, firstAfterMs?: number): () => void {
     let busy = false;
     const tick = () => {
       if (busy) return;
@@ -95,5 +119,10 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
       first.unref();
       this.timers.push(first);
     }
+    return () => {
+      const soon = setTimeout(tick, RELAY_AFTER_MS + 1_000);
+      soon.unref();
+      this.timers.push(soon);
+    };
   }
 }

@@ -7,5 +7,12 @@ export const CONSUMER_GROUP = 'release-service';
 
 /** A commit left undispatched this long (a crash, a broker outage) is published by the relay. */
 export const RELAY_AFTER_MS = 5_000;
-export const RELAY_INTERVAL_MS = 60_000;
+/**
+ * The relay runs after a start and after each partition assignment (when a crashed instance's work
+ * arrives), then this often as a safety net: it reads the commits and dispatched collections whole.
+ */
+export const RELAY_INTERVAL_MS = 600_000;
+/** The watchdog checks the pending operations it holds in memory this often (no query)... */
 export const WATCHDOG_INTERVAL_MS = 5_000;
+/** ...and every pending release in the read model this often (deadlines are a minute or more away). */
+export const WATCHDOG_SWEEP_MS = 60_000;

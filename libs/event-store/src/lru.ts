@@ -24,6 +24,11 @@ export class LruMap<V> {
     this.entries.delete(key);
   }
 
+  /** The entries, least recently used first, without touching their recency. */
+  values(): IterableIterator<V> {
+    return this.entries.values();
+  }
+
   get size(): number {
     return this.entries.size;
   }

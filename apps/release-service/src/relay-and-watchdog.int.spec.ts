@@ -1,0 +1,71 @@
+import { ALL_TOPICS, Topics } from '@app/contracts';
+import { CommandMetadata, ReleaseCommand } from '@app/domain';
+import { handleCommand, MongoEventStore, OutboxDispatcher, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { ensureTopics } from '@app/platform';
+import { Captured, KafkaProbe, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import mongoose, { Connection } from 'mongoose';
+import pino from 'pino';
+import type { CommandProcessor } from './command-processor';
+import { RelayAndWatchdog } from './relay-and-watchdog.service';
+
+// The watchdog on the real servers: between its sweeps of the read model it checks the operations held in
+// memory, and acts on one only when the stored view agrees (a cached copy may be stale).
+describe('watchdog', () => {
+  const config = testConfig();
+  let connection: Connection;
+  let store: MongoEventStore;
+  let readModel: ReleaseReadModel;
+  let probe: KafkaProbe;
+  let commands: Captured[];
+  let inMemory: Array<{ releaseId: string; operationId: string; deadline: string }> = [];
+  let watchdog: RelayAndWatchdog;
+  const meta = (now: string): CommandMetadata => ({ commandId: `w-${uniqueSuffix()}`, now, actor: 'tester', correlationId: 'c' });
+  const install = (releaseId: string): ReleaseCommand => ({
+    type: 'InstallRelease',
+    data: { releaseId, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0' },
+  });
+  const expiries = () => commands.map((c) => c.json() as { type: string; data: { releaseId: string; operationId: string } }).filter((c) => c.type.endsWith('expire-operation'));
+
+  beforeAll(async () => {
+    connection = await mongoose.createConnection(config.MONGODB_URI, { autoIndex: false }).asPromise();
+    store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
+    readModel = new ReleaseReadModel(connection);
+    await Promise.all([store.ensureIndexes(), readModel.ensureIndexes()]);
+    probe = new KafkaProbe(config);
+    await probe.start();
+    const admin = probe.kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, config, ALL_TOPICS);
+    await admin.disconnect();
+    commands = await probe.record([Topics.commands]);
+    const processor = { pendingInMemory: () => inMemory } as unknown as CommandProcessor;
+    const outbox = new OutboxDispatcher(store, async () => undefined);
+    watchdog = new RelayAndWatchdog(store, readModel, outbox, probe.producer, config, pino({ level: 'silent' }), processor);
+  });
+  afterAll(async () => {
+    await probe.stop();
+    await connection.dropDatabase();
+    await connection.close();
+  });
+
+  it('expires an overdue operation held in memory once its view confirms it, never one the view contradicts, and finds the rest by a sweep', async () => {
+    const [late, moved, swept] = ['wd-late', 'wd-moved', 'wd-swept'];
+    const installs = await Promise.all([late, moved, swept].map((id) => handleCommand(store, id, install(id), meta('2001-01-01T00:00:00.000Z'), RELEASE_AGGREGATE)));
+    for (const id of [late, moved, swept]) await readModel.catchUp(store, id);
+    const operationOf = (i: number) => (installs[i] as { result: { operationId: string } }).result.operationId;
+    const past = '2001-01-01T00:05:00.000Z';
+    inMemory = [
+      { releaseId: late, operationId: operationOf(0), deadline: past },
+      // A stale copy: the stored view's operation is another one.
+      { releaseId: moved, operationId: 'an-operation-long-finished', deadline: past },
+    ];
+    expect(await watchdog.watchdog(new Date(), false)).toBe(1);
+    await waitFor(() => expiries().length >= 1, { what: 'the expiry command' });
+    expect(expiries().map((e) => [e.data.releaseId, e.data.operationId])).toEqual([[late, operationOf(0)]]);
+    // The sweep reads every pending release of the read model, in memory or not.
+    inMemory = [];
+    expect(await watchdog.watchdog(new Date(), true)).toBe(3);
+    await waitFor(() => expiries().length >= 4, { what: 'the swept expiry commands' });
+    expect(new Set(expiries().slice(1).map((e) => e.data.releaseId))).toEqual(new Set([late, moved, swept]));
+  });
+});
