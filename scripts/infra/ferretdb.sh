@@ -121,6 +121,9 @@ pg_up() {
 
 pg_down() {
   local bin
+  # On the SQLite backend the cluster is not this FerretDB's: another one (its own run directory and
+  # port, on PostgreSQL) may be using it.
+  [[ "$BACKEND" == postgresql ]] || return 0
   bin="$(pg_bin_dir)" || return 0
   if pg_running; then
     log "stopping PostgreSQL ($PG_DATA)"
