@@ -29,6 +29,27 @@ const startStack = async (): Promise<Stack> => {
   return { config, probe, db, results, events, dlq, service };
 };
 
+const serviceEnv = (config: AppConfig) => envOf(config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn' });
+
+/**
+ * Starts the release service again when it exits on its own with an error, as its supervisor (Kubernetes,
+ * systemd) would: it exits when the database stays unreachable (see CommandProcessor). Counts the restarts.
+ */
+const supervise = (s: Stack): { restarts: number } => {
+  const state = { restarts: 0 };
+  const watch = (service: RunningApp) =>
+    service.process.once('exit', (code) => {
+      if (code === 0 || code === null || s.service !== service) return;
+      state.restarts += 1;
+      void startApp('release-service', serviceEnv(s.config)).then((next) => {
+        s.service = next;
+        watch(next);
+      });
+    });
+  watch(s.service);
+  return state;
+};
+
 const stopStack = async (stack: Stack | undefined): Promise<void> => {
   if (!stack) return;
   await stack.probe.stop();
@@ -121,17 +142,20 @@ describe('faults: crashes and restarts under load', () => {
     const s = stack;
     const script = commandScript(`${server}-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
     const started = Date.now();
+    const supervisor = supervise(s);
     const sending = sendPaced(s.probe, script, 10, 200);
     await waitFor(() => answered(s.results).size >= 30, { timeoutMs: 60_000, what: 'load under way' });
     const answeredAtRestart = answered(s.results).size;
     const restartedAt = Date.now();
     const downMs = await restartServer(server);
     const before = s.results.length;
-    await waitFor(() => s.results.length > before, { timeoutMs: 120_000, intervalMs: 250, what: `an answer after the ${server} restart` });
+    await waitFor(() => s.results.length > before, { timeoutMs: 120_000, intervalMs: 250, what: `an answer after the ${server} restart` }).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- release-service output ---\n${s.service.output().slice(-8000)}`);
+    });
     const recoveryMs = Date.now() - restartedAt;
     await sending;
     const inv = await settle(s, script, 240_000);
-    recordScenario(`restart ${server} under load`, { ...inv, answeredAtRestart, downMs, recoveryMs, seconds: Math.round((Date.now() - started) / 1000) });
+    recordScenario(`restart ${server} under load`, { ...inv, answeredAtRestart, downMs, recoveryMs, serviceRestarts: supervisor.restarts, seconds: Math.round((Date.now() - started) / 1000) });
     expect(answeredAtRestart).toBeLessThan(RELEASES * PER_RELEASE);
     expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
   }, 600_000);

@@ -32,6 +32,8 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { EVENT_STORE, OUTBOX, READ_MODEL, SOURCE } from './release-service.constants';
 
 const MAX_ATTEMPTS_ON_UNEXPECTED_ERROR = 3;
+/** How long the database may stay unselectable before the process exits for its supervisor to restart it. */
+const DATABASE_UNREACHABLE_EXIT_MS = 45_000;
 
 /**
  * Turns one message of the commands topic into a decision, exactly once in effect:
@@ -224,6 +226,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     const metadata = this.metadataOf(context);
 
     let unexpectedFailures = 0;
+    let unreachableSince: number | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const handled = await handleCommand(this.store, releaseId, command, metadata, RELEASE_AGGREGATE, this.streams);
@@ -243,6 +246,14 @@ export class CommandProcessor implements OnApplicationShutdown {
           throw error;
         }
         if (isTransientError(error)) {
+          unreachableSince ??= Date.now();
+          if ((error as Error).name === 'MongoServerSelectionError' && Date.now() - unreachableSince > DATABASE_UNREACHABLE_EXIT_MS) {
+            // Seen in the fault tier after a database restart under load: the MongoDB driver never tried the
+            // restarted server again, while a fresh process connects at once. The command is not lost: its
+            // offset is not committed, and the next owner of the partition (or this one, restarted) decides it.
+            this.logger.fatal({ err: error, seconds: Math.round((Date.now() - unreachableSince) / 1000) }, 'database unreachable; exiting so a fresh process reconnects');
+            process.exit(1);
+          }
           const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
           log.warn({ err: error, attempt, delay }, 'transient failure, retrying the command');
           await new Promise((resolve) => setTimeout(resolve, delay));

@@ -1,7 +1,7 @@
 import { CommandMetadata, Decider, DomainError, fold, isDomainError } from '@app/domain';
 import { LruMap } from './lru';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
-import { Commit, GENESIS_HASH, MongoEventStore, PreparedCommit } from './mongo-event-store';
+import { AppendInput, Commit, GENESIS_HASH, MongoEventStore, PreparedCommit } from './mongo-event-store';
 
 export interface RejectedResult {
   code: string;
@@ -96,6 +96,30 @@ const catchUpStream = async <State, Event extends { type: string; data: unknown 
   return { state, version, hash, recent };
 };
 
+/** The commit of a decision made on a stream at `on` (its version and hash). */
+const appendInput = (
+  streamId: string,
+  commandType: string,
+  metadata: CommandMetadata,
+  events: Array<{ type: string; data: unknown }>,
+  result: unknown,
+  on: { version: number; hash: string },
+): AppendInput => ({
+  streamId,
+  expectedVersion: on.version,
+  commandId: metadata.commandId,
+  commandType,
+  events,
+  result,
+  metadata: {
+    actor: metadata.actor,
+    correlationId: metadata.correlationId,
+    ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
+    now: metadata.now,
+  },
+  prevHash: on.hash,
+});
+
 const rejection = (error: DomainError): RejectedResult => ({
   code: error.code,
   message: error.message,
@@ -167,21 +191,7 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
     // A decision with no events (a late duplicate outcome, say) changes nothing and needs no commit.
     if (events.length === 0) return { outcome: 'ACCEPTED', result, commit: null, duplicate: false };
     try {
-      const commit = await store.append({
-        streamId,
-        expectedVersion: version,
-        commandId: metadata.commandId,
-        commandType: command.type,
-        events,
-        result,
-        metadata: {
-          actor: metadata.actor,
-          correlationId: metadata.correlationId,
-          ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
-          now: metadata.now,
-        },
-        prevHash: hash,
-      });
+      const commit = await store.append(appendInput(streamId, command.type, metadata, events, result, { version, hash }));
       const recent = [...loaded.recent];
       remember(recent, commit);
       const next: LoadedStream<State> = { state: after, version: commit.version, hash: commit.hash, recent };
@@ -294,21 +304,7 @@ export const handleCommandBatch = async <State, Command extends { type: string }
       answers[index] = { outcome: 'ACCEPTED', result, commit: null, duplicate: false };
       return;
     }
-    const commit = store.prepare({
-      streamId,
-      expectedVersion: loaded.version,
-      commandId: metadata.commandId,
-      commandType: command.type,
-      events,
-      result,
-      metadata: {
-        actor: metadata.actor,
-        correlationId: metadata.correlationId,
-        ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
-        now: metadata.now,
-      },
-      prevHash: loaded.hash,
-    });
+    const commit = store.prepare(appendInput(streamId, command.type, metadata, events, result, loaded));
     const recent = [...loaded.recent];
     remember(recent, { commandId: metadata.commandId, version: commit.doc.version });
     const after: LoadedStream<State> = { state, version: commit.doc.version, hash: commit.doc.hash, recent };
