@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { openIn, openText, sealIn, sealText, ValuesCipher } from '@app/contracts';
-import { Connection, Model, Schema, Types } from 'mongoose';
+import { Collection, Connection, Model, Schema, Types } from 'mongoose';
 import { ConcurrencyError, DuplicateCommandError } from './errors';
 import { DomainEvent, EventSchemas, upcast } from './upcasting';
 
@@ -168,6 +168,23 @@ export const commitHash = (c: {
 
 const isDuplicateKey = (error: unknown): error is { code: number; message: string; keyPattern?: Record<string, number> } =>
   typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
+
+/**
+ * Inserts documents, unordered; ones already there (a repeated projection, a second publication) are
+ * skipped. Returns how many were new.
+ */
+export const insertManyIgnoringDuplicates = async (model: { collection: Collection }, docs: object[]): Promise<number> => {
+  if (docs.length === 0) return 0;
+  try {
+    const { insertedCount } = await model.collection.insertMany(docs as never[], { ordered: false });
+    return insertedCount;
+  } catch (error) {
+    const writeErrors = (error as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
+    const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    if (all.length === 0 || all.some((w) => w.code !== 11000)) throw error;
+    return docs.length - all.length;
+  }
+};
 
 /** Which unique index a duplicate-key error names, where the server says (MongoDB does, FerretDB 1.x not). */
 const duplicateOn = (error: { message: string; keyPattern?: Record<string, number> }): 'version' | 'command' | 'unknown' => {
@@ -491,18 +508,11 @@ export class MongoEventStore {
 
   /** Marks several commits dispatched in one insert; ones already marked stay as they are. */
   async markDispatchedMany(commits: Array<Pick<Commit, 'streamId' | 'version'>>): Promise<void> {
-    if (commits.length === 0) return;
     const at = new Date();
-    try {
-      await this.dispatched.collection.insertMany(
-        commits.map((c) => ({ _id: commitKey(c.streamId, c.version), streamId: c.streamId, at }) as never),
-        { ordered: false },
-      );
-    } catch (error) {
-      const writeErrors = (error as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
-      const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (!isDuplicateKey(error) || all.length === 0 || all.some((e) => e.code !== 11000)) throw error;
-    }
+    await insertManyIgnoringDuplicates(
+      this.dispatched,
+      commits.map((c) => ({ _id: commitKey(c.streamId, c.version), streamId: c.streamId, at })),
+    );
   }
 
   private schemaVersionOf(type: string): number {

@@ -1,9 +1,9 @@
 import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
 import { assertNever, canonicalJson } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
-import { Collection, Connection, Model, Schema } from 'mongoose';
+import { Connection, Model, Schema } from 'mongoose';
 import { LruMap } from './lru';
-import { Commit, MongoEventStore } from './mongo-event-store';
+import { Commit, insertManyIgnoringDuplicates, MongoEventStore } from './mongo-event-store';
 
 /**
  * The read model of releases: one document per release (status, current and last successful revision)
@@ -551,17 +551,3 @@ const UPDATES_PER_COMMAND = 10;
 
 const chunks = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-/** Inserts documents, unordered; ones already there (a repeated projection) are skipped. Returns how many were new. */
-const insertManyIgnoringDuplicates = async (model: { collection: Collection }, docs: object[]): Promise<number> => {
-  if (docs.length === 0) return 0;
-  try {
-    const { insertedCount } = await model.collection.insertMany(docs as never[], { ordered: false });
-    return insertedCount;
-  } catch (error) {
-    const e = error as { code?: number; writeErrors?: Array<{ code: number }> | { code: number }; result?: { insertedCount?: number } };
-    const all = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
-    if (all.length === 0 || all.some((w) => w.code !== 11000)) throw error;
-    return docs.length - all.length;
-  }
-};
