@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
-import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
-import { commitHash, commitKey, handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from '@app/event-store';
+import { CommandMetadata, RELEASE_HISTORY_CHUNK, RELEASE_HISTORY_WINDOW, ReleaseCommand, ReleaseState } from '@app/domain';
+import { commitHash, commitKey, handleCommand, loadStream, loadWholeStream, MongoEventStore, RECENT_COMMANDS, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, saveStreamSnapshot } from '@app/event-store';
 import { localServers } from './kafka-support';
-import { dropDatabase, figure, median, report, timeEach } from './support';
+import { dropDatabase, figure, median, report, reportOnly, timeEach } from './support';
 
 const LONG = Number(process.env.BENCH_LONG_REVISIONS ?? 10_000);
 const SHORT = Number(process.env.BENCH_SHORT_REVISIONS ?? 10);
@@ -36,6 +36,7 @@ const seedStream = async (store: MongoEventStore, id: string, revisions: number)
   let hash = '';
   let version = 0;
   const docs = [];
+  const recent: Array<[string, number]> = [];
   const every = RELEASE_AGGREGATE.snapshotEvery!;
   for (let r = 1; r <= revisions; r += 1) {
     const m = meta();
@@ -53,8 +54,12 @@ const seedStream = async (store: MongoEventStore, id: string, revisions: number)
     hash = commitHash(body);
     // The store finds commits by `_id` (streamId@version) and orders the log by `pos`, as append writes them.
     docs.push({ _id: commitKey(id, version), pos: new mongoose.Types.ObjectId(), ...body, recordedAt: new Date(), dispatched: true, hash });
-    // Only the newest snapshot matters for loading; the service writes one every `every` commits.
-    if (version === Math.floor(revisions / every) * every) await store.saveSnapshot(id, version, RELEASE_AGGREGATE.snapshotSchemaVersion!, { state, hash });
+    recent.push([m.commandId, version]);
+    // Only the newest snapshot matters for loading; the service writes one every `every` commits, as
+    // saveStreamSnapshot does: the state compacted to its newest revisions, with the recent command ids.
+    if (version === Math.floor(revisions / every) * every) {
+      await saveStreamSnapshot(store, id, { state, version, hash, recent: recent.slice(-RECENT_COMMANDS) }, RELEASE_AGGREGATE);
+    }
     if (docs.length === 1000) await store.commits.collection.insertMany(docs.splice(0) as never[]);
   }
   if (docs.length) await store.commits.collection.insertMany(docs as never[]);
@@ -78,6 +83,9 @@ async function main(): Promise<void> {
     await timeEach(5, () => loadStream(store, short, decider));
     const longMs = median(await timeEach(LOADS, () => loadStream(store, long, decider)));
     const shortMs = median(await timeEach(LOADS, () => loadStream(store, short, decider)));
+    // The rare path: a decision that reaches past the revisions a snapshot holds (a rollback to one older
+    // than the newest RELEASE_HISTORY_WINDOW or so) reads the archived chunks back as well.
+    const fullMs = median(await timeEach(LOADS, () => loadWholeStream(store, long, decider, RELEASE_AGGREGATE as never)));
 
     // 2. Appends vs raw insertOne of the same size, in the same run.
     const sample = (await store.commits.find({ streamId: short }).sort({ version: -1 }).limit(1).lean())[0] as Record<string, unknown>;
@@ -120,6 +128,11 @@ async function main(): Promise<void> {
         // Why the short load can be the slower one on SQLite: it reads more commits by `_id` than the long
         // one reads after its snapshot, and there each such read costs a scan of the collection.
         note: `${database}; both streams in one collection of ${LONG + SHORT} commits${/sqlite/.test(database) ? ', which every read by _id scans on this backend (see README, Benchmarks)' : ''}`,
+      }),
+      reportOnly({
+        figure: `whole-history load, ${LONG} revisions (snapshot + ${LONG / RELEASE_HISTORY_CHUNK} archive chunks, for a rollback past the newest ${RELEASE_HISTORY_WINDOW}; median ms)`,
+        ours: fullMs,
+        unit: 'ms',
       }),
       figure({ figure: 'store.append vs raw insertOne (appends/s)', ours: 1000 / appendMs, baseline: 1000 / rawMs, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
       figure({ figure: 'handleCommand (read, decide, append) vs raw insertOne (/s)', ours: 1000 / handleMs, baseline: 1000 / rawMs, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { ValuesCipher } from '@app/contracts';
-import { CommandMetadata, DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
+import { CommandMetadata, compactRelease, DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection, Types } from 'mongoose';
 import { UnknownEventError } from './errors';
-import { handleCommand, loadStream, StreamCache } from './handle-command';
+import { handleCommand, loadStream, loadWholeStream, StreamCache } from './handle-command';
 import { Commit, commitKey, MongoEventStore } from './mongo-event-store';
 import { OutboxDispatcher } from './outbox';
 import { ReleaseReadModel } from './release-read-model';
@@ -315,19 +315,26 @@ describe('MongoEventStore and handleCommand', () => {
     await expect(store.readStream(id)).rejects.toThrow(/'RevisionDeployed' with schema version 9/);
   });
 
-  it('with a cipher, values are sealed in commits and snapshots and read back exactly', async () => {
+  it('with a cipher, values are sealed in commits, snapshots and archived history, and read back exactly', async () => {
     const sealedStore = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS, cipher: new ValuesCipher(randomBytes(32)), prefix: 'sealed_' });
     await sealedStore.ensureIndexes();
     const id = 'sealed';
     const secret = `pw-${uniqueSuffix()}`;
     const command = { ...install(id), data: { ...(install(id).data as object), values: { password: secret } } } as unknown as ReleaseCommand;
-    await handleCommand(sealedStore, id, command, meta(), { ...RELEASE_AGGREGATE, snapshotEvery: 1 });
+    // A snapshot after every commit, holding one revision: revision 1 goes to the archive at the upgrade.
+    const options = { ...RELEASE_AGGREGATE, snapshotEvery: 1, history: { ...RELEASE_AGGREGATE.history!, chunkSize: 1, compact: (s: ReleaseState) => compactRelease(s, 1, 1) } };
+    const installed = meta();
+    await handleCommand(sealedStore, id, command, installed, options);
+    await handleCommand(sealedStore, id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: installed.commandId, outcome: 'SUCCEEDED' } }, meta(), options);
+    await handleCommand(sealedStore, id, { type: 'UpgradeRelease', data: { releaseId: id, values: { other: 1 } } }, meta(), options);
     const raw = JSON.stringify([await sealedStore.commits.find({}).lean(), await sealedStore.snapshots.find({}).lean()]);
-    expect(raw).not.toContain(secret);
+    const archive = JSON.stringify(await sealedStore.archive.find({}).lean());
+    expect(raw + archive).not.toContain(secret);
     expect(raw).toContain('sealed:v1.');
     expect(raw).toContain('$sealed');
-    const loaded = await loadStream(sealedStore, id, RELEASE_AGGREGATE.decider);
-    expect(loaded.version).toBe(1);
+    expect(archive).toContain('sealed:v1.');
+    const loaded = await loadWholeStream(sealedStore, id, RELEASE_AGGREGATE.decider, options as never);
+    expect(loaded.version).toBe(3);
     expect((loaded.state as Exclude<ReleaseState, { status: 'NONE' }>).revisions[0].values).toEqual({ password: secret });
     expect((await sealedStore.readCommit(id, 1))!.events[0].data).toMatchObject({ values: { password: secret } });
   });

@@ -1,4 +1,4 @@
-import { CommandMetadata, Decider, DomainError, fold, isDomainError } from '@app/domain';
+import { CommandMetadata, Decider, DomainError, fold, isDomainError, NeedsFullHistory } from '@app/domain';
 import { LruMap } from './lru';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
 import { AppendInput, Commit, GENESIS_HASH, MongoEventStore, PreparedCommit } from './mongo-event-store';
@@ -21,7 +21,27 @@ export interface AggregateOptions<State, Command extends { type: string }, Event
   snapshotEvery?: number;
   /** Bump when the state's shape changes: older snapshots are then ignored, not misread. */
   snapshotSchemaVersion?: number;
+  /** How a long history is kept out of snapshots and memory; none: the whole state is kept. */
+  history?: HistoryArchive<State>;
   maxAttempts?: number;
+}
+
+/**
+ * How an aggregate keeps a long history out of its snapshots and its in-memory state, so a load costs the
+ * same at any history length. When a snapshot is saved, `compact` cuts the oldest items off in whole
+ * chunks; those chunks are stored first (they never change afterwards), then the snapshot that leaves
+ * them out. A decision that needs them throws NeedsFullHistory and is made again on the state with its
+ * archived items put back (loadWholeStream). Changing chunkSize needs a new snapshotSchemaVersion.
+ */
+export interface HistoryArchive<State> {
+  chunkSize: number;
+  compact: (state: State) => State;
+  /** How many of the oldest items `state` leaves out (a multiple of chunkSize). */
+  archived: (state: State) => number;
+  /** The items numbered from..to (1-based, inclusive) that `state` holds, in order. */
+  items: (state: State, from: number, to: number) => unknown[];
+  /** `state` with the items it leaves out (1..archived(state), in order) put back; throws if they do not fit. */
+  restore: (state: State, items: unknown[]) => State;
 }
 
 export interface LoadedStream<State> {
@@ -75,25 +95,101 @@ export const loadStream = async <State, Event extends { type: string; data: unkn
     hash: saved?.hash ?? GENESIS_HASH,
     recent: [...(saved?.recent ?? [])],
   };
-  return catchUpStream(store, loaded, streamId, decider);
+  try {
+    return foldCommits(await store.readTail(streamId, loaded.version), loaded, decider);
+  } catch (error) {
+    // A commit after a compacted snapshot touched an item the snapshot left out, which the aggregate's
+    // rules say cannot happen: the log, folded from its first commit, is the truth.
+    if (error instanceof NeedsFullHistory) return foldLog(store, streamId, decider);
+    throw error;
+  }
 };
 
-/** Folds the commits after a loaded stream's version into it. */
-const catchUpStream = async <State, Event extends { type: string; data: unknown }>(
+/**
+ * Reads a stream with its whole history: as loadStream, then the archived chunks the snapshot left out
+ * put back. Falls back to folding the whole log when a chunk is missing or does not fit.
+ */
+export const loadWholeStream = async <State, Event extends { type: string; data: unknown }>(
   store: MongoEventStore,
-  loaded: LoadedStream<State>,
   streamId: string,
   decider: Decider<State, never, Event>,
+  options: Pick<AggregateOptions<State, never, never, unknown>, 'history' | 'snapshotSchemaVersion'>,
 ): Promise<LoadedStream<State>> => {
+  const loaded = await loadStream(store, streamId, decider, options.snapshotSchemaVersion);
+  const { history } = options;
+  const archived = history ? history.archived(loaded.state) : 0;
+  if (!history || archived === 0) return loaded;
+  const chunks = await store.readArchive(streamId, options.snapshotSchemaVersion ?? 1, Math.ceil(archived / history.chunkSize));
+  if (chunks) {
+    try {
+      return { ...loaded, state: history.restore(loaded.state, chunks.flat()) };
+    } catch {
+      // Chunks that do not fit the snapshot: fall through to the log.
+    }
+  }
+  return foldLog(store, streamId, decider);
+};
+
+/** Folds commits (the ones after a loaded stream's version, in order) into it. */
+const foldCommits = <State, Event extends { type: string; data: unknown }>(
+  commits: Commit[],
+  loaded: LoadedStream<State>,
+  decider: Decider<State, never, Event>,
+): LoadedStream<State> => {
   let { state, version, hash } = loaded;
   const recent = [...loaded.recent];
-  for (const commit of await store.readTail(streamId, version)) {
+  for (const commit of commits) {
     state = fold(decider.evolve, state, commit.events as unknown as Event[]);
     version = commit.version;
     hash = commit.hash;
     remember(recent, commit);
   }
   return { state, version, hash, recent };
+};
+
+/** The whole log of a stream folded from its first commit, in one range read: the slow, certain path. */
+const foldLog = async <State, Event extends { type: string; data: unknown }>(
+  store: MongoEventStore,
+  streamId: string,
+  decider: Decider<State, never, Event>,
+): Promise<LoadedStream<State>> =>
+  foldCommits(await store.readStream(streamId), { state: decider.initialState(), version: 0, hash: GENESIS_HASH, recent: [] }, decider);
+
+/**
+ * Saves a stream's snapshot: with a history archive, the state compacted, after storing the chunks the
+ * compaction cuts off. Returns the stream as the snapshot holds it (what a cache may keep).
+ */
+export const saveStreamSnapshot = async <State>(
+  store: MongoEventStore,
+  streamId: string,
+  loaded: LoadedStream<State>,
+  options: Pick<AggregateOptions<State, never, never, unknown>, 'history' | 'snapshotSchemaVersion'>,
+): Promise<LoadedStream<State>> => {
+  const { history } = options;
+  const schemaVersion = options.snapshotSchemaVersion ?? 1;
+  let { state } = loaded;
+  if (history) {
+    const kept = history.compact(state);
+    const [before, after] = [history.archived(state), history.archived(kept)];
+    if (after > before) {
+      const items = history.items(state, before + 1, after);
+      const chunks = [];
+      for (let first = before; first < after; first += history.chunkSize) {
+        chunks.push({ index: first / history.chunkSize, items: items.slice(first - before, first - before + history.chunkSize) });
+      }
+      // Stored before the snapshot that leaves them out: a snapshot never counts on a chunk not there.
+      await store.saveArchiveChunks(streamId, schemaVersion, chunks);
+    }
+    state = kept;
+  }
+  const snapshot: SnapshotState<State> = { state, hash: loaded.hash, recent: loaded.recent };
+  await store.saveSnapshot(streamId, loaded.version, schemaVersion, snapshot);
+  return { ...loaded, state };
+};
+
+/** After a snapshot, the cache keeps the compacted stream, unless the stream has moved on meanwhile. */
+const keepSnapshotted = <State>(cache: StreamCache<State> | undefined, streamId: string, kept: LoadedStream<State>): void => {
+  if (cache?.get(streamId)?.version === kept.version) cache.set(streamId, kept);
 };
 
 /** The commit of a decision made on a stream at `on` (its version and hash). */
@@ -145,10 +241,16 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
   const decider = options.decider as unknown as Decider<State, never, Event>;
   // Whether `loaded` came from the cache (and may be stale) rather than from the store just now.
   let cached = false;
+  // Whether decisions need the whole history (a decision asked for it with NeedsFullHistory).
+  let full = false;
   const load = async (fresh: boolean): Promise<LoadedStream<State>> => {
     const hit = fresh ? undefined : cache?.get(streamId);
     cached = hit !== undefined;
-    const loaded = hit ?? (await loadStream<State, Event>(store, streamId, decider, options.snapshotSchemaVersion));
+    const loaded =
+      hit ??
+      (full
+        ? await loadWholeStream<State, Event>(store, streamId, decider, options)
+        : await loadStream<State, Event>(store, streamId, decider, options.snapshotSchemaVersion));
     cache?.set(streamId, loaded);
     return loaded;
   };
@@ -169,6 +271,12 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
     try {
       events = options.decider.decide(command, state, metadata);
     } catch (error) {
+      if (error instanceof NeedsFullHistory && !full) {
+        full = true;
+        reload = true;
+        attempt -= 1;
+        continue;
+      }
       if (!isDomainError(error)) throw error;
       if (cached) {
         // A refusal is recorded for good, so it is never decided on a copy that may be stale (another
@@ -197,10 +305,7 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
       const next: LoadedStream<State> = { state: after, version: commit.version, hash: commit.hash, recent };
       cache?.set(streamId, next);
       const every = options.snapshotEvery ?? 0;
-      if (every > 0 && commit.version % every === 0) {
-        const snapshot: SnapshotState<State> = { state: after, hash: commit.hash, recent };
-        await store.saveSnapshot(streamId, commit.version, options.snapshotSchemaVersion ?? 1, snapshot);
-      }
+      if (every > 0 && commit.version % every === 0) keepSnapshotted(cache, streamId, await saveStreamSnapshot(store, streamId, next, options));
       return { outcome: 'ACCEPTED', result, commit, duplicate: false };
     } catch (error) {
       if (error instanceof DuplicateCommandError) {
@@ -294,7 +399,8 @@ export const handleCommandBatch = async <State, Command extends { type: string }
     try {
       events = options.decider.decide(command, loaded.state, metadata);
     } catch (error) {
-      if (!isDomainError(error)) throw error;
+      // A refusal, or a decision that needs the whole history: handleCommand decides it.
+      if (!isDomainError(error) && !(error instanceof NeedsFullHistory)) throw error;
       left.add(streamId);
       return;
     }
@@ -321,8 +427,7 @@ export const handleCommandBatch = async <State, Command extends { type: string }
     cache.set(commit.streamId, after);
     answers[index] = { outcome: 'ACCEPTED', result: commit.result as Result, commit, duplicate: false };
     if (every > 0 && commit.version % every === 0) {
-      const snapshot: SnapshotState<State> = { state: after.state, hash: after.hash, recent: after.recent };
-      snapshots.push(store.saveSnapshot(commit.streamId, commit.version, options.snapshotSchemaVersion ?? 1, snapshot));
+      snapshots.push(saveStreamSnapshot(store, commit.streamId, after, options).then((kept) => keepSnapshotted(cache, commit.streamId, kept)));
     }
   });
   if (collided !== null) {

@@ -101,6 +101,17 @@ export interface SnapshotDoc {
   takenAt: Date;
 }
 
+export interface ArchiveChunkDoc {
+  /** streamId#schemaVersion#index (see archiveKey). */
+  _id: string;
+  streamId: string;
+  schemaVersion: number;
+  index: number;
+  /** JSON of the chunk's items, packed and sealed like a snapshot. */
+  items: string;
+  takenAt: Date;
+}
+
 export interface AppendInput {
   streamId: string;
   /** The version of the stream the decision was made on; the commit gets expectedVersion + 1. */
@@ -125,6 +136,8 @@ export const GENESIS_HASH = '';
 /** The `_id` of a stream's commit at a version; zero-padded so `_id` order is version order in a stream. */
 export const commitKey = (streamId: string, version: number): string => `${streamId}@${String(version).padStart(10, '0')}`;
 const snapshotKey = (streamId: string, schemaVersion: number): string => `${streamId}#${schemaVersion}`;
+const archiveKey = (streamId: string, schemaVersion: number, index: number): string =>
+  `${streamId}#${schemaVersion}#${String(index).padStart(6, '0')}`;
 
 /**
  * Snapshot text as stored: gzip (fastest level) in base64 behind a marker. A snapshot of a long history
@@ -206,6 +219,8 @@ export class MongoEventStore {
   readonly rejections: Model<RejectionDoc>;
   readonly snapshots: Model<SnapshotDoc>;
   readonly dispatched: Model<DispatchedDoc>;
+  /** Chunks of history a compacted snapshot leaves out (see AggregateOptions.history). */
+  readonly archive: Model<ArchiveChunkDoc>;
 
   constructor(
     readonly connection: Connection,
@@ -246,6 +261,13 @@ export class MongoEventStore {
     this.commits = connection.model<CommitDoc>(`${prefix}Commit`, commitSchema);
     this.rejections = connection.model<RejectionDoc>(`${prefix}Rejection`, rejectionSchema);
     this.snapshots = connection.model<SnapshotDoc>(`${prefix}Snapshot`, snapshotSchema);
+    this.archive = connection.model<ArchiveChunkDoc>(
+      `${prefix}ArchiveChunk`,
+      new Schema<ArchiveChunkDoc>(
+        { _id: String, streamId: String, schemaVersion: Number, index: Number, items: String, takenAt: Date },
+        { versionKey: false, collection: `${prefix}archive` },
+      ),
+    );
     this.dispatched = connection.model<DispatchedDoc>(
       `${prefix}Dispatched`,
       new Schema<DispatchedDoc>({ _id: String, streamId: String, at: Date }, { versionKey: false, collection: `${prefix}dispatched` }),
@@ -465,6 +487,36 @@ export class MongoEventStore {
       // The stored snapshot is as new or newer (the upsert then collides on _id): keep it.
       if (!isDuplicateKey(error)) throw error;
     }
+  }
+
+  /** Stores chunks of a stream's archived history. Chunks never change: one already stored is kept. */
+  async saveArchiveChunks(streamId: string, schemaVersion: number, chunks: Array<{ index: number; items: unknown[] }>): Promise<void> {
+    await insertManyIgnoringDuplicates(
+      this.archive,
+      chunks.map(({ index, items }) => ({
+        _id: archiveKey(streamId, schemaVersion, index),
+        streamId,
+        schemaVersion,
+        index,
+        items: sealText(this.options.cipher, packSnapshot(JSON.stringify(items))),
+        takenAt: new Date(),
+      })),
+    );
+  }
+
+  /** A stream's archived history chunks 0..count-1, in order, by `_id`; null when one is missing. */
+  async readArchive(streamId: string, schemaVersion: number, count: number): Promise<unknown[][] | null> {
+    const out: unknown[][] = [];
+    // 32 lookups in flight at a time, as readTail does: enough to hide the round trips, not to flood.
+    for (let from = 0; from < count; from += 32) {
+      const indexes = Array.from({ length: Math.min(32, count - from) }, (_, i) => from + i);
+      const docs = await Promise.all(indexes.map((i) => this.archive.findById(archiveKey(streamId, schemaVersion, i)).lean<ArchiveChunkDoc>()));
+      for (const doc of docs) {
+        if (!doc) return null;
+        out.push(JSON.parse(unpackSnapshot(openText(this.options.cipher, doc.items))) as unknown[]);
+      }
+    }
+    return out;
   }
 
   /** Undispatched commits of one stream up to a version, in version order (the relay's path; it scans). */

@@ -1,5 +1,9 @@
 import {
+  compactRelease,
   RELEASE_EVENT_TYPES,
+  RELEASE_HISTORY_CHUNK,
+  restoreRelease,
+  Revision,
   releaseDecider,
   ReleaseCommand,
   ReleaseEvent,
@@ -16,10 +20,21 @@ export const RELEASE_EVENT_SCHEMAS: EventSchemas = {
   steps: {},
 };
 
-/** How the release aggregate is handled: its decider, its answer, and snapshots every 100 commits. */
+/**
+ * How the release aggregate is handled: its decider, its answer, snapshots every 100 commits, and a state
+ * that holds the newest revisions; older ones are archived in chunks of RELEASE_HISTORY_CHUNK, read back
+ * only for a decision that needs them (a rollback to an old revision, say).
+ */
 export const RELEASE_AGGREGATE: AggregateOptions<ReleaseState, ReleaseCommand, ReleaseEvent, DecisionSummary> = {
   decider: releaseDecider,
   summarize: summarizeDecision,
   snapshotEvery: 100,
   snapshotSchemaVersion: 1,
+  history: {
+    chunkSize: RELEASE_HISTORY_CHUNK,
+    compact: (state) => compactRelease(state),
+    archived: (state) => (state.status === 'NONE' ? 0 : (state.archivedRevisions ?? 0)),
+    items: (state, from, to) => (state.status === 'NONE' ? [] : state.revisions.filter((r) => r.revision >= from && r.revision <= to)),
+    restore: (state, items) => restoreRelease(state, items as Revision[]),
+  },
 };

@@ -29,3 +29,16 @@ export const fold = <State, Event>(
 export const assertNever = (value: never, what = 'value'): never => {
   throw new Error(`Unexpected ${what}: ${JSON.stringify(value)}`);
 };
+
+/**
+ * Thrown by `decide` (or `evolve`) when the answer depends on history the state it was given does not
+ * hold: an aggregate may keep only the recent part of a long history in its snapshots and in memory, so
+ * a load costs the same at any length. Not a refusal and not a failure: the command handler folds the
+ * whole stream from its first commit and decides again.
+ */
+export class NeedsFullHistory extends Error {
+  constructor(readonly what: string) {
+    super(`The decision needs ${what}, which this compacted state does not hold`);
+    this.name = 'NeedsFullHistory';
+  }
+}

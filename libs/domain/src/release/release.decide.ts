@@ -8,14 +8,17 @@ import {
   ChartRef,
   evolve,
   ExistingRelease,
+  heldRevision,
   initialState,
   isQuarantined,
   lastSuccessfulRevision,
   latestRevision,
+  newestRevisionWhere,
   OperationRequest,
   ReleaseEvent,
   ReleaseState,
   Revision,
+  revisionNumbers,
   Trigger,
   Values,
 } from './release';
@@ -93,8 +96,7 @@ export type ReleaseCommandType = ReleaseCommand['type'];
 
 // ---------------------------------------------------------------------------------------------- decide
 
-const revisionList = (release: ExistingRelease): string =>
-  release.revisions.length === 0 ? 'none' : release.revisions.map((r) => r.revision).join(', ');
+const revisionList = (release: ExistingRelease): string => revisionNumbers(release).join(', ') || 'none';
 
 const requireRelease = (state: ReleaseState, releaseId: string): ExistingRelease => {
   if (state.status === 'NONE') {
@@ -144,7 +146,7 @@ const operationRequest = (
   };
 };
 
-const nextRevision = (release: ExistingRelease): number => release.revisions.length + 1;
+const nextRevision = (release: ExistingRelease): number => (release.archivedRevisions ?? 0) + release.revisions.length + 1;
 
 const install = ({ data }: InstallRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
   if (state.status !== 'NONE') {
@@ -261,17 +263,17 @@ const rollback = ({ data }: RollbackRelease, state: ReleaseState, metadata: Comm
     throw new DomainError(
       ErrorCode.VALIDATION_FAILED,
       `targetRevision must be an integer >= 1 from the release history; valid revisions: ${revisionList(release)}`,
-      { validRevisions: release.revisions.map((r) => r.revision) },
+      { validRevisions: revisionNumbers(release) },
     );
   }
   requireIdle(release);
-  const target = release.revisions.find((r) => r.revision === data.targetRevision);
+  const target = heldRevision(release, data.targetRevision);
   if (!target) {
     throw new DomainError(
       ErrorCode.REVISION_NOT_FOUND,
       `Revision ${data.targetRevision} is not in the history of release '${release.releaseId}'; ` +
         `valid revisions: ${revisionList(release)}`,
-      { targetRevision: data.targetRevision, validRevisions: release.revisions.map((r) => r.revision) },
+      { targetRevision: data.targetRevision, validRevisions: revisionNumbers(release) },
     );
   }
   return rollbackTo(release, target, data, metadata, 'MANUAL');
@@ -288,12 +290,13 @@ const requireAutomaticRollbackAllowed = (release: ExistingRelease, causedByRevis
     });
   };
   if (causedByRevision === undefined) return refuse('an automatic rollback must name the failed revision');
-  const cause = release.revisions.find((r) => r.revision === causedByRevision);
+  const cause = heldRevision(release, causedByRevision);
   if (!cause) return refuse(`revision ${causedByRevision} is not in the history`);
   if (cause.status !== 'FAILED' && cause.reportedFailure === undefined) return refuse(`revision ${causedByRevision} did not fail`);
   if (cause.operation !== 'UPGRADE') {
     return refuse(`revision ${causedByRevision} is a failed ${cause.operation}, not a failed upgrade`);
   }
+  // Rollbacks caused by `cause` come after it, so a state holding `cause` holds them too.
   if (
     release.revisions.some((r) => r.trigger === 'AUTOMATIC' && r.causedByRevision === causedByRevision) ||
     cause.remediation !== undefined
@@ -316,9 +319,11 @@ const rollbackToLastSuccessful = (
   if (trigger === 'AUTOMATIC') {
     requireAutomaticRollbackAllowed(release, data.causedByRevision);
     // Automation never re-applies a configuration that failed, even one that deployed once before.
-    const target = [...release.revisions]
-      .reverse()
-      .find((r) => r.status === 'DEPLOYED' && !isQuarantined(release, r.chartVersion, r.values));
+    const target = newestRevisionWhere(
+      release,
+      (r) => r.status === 'DEPLOYED' && !isQuarantined(release, r.chartVersion, r.values),
+      'the last successful revision outside quarantine',
+    );
     if (!target) {
       return [
         {
@@ -371,9 +376,11 @@ const uninstall = ({ data }: UninstallRelease, state: ReleaseState, metadata: Co
 };
 
 /** Whether an outcome for `operationId` was already recorded: a redelivered outcome then changes nothing. */
-const alreadyFinished = (release: ExistingRelease, operationId: string): boolean =>
-  release.finishedUninstalls.includes(operationId) ||
-  release.revisions.some((r) => r.operationId === operationId && (r.status === 'DEPLOYED' || r.status === 'FAILED'));
+const alreadyFinished = (release: ExistingRelease, operationId: string): boolean => {
+  if (release.finishedUninstalls.includes(operationId)) return true;
+  const finished = newestRevisionWhere(release, (r) => r.operationId === operationId, `the revision of operation ${operationId}`);
+  return finished !== undefined && (finished.status === 'DEPLOYED' || finished.status === 'FAILED');
+};
 
 const requirePendingOperation = (release: ExistingRelease, operationId: string): boolean => {
   if (release.pending?.operationId === operationId) return true;
@@ -488,7 +495,7 @@ const reportUpgradeFailure = (
 ): ReleaseEvent[] => {
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
-  const revision = release.revisions.find((r) => r.revision === data.revision);
+  const revision = heldRevision(release, data.revision);
   const refuse = (why: string): never => {
     throw new DomainError(ErrorCode.VALIDATION_FAILED, `Upgrade failure report refused: ${why}`, { revision: data.revision });
   };

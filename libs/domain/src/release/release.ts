@@ -2,7 +2,7 @@
  * The release aggregate: its events, its state and `evolve`. Decisions live in release.decide.ts.
  * Pure TypeScript: no framework, no I/O, no clock.
  */
-import { assertNever } from '../core/decider';
+import { assertNever, NeedsFullHistory } from '../core/decider';
 
 // ---------------------------------------------------------------------------------------------- values
 
@@ -205,7 +205,13 @@ export interface ExistingRelease {
   namespace: string;
   chart: ChartRef;
   autoRollback: boolean;
+  /**
+   * The revisions held, oldest first. Revisions are numbered 1..n without gaps; a compacted state (see
+   * compactRelease) holds only the newest of them, and `archivedRevisions` counts the ones left out.
+   */
   revisions: Revision[];
+  /** How many of the oldest revisions (1..archivedRevisions) this state does not hold; absent: none. */
+  archivedRevisions?: number;
   pending: PendingOperation | null;
   /** Operation ids of uninstalls already finished, so a late duplicate outcome is recognised. */
   finishedUninstalls: string[];
@@ -252,11 +258,36 @@ const pendingFrom = (data: DesiredRevision, kind: Operation): PendingOperation =
   deadline: data.deadline,
 });
 
+/**
+ * The revision numbered `revision` if the state holds it, undefined if the release has no such revision.
+ * A revision the state left out (compacted) cannot be answered from it: NeedsFullHistory.
+ */
+export const heldRevision = (state: ExistingRelease, revision: number): Revision | undefined => {
+  if (revision >= 1 && revision <= (state.archivedRevisions ?? 0)) throw new NeedsFullHistory(`revision ${revision}`);
+  return state.revisions.find((r) => r.revision === revision);
+};
+
+/** The newest revision matching `test`, searching into left-out history only by asking for it. */
+export const newestRevisionWhere = (state: ExistingRelease, test: (r: Revision) => boolean, what: string): Revision | undefined => {
+  for (let i = state.revisions.length - 1; i >= 0; i -= 1) if (test(state.revisions[i])) return state.revisions[i];
+  if (state.archivedRevisions) throw new NeedsFullHistory(what);
+  return undefined;
+};
+
+/** Every revision number of the release, held or not (they are 1..n without gaps). */
+export const revisionNumbers = (state: ExistingRelease): number[] => [
+  ...Array.from({ length: state.archivedRevisions ?? 0 }, (_, i) => i + 1),
+  ...state.revisions.map((r) => r.revision),
+];
+
 const updateRevision = (
   state: ExistingRelease,
   revision: number,
   change: Partial<Revision>,
-): Revision[] => state.revisions.map((r) => (r.revision === revision ? { ...r, ...change } : r));
+): Revision[] => {
+  heldRevision(state, revision);
+  return state.revisions.map((r) => (r.revision === revision ? { ...r, ...change } : r));
+};
 
 const existing = (state: ReleaseState, event: ReleaseEvent): ExistingRelease => {
   if (state.status === 'NONE') {
@@ -278,6 +309,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
         chart: data.chart,
         autoRollback: data.autoRollback,
         revisions: [...previous, revisionFrom(data, 'INSTALL')],
+        ...(state.status !== 'NONE' && state.archivedRevisions ? { archivedRevisions: state.archivedRevisions } : {}),
         pending: pendingFrom(data, 'INSTALL'),
         finishedUninstalls: state.status === 'NONE' ? [] : state.finishedUninstalls,
         quarantined: state.status === 'NONE' ? [] : state.quarantined,
@@ -331,7 +363,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
     case 'RevisionFailed': {
       const release = existing(state, event);
       const { data } = event;
-      const failed = release.revisions.find((r) => r.revision === data.revision);
+      const failed = heldRevision(release, data.revision);
       return {
         ...release,
         quarantined: failed
@@ -385,7 +417,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
     }
     case 'UpgradeFailureReported': {
       const release = existing(state, event);
-      const reported = release.revisions.find((r) => r.revision === event.data.revision);
+      const reported = heldRevision(release, event.data.revision);
       return {
         ...release,
         revisions: updateRevision(release, event.data.revision, { reportedFailure: event.data.reason }),
@@ -426,7 +458,42 @@ export const latestRevision = (state: ExistingRelease): Revision | undefined =>
 
 /** The highest revision that deployed successfully: the safe rollback target. */
 export const lastSuccessfulRevision = (state: ExistingRelease): Revision | undefined =>
-  [...state.revisions].reverse().find((r) => r.status === 'DEPLOYED');
+  newestRevisionWhere(state, (r) => r.status === 'DEPLOYED', 'the last successful revision');
+
+/**
+ * How many revisions a compacted release state holds at least. Helm itself keeps 10 by default
+ * (--history-max), so rollbacks nearly always target one of these; an older target costs a read of the
+ * archived revisions (see compactRelease).
+ */
+export const RELEASE_HISTORY_WINDOW = 100;
+/** Revisions leave a compacted state in whole chunks of this many, each archived once and never changed. */
+export const RELEASE_HISTORY_CHUNK = 100;
+
+/**
+ * The release state as kept in snapshots and in memory: its oldest revisions cut off in whole chunks of
+ * `chunk`, keeping at least the newest `keep`, and counted in `archivedRevisions`. This bounds a load (a
+ * 10,000-revision snapshot was 4.2 MB of JSON). Every rule that needs a revision left out throws
+ * NeedsFullHistory, so decisions do not change; `restoreRelease` puts the archived revisions back. A
+ * revision is left out only once it can no longer change (every event changes the latest revision), and
+ * only a state whose revisions are numbered without gaps is compacted (the count then names them).
+ */
+export const compactRelease = (state: ReleaseState, keep = RELEASE_HISTORY_WINDOW, chunk = RELEASE_HISTORY_CHUNK): ReleaseState => {
+  if (state.status === 'NONE') return state;
+  const archived = state.archivedRevisions ?? 0;
+  const target = Math.floor(Math.max(0, archived + state.revisions.length - keep) / chunk) * chunk;
+  if (target <= archived || !state.revisions.every((r, i) => r.revision === archived + i + 1)) return state;
+  return { ...state, revisions: state.revisions.slice(target - archived), archivedRevisions: target };
+};
+
+/** A compacted state with its archived revisions (1..archivedRevisions, in order) put back: the whole state. */
+export const restoreRelease = (state: ReleaseState, archived: Revision[]): ReleaseState => {
+  if (state.status === 'NONE' || !state.archivedRevisions) return state;
+  if (archived.length !== state.archivedRevisions || !archived.every((r, i) => r.revision === i + 1)) {
+    throw new Error(`Archived revisions of release '${state.releaseId}' do not match: expected 1..${state.archivedRevisions}`);
+  }
+  const { archivedRevisions: _left, ...rest } = state;
+  return { ...rest, revisions: [...archived, ...state.revisions] };
+};
 
 export const isPending = (state: ReleaseState): boolean =>
   state.status !== 'NONE' && state.pending !== null;
