@@ -27,6 +27,7 @@ import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
       useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
         const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined, true);
         await readModel.ensureIndexes();
+        await readModel.upgradeStoredViews();
         return readModel;
       },
     },

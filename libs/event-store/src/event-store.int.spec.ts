@@ -234,6 +234,12 @@ describe('MongoEventStore and handleCommand', () => {
     expect((await model.overdue(now)).map((v) => v.releaseId)).toEqual([late]);
     expect(await model.get(onTime)).toMatchObject({ pending: true });
     expect(await model.get(done)).not.toHaveProperty('pending');
+    // A view written before the flag existed is flagged at start, and then seen.
+    await model.releases.collection.updateOne({ _id: late } as never, { $unset: { pending: '' } });
+    expect(await model.overdue(now)).toEqual([]);
+    expect(await model.upgradeStoredViews()).toBe(1);
+    expect((await model.overdue(now)).map((v) => v.releaseId)).toEqual([late]);
+    expect(await model.upgradeStoredViews()).toBe(0);
     const rebuilt = new ReleaseReadModel(connection, `overdue_rebuilt_${uniqueSuffix()}_`);
     await rebuilt.rebuild(store);
     expect((await rebuilt.overdue(now)).map((v) => v.releaseId)).toEqual([late]);

@@ -142,6 +142,19 @@ export class ReleaseReadModel {
   }
 
   /**
+   * Brings views written by older versions up to today's shape, once at start (the release service, the
+   * one writer): views written before the `pending` flag existed get it, or the watchdog's sweep would
+   * never see their pending operations. One scan of the releases; returns how many views changed.
+   */
+  async upgradeStoredViews(): Promise<number> {
+    const { modifiedCount } = await this.releases.collection.updateMany(
+      { pendingOperationId: { $ne: null }, pending: { $ne: true } } as never,
+      { $set: { pending: true } } as never,
+    );
+    return modifiedCount;
+  }
+
+  /**
    * Brings one release's view up to date with its stream: applies every commit it has not seen. `latest`,
    * a commit the caller already holds (the one just appended), saves reading it again; the commits between
    * the view and it, if any, are read by version.
