@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Values } from '@app/domain';
@@ -14,6 +14,8 @@ export interface HelmCliOptions {
   homeDir: string;
   /** Where per-operation temp directories (values file, pulled chart) are made; the OS default if unset. */
   tmpDir?: string;
+  /** Where pulled chart archives are kept, one per repository, name and version; `<homeDir>/charts` if unset. */
+  chartCacheDir?: string;
 }
 
 interface RunResult {
@@ -28,20 +30,19 @@ const MAX_ERROR = 4_000;
  * a chart reference or a value. Values travel in a private temp file (0600 in a 0700 directory) that is
  * removed afterwards. Charts are pulled first and installed from the archive, so the digest recorded for
  * a revision is the digest of exactly what was applied.
+ *
+ * A pulled chart version is kept and applied again from the cache (chart versions are immutable by
+ * convention, and chart repositories refuse to overwrite one by default): a rollback then applies the very
+ * archive its target recorded, even if the repository has since changed or gone, and an operation saves a
+ * `helm pull` process. When a recorded digest is expected and the kept archive differs, the chart is
+ * pulled again and must match it.
  */
 export class HelmCliAdapter implements HelmPort {
   constructor(private readonly options: HelmCliOptions) {}
 
   async apply(desired: DesiredRelease, { atomic, signal }: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease> {
     return this.withTempDir(async (dir) => {
-      const archive = await this.pull(desired, dir, signal);
-      const chartDigest = await sha256File(archive);
-      if (desired.expectedDigest && desired.expectedDigest !== chartDigest) {
-        throw new HelmError(
-          `Chart ${desired.chart.name} ${desired.chartVersion} now has digest ${chartDigest}, not the recorded ${desired.expectedDigest}: ` +
-            'the repository serves a different chart under that version; nothing was applied',
-        );
-      }
+      const { archive, chartDigest } = await this.chartArchive(desired, dir, signal);
       const valuesFile = join(dir, 'values.json');
       await writeFile(valuesFile, JSON.stringify(desired.values), { mode: 0o600 });
       let stdout: string;
@@ -110,6 +111,29 @@ export class HelmCliAdapter implements HelmPort {
   private async latestRevision(name: string, namespace: string): Promise<number | undefined> {
     const history = await this.history(name, namespace).catch(() => []);
     return history.length ? Math.max(...history.map((h) => h.revision)) : undefined;
+  }
+
+  /** The archive of the chart version to apply, kept or pulled into `dir`, and its digest (see the class). */
+  private async chartArchive(desired: DesiredRelease, dir: string, signal?: AbortSignal): Promise<{ archive: string; chartDigest: string }> {
+    const cacheDir = this.options.chartCacheDir ?? join(this.options.homeDir, 'charts');
+    const key = createHash('sha256').update(`${desired.chart.repository}\n${desired.chart.name}\n${desired.chartVersion}`).digest('hex');
+    const kept = join(cacheDir, `${key}.tgz`);
+    const keptDigest = await sha256File(kept).catch(() => undefined);
+    if (keptDigest && (!desired.expectedDigest || keptDigest === desired.expectedDigest)) return { archive: kept, chartDigest: keptDigest };
+    const archive = await this.pull(desired, dir, signal);
+    const chartDigest = await sha256File(archive);
+    if (desired.expectedDigest && desired.expectedDigest !== chartDigest) {
+      throw new HelmError(
+        `Chart ${desired.chart.name} ${desired.chartVersion} now has digest ${chartDigest}, not the recorded ${desired.expectedDigest}: ` +
+          'the repository serves a different chart under that version; nothing was applied',
+      );
+    }
+    // Copied, then renamed into place: an operation reading the kept archive never sees half of one.
+    await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+    const partial = `${kept}.${randomUUID()}.partial`;
+    await copyFile(archive, partial);
+    await rename(partial, kept);
+    return { archive, chartDigest };
   }
 
   /** Pulls the chart archive of exactly `chartVersion` into `dir`; returns its path. */

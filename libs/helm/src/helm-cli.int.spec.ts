@@ -109,6 +109,31 @@ describe('HelmCliAdapter against a real API server', () => {
     expect((await helm.history(name, namespace)).length).toBe(1);
   });
 
+  it('keeps a pulled chart version and applies it again with the repository gone; a digest it lacks is pulled again', async () => {
+    const name = 'kept';
+    const ownRepo = await startChartRepo(helmBin);
+    const ownHome = await mkdtemp(join(tmpdir(), 'helm-home-'));
+    const adapter = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: ownHome, tmpDir: work });
+    const own = { name: 'web', repository: ownRepo.url };
+    const first = await adapter.apply({ name, namespace, chart: own, chartVersion: '1.0.0', values: { n: 1 }, timeoutSeconds: 60 }, { atomic: false });
+    await ownRepo.stop();
+    // The repository is gone: the kept archive, with the recorded digest, is applied.
+    const again = await adapter.apply(
+      { name, namespace, chart: own, chartVersion: '1.0.0', values: { n: 2 }, expectedDigest: first.chartDigest, timeoutSeconds: 60 },
+      { atomic: false },
+    );
+    expect(again).toEqual({ helmRevision: 2, chartDigest: first.chartDigest });
+    expect(JSON.parse((await configMap(name)).data!['values.json'])).toMatchObject({ n: 2 });
+    // A recorded digest the kept archive does not have: pulled again, which fails here, and nothing is applied.
+    const error = await adapter
+      .apply({ name, namespace, chart: own, chartVersion: '1.0.0', values: { n: 3 }, expectedDigest: 'sha256:other', timeoutSeconds: 60 }, { atomic: false })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HelmError);
+    expect((error as Error).message).toMatch(/helm pull failed/);
+    expect((await helm.history(name, namespace)).length).toBe(2);
+    await rm(ownHome, { recursive: true, force: true });
+  });
+
   it('uninstalls keeping the history, and installs again on top of it', async () => {
     const name = 'again';
     await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: { n: 1 }, timeoutSeconds: 60 }, { atomic: false });
