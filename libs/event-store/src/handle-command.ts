@@ -80,14 +80,18 @@ interface SnapshotState<State> {
   recent?: LoadedStream<State>['recent'];
 }
 
-/** Reads a stream: the latest snapshot of the current schema version, then the commits after it. */
+/**
+ * Reads a stream: the latest snapshot of the current schema version, then the commits after it. The
+ * first commit is read alongside the snapshot: a stream that has none (a new release) then costs one
+ * round trip and two point reads, and a stream with a snapshot wastes one point read.
+ */
 export const loadStream = async <State, Event extends { type: string; data: unknown }>(
   store: MongoEventStore,
   streamId: string,
   decider: Decider<State, never, Event>,
   snapshotSchemaVersion = 1,
 ): Promise<LoadedStream<State>> => {
-  const snapshot = await store.latestSnapshot(streamId, snapshotSchemaVersion);
+  const [snapshot, first] = await Promise.all([store.latestSnapshot(streamId, snapshotSchemaVersion), store.readCommit(streamId, 1)]);
   const saved = snapshot?.state as SnapshotState<State> | undefined;
   const loaded: LoadedStream<State> = {
     state: saved ? saved.state : decider.initialState(),
@@ -95,8 +99,12 @@ export const loadStream = async <State, Event extends { type: string; data: unkn
     hash: saved?.hash ?? GENESIS_HASH,
     recent: [...(saved?.recent ?? [])],
   };
+  const tail = async (): Promise<Commit[]> => {
+    if (snapshot) return store.readTail(streamId, loaded.version);
+    return first ? [first, ...(await store.readTail(streamId, 1))] : [];
+  };
   try {
-    return foldCommits(await store.readTail(streamId, loaded.version), loaded, decider);
+    return foldCommits(await tail(), loaded, decider);
   } catch (error) {
     // A commit after a compacted snapshot touched an item the snapshot left out, which the aggregate's
     // rules say cannot happen: the log, folded from its first commit, is the truth.
