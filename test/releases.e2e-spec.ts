@@ -163,6 +163,12 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect(res).toMatchObject({ status: 202, body: { revision: 4, targetRevision: 2, chartVersion: '1.0.1', status: 'PENDING_ROLLBACK' } });
     await complete(id);
     expect((await history(id)).map((r: { status: string }) => r.status)).toEqual(['FAILED', 'DEPLOYED', 'FAILED', 'DEPLOYED']);
+    // The history a page at a time.
+    const page = async (query: string) => (await http('GET', `/releases/${id}/history?${query}`, undefined, VIEWER)).body;
+    expect(await page('limit=3')).toMatchObject({ revisions: [{ revision: 1 }, { revision: 2 }, { revision: 3 }], nextAfterRevision: 3 });
+    expect(await page('limit=3&afterRevision=3')).toMatchObject({ revisions: [{ revision: 4 }], nextAfterRevision: null });
+    expect(await page('afterRevision=4')).toEqual({ releaseId: id, revisions: [], nextAfterRevision: null });
+    expect(await http('GET', `/releases/${id}/history?limit=0`, undefined, VIEWER)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
   });
 
   it('20 concurrent rollbacks of one release: exactly one 202, the rest 409, contiguous history', async () => {

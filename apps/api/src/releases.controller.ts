@@ -35,6 +35,10 @@ const PageQuery = z.object({
   after: z.string().max(200).optional(),
   status: z.string().max(40).optional(),
 });
+const HistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  afterRevision: z.coerce.number().int().min(0).default(0),
+});
 const EventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   afterVersion: z.coerce.number().int().min(0).default(0),
@@ -182,14 +186,23 @@ export class ReleasesController {
   }
 
   @Get(':releaseId/history')
-  @ApiOperation({ summary: 'Revisions, oldest first: operation, chart version, status, rollbackOf, trigger, who, why, when' })
-  async history(@Param('releaseId') id: string) {
+  @ApiOperation({
+    summary: 'Revisions, oldest first, a page at a time: operation, chart version, status, rollbackOf, trigger, who, why, when',
+  })
+  @ApiQuery({ name: 'afterRevision', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  async history(@Param('releaseId') id: string, @Query() query: unknown) {
     const releaseId = this.releaseId(id);
-    const revisions = await this.readModel.history(releaseId);
-    if (revisions.length === 0 && !(await this.readModel.get(releaseId))) {
+    const page = parse(HistoryQuery, query, 'query');
+    const revisions = await this.readModel.history(releaseId, page);
+    if (revisions.length === 0 && page.afterRevision === 0 && !(await this.readModel.get(releaseId))) {
       throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
     }
-    return { releaseId, revisions: revisions.map(historyEntry) };
+    return {
+      releaseId,
+      revisions: revisions.map(historyEntry),
+      nextAfterRevision: revisions.length === page.limit ? revisions[revisions.length - 1].revision : null,
+    };
   }
 
   @Get(':releaseId/revisions/:revision')

@@ -481,8 +481,12 @@ export class ReleaseReadModel {
     return pending.filter((v) => v.pendingOperationId !== null && v.pendingDeadline !== null && v.pendingDeadline < now).slice(0, limit);
   }
 
-  async history(releaseId: string): Promise<RevisionView[]> {
-    return (await this.revisions.find({ releaseId }).sort({ revision: 1 }).lean<RevisionView[]>().exec()).map((r) => this.openRevision(r));
+  /** A release's revisions, oldest first: all of them, or a page of `limit` after `afterRevision`. */
+  async history(releaseId: string, page: { afterRevision?: number; limit?: number } = {}): Promise<RevisionView[]> {
+    const filter = page.afterRevision ? { releaseId, revision: { $gt: page.afterRevision } } : { releaseId };
+    const query = this.revisions.find(filter).sort({ revision: 1 });
+    if (page.limit !== undefined) query.limit(page.limit);
+    return (await query.lean<RevisionView[]>().exec()).map((r) => this.openRevision(r));
   }
 
   async revision(releaseId: string, revision: number): Promise<RevisionView | null> {
