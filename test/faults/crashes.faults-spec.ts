@@ -66,7 +66,7 @@ const settle = async (stack: Stack, sent: Array<{ key: string; id: string }>, ti
   return waitFor(
     async () => {
       const inv = await checkInvariants(stack.db, sent, stack.results, stack.events);
-      return inv.undispatched === 0 && inv.pendingReleases === 0 && new Set(stack.events.map((e) => (e.json() as { id: string }).id)).size >= inv.events ? inv : null;
+      return inv.undispatched === 0 && inv.outboxLeft === 0 && inv.pendingReleases === 0 && new Set(stack.events.map((e) => (e.json() as { id: string }).id)).size >= inv.events ? inv : null;
     },
     { timeoutMs: 60_000, intervalMs: 1_000, what: 'every commit published and projected' },
   );
@@ -85,6 +85,7 @@ const expectClean = (inv: Invariants, releases: number, perRelease: number, dlq:
     duplicateCommits: 0,
     pendingReleases: 0,
     undispatched: 0,
+    outboxLeft: 0,
   });
   expect(inv.eventMessages - inv.duplicateEventMessages).toBe(inv.events);
   expect(dlq).toHaveLength(0);

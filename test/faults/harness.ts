@@ -64,12 +64,14 @@ export interface Invariants {
   duplicateCommits: number;
   pendingReleases: number;
   undispatched: number;
+  /** Outbox entries left (commits that may not be on Kafka): none once everything is published. */
+  outboxLeft: number;
 }
 
 /**
  * What must hold after any fault: every command answered, identically each time it was answered; every
  * accepted command committed exactly once; versions 1..n per stream; every event of every commit on the
- * events topic (deduplicated by event id); nothing left undispatched or pending.
+ * events topic (deduplicated by event id); nothing left undispatched, in the outbox or pending.
  */
 export const checkInvariants = async (
   db: Connection,
@@ -118,6 +120,7 @@ export const checkInvariants = async (
     duplicateCommits,
     pendingReleases,
     undispatched: commits.filter((c) => !c.dispatched && !marked.has(c._id)).length,
+    outboxLeft: await db.collection<{ _id: string }>('outbox').countDocuments({ _id: { $ne: '#migrated' } }),
   };
 };
 

@@ -30,9 +30,8 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    // The relay scans the commits collection (no index is used on FerretDB), so it runs seldom: the
-    // command path publishes its own commits and retries them through broker outages; the relay is for
-    // what a crashed instance left behind, which it finds first right after a start.
+    // The command path publishes its own commits and retries them through broker outages; the relay is
+    // for what a crashed instance left behind, which it looks for right after a start and an assignment.
     this.relaySoon = this.every(RELAY_INTERVAL_MS, () => this.relay(), RELAY_AFTER_MS + 1_000);
     // The sweep asks the read model for every pending release: it scales with them, so it runs seldom;
     // in between, the operations this instance decided are checked in memory.

@@ -127,6 +127,45 @@ describe('MongoEventStore and handleCommand', () => {
     expect(await relay.dispatchStream(id)).toBe(0);
   });
 
+  it('keeps in the outbox exactly the commits not yet marked dispatched, and the relay reads only the outbox', async () => {
+    const id = 'outbox-entries';
+    const installed = await handle(id, install(id));
+    const key = commitKey(id, 1);
+    const entries = async () => (await store.outbox.find({ streamId: id }).lean()).map((e) => e._id);
+    expect(installed.outcome === 'ACCEPTED' && installed.commit?.version).toBe(1);
+    expect(await entries()).toEqual([key]);
+    await store.markDispatched({ streamId: id, version: 1 });
+    expect(await entries()).toEqual([]);
+    // An entry left behind after its marker (the writer died in between) is dropped by the relay.
+    await store.outbox.collection.insertOne({ _id: key, streamId: id, at: new Date(0) } as never);
+    expect(await store.streamsWithUndispatched(new Date())).not.toContain(id);
+    expect(await entries()).toEqual([]);
+    // An entry whose commit never came: kept while its writer may still insert it, then dropped.
+    const orphan = commitKey(id, 7);
+    await store.outbox.collection.insertOne({ _id: orphan, streamId: id, at: new Date(Date.now() - 60_000) } as never);
+    expect(await store.streamsWithUndispatched(new Date())).not.toContain(id);
+    expect(await entries()).toEqual([orphan]);
+    await store.outbox.collection.updateOne({ _id: orphan } as never, { $set: { at: new Date(Date.now() - 3_600_000) } });
+    await store.streamsWithUndispatched(new Date());
+    expect(await entries()).toEqual([]);
+  });
+
+  it('gives the commits written before the outbox existed, and never marked, an entry once per database', async () => {
+    const legacy = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS, prefix: `legacy_${uniqueSuffix()}_` });
+    const id = 'legacy';
+    await handleCommand(legacy, id, install(id), meta(), RELEASE_AGGREGATE);
+    await handleCommand(legacy, 'legacy-done', install('legacy-done'), meta(), RELEASE_AGGREGATE);
+    await legacy.markDispatched({ streamId: 'legacy-done', version: 1 });
+    // As an older version left it: no outbox at all.
+    await legacy.outbox.collection.deleteMany({});
+    expect(await legacy.undispatchedOf(id)).toEqual([]);
+    expect(await legacy.streamsWithUndispatched(new Date(Date.now() + 1000))).toEqual([id]);
+    expect((await legacy.undispatchedOf(id)).map((c) => c.version)).toEqual([1]);
+    // Once: a commit that lost its entry after the migration is not looked for again by scanning.
+    await legacy.outbox.collection.deleteOne({ _id: commitKey(id, 1) } as never);
+    expect(await legacy.streamsWithUndispatched(new Date(Date.now() + 1000))).toEqual([]);
+  });
+
   it('publishing a new commit first publishes the older ones a dead process left undispatched', async () => {
     const id = 'outbox-walk';
     await handle(id, install(id));

@@ -84,6 +84,23 @@ export interface RejectionDoc {
  * the commit. FerretDB 1.24 runs every update by scanning the whole collection (measured: 50 ms at 10,000
  * documents, against 1 ms for an insert), and commits is the largest collection there is.
  */
+/**
+ * A commit that may not be on Kafka yet. Written before its commit and removed after its dispatched
+ * marker, so the outbox collection holds what may need publishing and little else: the relay reads it,
+ * not the whole log.
+ */
+export interface OutboxDoc {
+  /** The commit's `_id` (commitKey), or OUTBOX_MIGRATED. */
+  _id: string;
+  streamId: string;
+  at: Date;
+}
+
+/** In the outbox collection: the commits written before it existed were scanned once (see migrateOutbox). */
+const OUTBOX_MIGRATED = '#migrated';
+/** An outbox entry whose commit never came (its writer died between the two inserts) is dropped after this. */
+const ORPHAN_AFTER_MS = 10 * 60_000;
+
 export interface DispatchedDoc {
   /** The commit's `_id` (commitKey). */
   _id: string;
@@ -221,6 +238,8 @@ export class MongoEventStore {
   readonly dispatched: Model<DispatchedDoc>;
   /** Chunks of history a compacted snapshot leaves out (see AggregateOptions.history). */
   readonly archive: Model<ArchiveChunkDoc>;
+  /** Commits that may not be on Kafka yet (see OutboxDoc). */
+  readonly outbox: Model<OutboxDoc>;
 
   constructor(
     readonly connection: Connection,
@@ -268,6 +287,10 @@ export class MongoEventStore {
         { versionKey: false, collection: `${prefix}archive` },
       ),
     );
+    this.outbox = connection.model<OutboxDoc>(
+      `${prefix}OutboxEntry`,
+      new Schema<OutboxDoc>({ _id: String, streamId: String, at: Date }, { versionKey: false, collection: `${prefix}outbox` }),
+    );
     this.dispatched = connection.model<DispatchedDoc>(
       `${prefix}Dispatched`,
       new Schema<DispatchedDoc>({ _id: String, streamId: String, at: Date }, { versionKey: false, collection: `${prefix}dispatched` }),
@@ -285,6 +308,7 @@ export class MongoEventStore {
    */
   async append(input: AppendInput): Promise<Commit> {
     const { doc } = this.prepare(input);
+    await this.noteUndispatched([doc]);
     try {
       await this.commits.collection.insertOne(doc as never);
     } catch (error) {
@@ -317,6 +341,7 @@ export class MongoEventStore {
     if (prepared.length === 0) return { commits: [], collided: null };
     const docs = prepared.map((p) => p.doc);
     const inputs = prepared.map((p) => p.input);
+    await this.noteUndispatched(docs);
     try {
       await this.commits.collection.insertMany(docs as never[], { ordered: true });
       return { commits: docs.map((d, i) => this.appended(d, inputs[i])), collided: null };
@@ -327,6 +352,18 @@ export class MongoEventStore {
       // Ordered: everything before the first error is stored, nothing after it.
       return { commits: docs.slice(0, writeError.index).map((d, i) => this.appended(d, inputs[i])), collided: writeError.index };
     }
+  }
+
+  /**
+   * Outbox entries for commits about to be inserted: first, so a commit stored is always either marked
+   * dispatched or in the outbox, whenever the writer dies. An entry whose insert then collides points at
+   * another command's commit under the same key, which its own writer publishes; the relay drops it.
+   */
+  private async noteUndispatched(docs: CommitDoc[]): Promise<void> {
+    await insertManyIgnoringDuplicates(
+      this.outbox,
+      docs.map((d) => ({ _id: d._id, streamId: d.streamId, at: d.recordedAt })),
+    );
   }
 
   /** The commit just stored, from its input: its events are current already (no parse, no unsealing). */
@@ -519,29 +556,69 @@ export class MongoEventStore {
     return out;
   }
 
-  /** Undispatched commits of one stream up to a version, in version order (the relay's path; it scans). */
+  /** Undispatched commits of one stream up to a version, in version order (the relay's path), from the outbox. */
   async undispatchedOf(streamId: string, uptoVersion = Number.MAX_SAFE_INTEGER): Promise<Commit[]> {
-    const docs = await this.commits
-      .find({ dispatched: false, streamId, version: { $lte: uptoVersion } })
-      .sort({ version: 1 })
-      .lean<CommitDoc[]>();
-    const marked = new Set((await this.dispatched.find({ streamId }, { _id: 1 }).lean<Array<{ _id: string }>>()).map((d) => d._id));
-    return docs.filter((d) => !marked.has(d._id)).map((d) => this.toCommit(d));
+    const keys = (await this.outbox.find({ streamId }, { _id: 1 }).lean<Array<{ _id: string }>>()).map((e) => e._id).sort();
+    const [commits, marked] = await Promise.all([
+      Promise.all(keys.map((key) => this.commits.findById(key).lean<CommitDoc>())),
+      Promise.all(keys.map(async (key) => (await this.dispatched.exists({ _id: key })) !== null)),
+    ]);
+    // Entries of commits already marked: the writer died between the marker and the entry's removal.
+    await this.dropOutboxEntries(keys.filter((_, i) => marked[i]));
+    return commits
+      .filter((doc, i): doc is CommitDoc => doc !== null && !marked[i] && !doc.dispatched && doc.version <= uptoVersion)
+      .map((doc) => this.toCommit(doc));
   }
 
-  /** Streams that have undispatched commits recorded before `olderThan` (two scans: run it seldom). */
+  /**
+   * Streams with commits in the outbox since before `olderThan` and not marked dispatched: the relay's
+   * work list, read from the outbox (a handful of entries normally), never from the whole log. Drops
+   * entries of marked commits and, after ORPHAN_AFTER_MS, entries whose commit never came.
+   */
   async streamsWithUndispatched(olderThan: Date, limit = 100): Promise<string[]> {
+    await this.migrateOutbox();
+    const entries = (await this.outbox.find({}).lean<OutboxDoc[]>()).filter((e) => e._id !== OUTBOX_MIGRATED && e.at < olderThan);
+    const streams = new Set<string>();
+    const drop: string[] = [];
+    const orphanBefore = olderThan.getTime() - ORPHAN_AFTER_MS;
+    for (let from = 0; from < entries.length && streams.size < limit; from += 32) {
+      const group = entries.slice(from, from + 32);
+      const found = await Promise.all(
+        group.map(async (e) => ({
+          entry: e,
+          marked: (await this.dispatched.exists({ _id: e._id })) !== null,
+          stored: (await this.commits.exists({ _id: e._id })) !== null,
+        })),
+      );
+      for (const { entry, marked, stored } of found) {
+        if (marked || (!stored && entry.at.getTime() < orphanBefore)) drop.push(entry._id);
+        else if (stored && streams.size < limit) streams.add(entry.streamId);
+      }
+    }
+    await this.dropOutboxEntries(drop);
+    return [...streams];
+  }
+
+  /**
+   * Once per database: commits written before the outbox existed and never marked dispatched get an entry
+   * (two scans of the whole log, the way the relay used to find them every time).
+   */
+  private async migrateOutbox(): Promise<void> {
+    if (await this.outbox.exists({ _id: OUTBOX_MIGRATED })) return;
     const [commits, marked] = await Promise.all([
-      this.commits.find({ dispatched: false, recordedAt: { $lt: olderThan } }, { _id: 1, streamId: 1 }).lean<Array<{ _id: string; streamId: string }>>(),
+      this.commits.find({ dispatched: false }, { _id: 1, streamId: 1, recordedAt: 1 }).lean<Array<{ _id: string; streamId: string; recordedAt: Date }>>(),
       this.dispatched.find({}, { _id: 1 }).lean<Array<{ _id: string }>>(),
     ]);
     const done = new Set(marked.map((d) => d._id));
-    const streams = new Set<string>();
-    for (const c of commits) {
-      if (!done.has(c._id)) streams.add(c.streamId);
-      if (streams.size >= limit) break;
-    }
-    return [...streams];
+    await insertManyIgnoringDuplicates(
+      this.outbox,
+      commits.filter((c) => !done.has(c._id)).map((c) => ({ _id: c._id, streamId: c.streamId, at: c.recordedAt })),
+    );
+    await insertManyIgnoringDuplicates(this.outbox, [{ _id: OUTBOX_MIGRATED, streamId: '', at: new Date() }]);
+  }
+
+  private async dropOutboxEntries(keys: string[]): Promise<void> {
+    if (keys.length) await this.outbox.collection.deleteMany({ _id: { $in: keys } } as never);
   }
 
   /** Whether a commit's events are known to be on Kafka (a point lookup). */
@@ -550,12 +627,15 @@ export class MongoEventStore {
   }
 
   async markDispatched(commit: Pick<Commit, 'streamId' | 'version'>): Promise<void> {
+    const key = commitKey(commit.streamId, commit.version);
     try {
-      await this.dispatched.collection.insertOne({ _id: commitKey(commit.streamId, commit.version), streamId: commit.streamId, at: new Date() } as never);
+      await this.dispatched.collection.insertOne({ _id: key, streamId: commit.streamId, at: new Date() } as never);
     } catch (error) {
       // Published twice (at least once delivery): already marked.
       if (!isDuplicateKey(error)) throw error;
     }
+    // Only after the marker: a commit is never out of both.
+    await this.outbox.collection.deleteOne({ _id: key } as never);
   }
 
   /** Marks several commits dispatched in one insert; ones already marked stay as they are. */
@@ -565,6 +645,7 @@ export class MongoEventStore {
       this.dispatched,
       commits.map((c) => ({ _id: commitKey(c.streamId, c.version), streamId: c.streamId, at })),
     );
+    await this.dropOutboxEntries(commits.map((c) => commitKey(c.streamId, c.version)));
   }
 
   private schemaVersionOf(type: string): number {
