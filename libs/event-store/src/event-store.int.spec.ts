@@ -148,6 +148,14 @@ describe('MongoEventStore and handleCommand', () => {
     await store.outbox.collection.updateOne({ _id: orphan } as never, { $set: { at: new Date(Date.now() - 3_600_000) } });
     await store.streamsWithUndispatched(new Date());
     expect(await entries()).toEqual([]);
+    // A writer whose key already has an (old) entry makes it fresh, so the relay keeps it until the commit.
+    const next = commitKey(id, 2);
+    await store.outbox.collection.insertOne({ _id: next, streamId: id, at: new Date(Date.now() - 3_600_000) } as never);
+    const upgraded = await handle(id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: (installed as { commit: Commit }).commit.commandId, outcome: 'SUCCEEDED' } });
+    expect(upgraded).toMatchObject({ outcome: 'ACCEPTED', commit: { version: 2 } });
+    const entry = await store.outbox.findById(next).lean();
+    expect(Date.now() - entry!.at.getTime()).toBeLessThan(60_000);
+    expect(await store.streamsWithUndispatched(new Date(Date.now() + 1000))).toContain(id);
   });
 
   it('gives the commits written before the outbox existed, and never marked, an entry once per database', async () => {

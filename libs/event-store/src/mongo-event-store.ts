@@ -360,10 +360,21 @@ export class MongoEventStore {
    * another command's commit under the same key, which its own writer publishes; the relay drops it.
    */
   private async noteUndispatched(docs: CommitDoc[]): Promise<void> {
-    await insertManyIgnoringDuplicates(
-      this.outbox,
-      docs.map((d) => ({ _id: d._id, streamId: d.streamId, at: d.recordedAt })),
-    );
+    const entries = docs.map((d) => ({ _id: d._id, streamId: d.streamId, at: d.recordedAt }));
+    try {
+      await this.outbox.collection.insertMany(entries as never[], { ordered: false });
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+      const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (all.length === 0 || all.some((w) => w.code !== 11000)) throw error;
+      // An entry under the key is there already (from a writer that lost the key, or died before its
+      // commit): made fresh, so the relay, which drops an old orphan only if it is unchanged, leaves it.
+      for (const { index } of all) {
+        const entry = entries[index];
+        const { matchedCount } = await this.outbox.collection.updateOne({ _id: entry._id } as never, { $set: { at: entry.at } });
+        if (matchedCount === 0) await insertManyIgnoringDuplicates(this.outbox, [entry]);
+      }
+    }
   }
 
   /** The commit just stored, from its input: its events are current already (no parse, no unsealing). */
@@ -591,7 +602,9 @@ export class MongoEventStore {
         })),
       );
       for (const { entry, marked, stored } of found) {
-        if (marked || (!stored && entry.at.getTime() < orphanBefore)) drop.push(entry._id);
+        if (marked) drop.push(entry._id);
+        // Only if unchanged since read: a writer about to store this commit has made its entry fresh.
+        else if (!stored && entry.at.getTime() < orphanBefore) await this.outbox.collection.deleteOne({ _id: entry._id, at: entry.at } as never);
         else if (stored && streams.size < limit) streams.add(entry.streamId);
       }
     }
