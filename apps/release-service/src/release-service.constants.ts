@@ -12,7 +12,7 @@ export const RELAY_AFTER_MS = 5_000;
  * arrives), then this often as a safety net. It reads the outbox collection, which holds only commits
  * that may not be on Kafka yet, so it is cheap.
  */
-export const RELAY_INTERVAL_MS = 60_000;
+export const RELAY_INTERVAL_MS = 10_000;
 /** The watchdog checks the pending operations it holds in memory this often (no query)... */
 export const WATCHDOG_INTERVAL_MS = 5_000;
 /** ...and every pending release in the read model this often (deadlines are a minute or more away). */

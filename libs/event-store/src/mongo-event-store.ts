@@ -634,6 +634,11 @@ export class MongoEventStore {
     if (keys.length) await this.outbox.collection.deleteMany({ _id: { $in: keys } } as never);
   }
 
+  /** Removes the outbox entries of commits known to be marked dispatched. */
+  async forgetOutboxEntries(commits: Array<Pick<Commit, 'streamId' | 'version'>>): Promise<void> {
+    await this.dropOutboxEntries(commits.map((c) => commitKey(c.streamId, c.version)));
+  }
+
   /** Whether a commit's events are known to be on Kafka (a point lookup). */
   async isDispatched(commit: Pick<Commit, 'streamId' | 'version' | 'dispatched'>): Promise<boolean> {
     return commit.dispatched || (await this.dispatched.exists({ _id: commitKey(commit.streamId, commit.version) })) !== null;
@@ -658,7 +663,7 @@ export class MongoEventStore {
       this.dispatched,
       commits.map((c) => ({ _id: commitKey(c.streamId, c.version), streamId: c.streamId, at })),
     );
-    await this.dropOutboxEntries(commits.map((c) => commitKey(c.streamId, c.version)));
+    await this.forgetOutboxEntries(commits);
   }
 
   private schemaVersionOf(type: string): number {

@@ -32,6 +32,9 @@ export class OutboxDispatcher {
       const known = this.dispatchedUpTo.get(commit.streamId) ?? 0;
       if (commit.version <= known) return 0;
       if (fresh ? commit.dispatched : await this.store.isDispatched(commit)) {
+        // Marked, but maybe still in the outbox: the removal after the marker failed (the database went
+        // away in between) and this is the retry.
+        if (!fresh) await this.store.forgetOutboxEntries([commit]);
         this.dispatchedUpTo.set(commit.streamId, commit.version);
         return 0;
       }

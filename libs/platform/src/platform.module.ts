@@ -10,7 +10,7 @@ import { HealthController } from './health.controller';
 import { createKafka, createProducer } from './kafka';
 import { createLogger, httpLoggerParams } from './logging';
 import { createMetricsRegistry, MetricsController } from './metrics';
-import { connectMongo } from './mongo';
+import { connectMongo, watchMonitoring } from './mongo';
 import {
   APP_CONFIG,
   APP_NAME,
@@ -84,7 +84,20 @@ export class PlatformModule {
       );
     }
     if (options.mongo !== false) {
-      providers.push({ provide: MONGO_CONNECTION, useFactory: () => connectMongo(config) });
+      providers.push({
+        provide: MONGO_CONNECTION,
+        useFactory: async () => {
+          const connection = await connectMongo(config);
+          // A stalled driver never reconnects (see watchMonitoring); a fresh process does, so this one exits
+          // and its supervisor starts another. Work in flight is not lost: Kafka offsets are committed only
+          // after the work is stored, and HTTP callers get an error and retry.
+          watchMonitoring(connection, (silentMs) => {
+            logger.fatal({ silentMs }, 'MongoDB driver stopped monitoring the database; exiting so a fresh process reconnects');
+            process.exit(1);
+          });
+          return connection;
+        },
+      });
     }
     return {
       module: PlatformModule,

@@ -8,6 +8,8 @@ export interface Captured {
   key: string | null;
   value: Buffer | null;
   headers: KafkaMessage['headers'];
+  /** The record's timestamp: when its producer sent it (ms since the epoch), not when it was received. */
+  timestamp: number;
   json: () => unknown;
 }
 
@@ -45,6 +47,7 @@ export class KafkaProbe {
           key: message.key?.toString() ?? null,
           value: message.value,
           headers: message.headers,
+          timestamp: Number(message.timestamp),
           json: () => JSON.parse(message.value!.toString()),
         });
       },
