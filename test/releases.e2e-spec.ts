@@ -168,6 +168,12 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect(await page('limit=3')).toMatchObject({ revisions: [{ revision: 1 }, { revision: 2 }, { revision: 3 }], nextAfterRevision: 3 });
     expect(await page('limit=3&afterRevision=3')).toMatchObject({ revisions: [{ revision: 4 }], nextAfterRevision: null });
     expect(await page('afterRevision=4')).toEqual({ releaseId: id, revisions: [], nextAfterRevision: null });
+    // The event log a page at a time too: 8 commits (4 requests, 4 outcomes).
+    const log = async (query: string) => (await http('GET', `/releases/${id}/events?${query}`, undefined, VIEWER)).body;
+    const first = await log('limit=5');
+    expect(first.commits.map((c: { version: number }) => c.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(first.nextAfterVersion).toBe(5);
+    expect(await log('limit=5&afterVersion=5')).toMatchObject({ commits: [{ version: 6 }, { version: 7 }, { version: 8 }], nextAfterVersion: null });
     expect(await http('GET', `/releases/${id}/history?limit=0`, undefined, VIEWER)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
   });
 

@@ -235,7 +235,8 @@ export class ReleasesController {
   async events(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const releaseId = this.releaseId(id);
     const page = parse(EventsQuery, query, 'query');
-    const commits = (await this.store.readStream(releaseId, page.afterVersion)).slice(0, page.limit);
+    // The page by point reads of its versions: the cost of a page, whatever the length of the history.
+    const commits = await this.store.readTail(releaseId, page.afterVersion, page.afterVersion + page.limit);
     if (commits.length === 0 && page.afterVersion === 0 && !(await this.readModel.get(releaseId))) {
       throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
     }
