@@ -13,8 +13,8 @@ import {
   UninstallDataSchema,
   UpgradeDataSchema,
 } from '@app/contracts';
-import { isDomainError, planRollback, ReleaseCommand } from '@app/domain';
-import { MongoEventStore, ReleaseReadModel, RevisionView, toReleaseState } from '@app/event-store';
+import { CommandMetadata, isDomainError, NeedsFullHistory, planRollback, ReleaseCommand, ReleaseState } from '@app/domain';
+import { loadStream, loadWholeStream, MongoEventStore, RELEASE_AGGREGATE, ReleaseReadModel, RevisionView } from '@app/event-store';
 import { AuthenticatedRequest } from './auth.guard';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { CommandBus } from './command-bus.service';
@@ -269,14 +269,19 @@ export class ReleasesController {
   ) {
     res.status(200);
     const releaseId = command.data.releaseId;
-    const [view, revisions] = await Promise.all([this.readModel.get(releaseId), this.readModel.history(releaseId)]);
+    const metadata: CommandMetadata = { commandId: 'dry-run', now: new Date().toISOString(), actor: req.principal!.subject, correlationId: req.id ?? randomUUID() };
+    // Planned on the event store, the truth the release service decides on (the read model may lag), and
+    // on the recent part of the history unless the rollback reaches further back.
+    const decider = RELEASE_AGGREGATE.decider as never;
+    const recent = await loadStream<ReleaseState, never>(this.store, releaseId, decider, RELEASE_AGGREGATE.snapshotSchemaVersion);
     try {
-      const plan = planRollback(command, toReleaseState(view, revisions), {
-        commandId: 'dry-run',
-        now: new Date().toISOString(),
-        actor: req.principal!.subject,
-        correlationId: req.id ?? randomUUID(),
-      });
+      let plan;
+      try {
+        plan = planRollback(command, recent.state, metadata);
+      } catch (error) {
+        if (!(error instanceof NeedsFullHistory)) throw error;
+        plan = planRollback(command, (await loadWholeStream<ReleaseState, never>(this.store, releaseId, decider, RELEASE_AGGREGATE as never)).state, metadata);
+      }
       return {
         dryRun: true,
         ...plan,

@@ -1,5 +1,5 @@
-import type { ChartRef, Operation, ReleaseEvent, ReleaseState, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
-import { assertNever, canonicalJson } from '@app/domain';
+import type { ChartRef, Operation, ReleaseEvent, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
+import { assertNever } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
 import { Connection, Model, Schema } from 'mongoose';
 import { LruMap } from './lru';
@@ -499,59 +499,6 @@ export class ReleaseReadModel {
     return { ...view, valuesJson: openText(this.cipher, view.valuesJson) };
   }
 }
-
-/**
- * The domain state of a release as the read model knows it, for read-side planning (`?dryRun=true`)
- * with the very rules of `decide`. Not used for writes: those always fold the event store.
- */
-export const toReleaseState = (view: ReleaseView | null, revisions: RevisionView[]): ReleaseState => {
-  if (!view) return { status: 'NONE' };
-  const pending = revisions.find((r) => r.operationId === view.pendingOperationId);
-  return {
-    status: view.status,
-    releaseId: view.releaseId,
-    name: view.name,
-    namespace: view.namespace,
-    chart: view.chart,
-    autoRollback: view.autoRollback,
-    revisions: revisions.map((r) => ({
-      revision: r.revision,
-      operation: r.operation,
-      chartVersion: r.chartVersion,
-      values: JSON.parse(r.valuesJson),
-      ...(r.chartDigest ? { chartDigest: r.chartDigest } : {}),
-      status: r.status,
-      ...(r.rollbackOf ? { rollbackOf: r.rollbackOf } : {}),
-      ...(r.causedByRevision ? { causedByRevision: r.causedByRevision } : {}),
-      trigger: r.trigger,
-      requestedBy: r.requestedBy,
-      ...(r.reason ? { reason: r.reason } : {}),
-      requestedAt: r.requestedAt,
-      ...(r.completedAt ? { completedAt: r.completedAt } : {}),
-      ...(r.error ? { error: r.error } : {}),
-      ...(r.helmRevision ? { helmRevision: r.helmRevision } : {}),
-      operationId: r.operationId,
-      atomic: r.atomic,
-      warnings: r.warnings,
-      ...(r.remediation ? { remediation: r.remediation } : {}),
-      ...(r.reportedFailure ? { reportedFailure: r.reportedFailure } : {}),
-    })),
-    pending: view.pendingOperationId
-      ? {
-          operationId: view.pendingOperationId,
-          kind: view.status === 'PENDING_UNINSTALL' ? 'UNINSTALL' : (pending?.operation ?? 'UPGRADE'),
-          ...(pending && view.status !== 'PENDING_UNINSTALL' ? { revision: pending.revision } : {}),
-          atomic: pending?.atomic ?? false,
-          deadline: view.pendingDeadline ?? view.updatedAt,
-        }
-      : null,
-    finishedUninstalls: [],
-    quarantined: revisions
-      .filter((r) => r.status === 'FAILED' || r.reportedFailure)
-      .map((r) => ({ chartVersion: r.chartVersion, values: canonicalJson(JSON.parse(r.valuesJson)), revision: r.revision })),
-    ...(view.lastError ? { lastError: view.lastError } : {}),
-  };
-};
 
 const withPendingFlag = (view: ReleaseView): ReleaseView => {
   const { pending: _, ...rest } = view;
