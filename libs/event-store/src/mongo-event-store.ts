@@ -199,20 +199,26 @@ export const commitHash = (c: {
 const isDuplicateKey = (error: unknown): error is { code: number; message: string; keyPattern?: Record<string, number> } =>
   typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
 
+/** The write errors of a failed insertMany when every one is a duplicate key (a document already there); else null. */
+const duplicateWriteErrors = (error: unknown): Array<{ index: number }> | null => {
+  const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+  const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return all.length > 0 && all.every((w) => w.code === 11000) ? all : null;
+};
+
 /**
  * Inserts documents, unordered; ones already there (a repeated projection, a second publication) are
- * skipped. Returns how many were new.
+ * skipped. Returns the indexes of the skipped ones.
  */
-export const insertManyIgnoringDuplicates = async (model: { collection: Collection }, docs: object[]): Promise<number> => {
-  if (docs.length === 0) return 0;
+export const insertManyIgnoringDuplicates = async (model: { collection: Collection }, docs: object[]): Promise<number[]> => {
+  if (docs.length === 0) return [];
   try {
-    const { insertedCount } = await model.collection.insertMany(docs as never[], { ordered: false });
-    return insertedCount;
+    await model.collection.insertMany(docs as never[], { ordered: false });
+    return [];
   } catch (error) {
-    const writeErrors = (error as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
-    const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-    if (all.length === 0 || all.some((w) => w.code !== 11000)) throw error;
-    return docs.length - all.length;
+    const skipped = duplicateWriteErrors(error);
+    if (!skipped) throw error;
+    return skipped.map((w) => w.index);
   }
 };
 
@@ -346,11 +352,11 @@ export class MongoEventStore {
       await this.commits.collection.insertMany(docs as never[], { ordered: true });
       return { commits: docs.map((d, i) => this.appended(d, inputs[i])), collided: null };
     } catch (error) {
-      const first = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
-      const writeError = Array.isArray(first) ? first[0] : first;
-      if (!isDuplicateKey(error) || !writeError || writeError.code !== 11000) throw error;
+      const duplicates = duplicateWriteErrors(error);
+      if (!isDuplicateKey(error) || !duplicates) throw error;
       // Ordered: everything before the first error is stored, nothing after it.
-      return { commits: docs.slice(0, writeError.index).map((d, i) => this.appended(d, inputs[i])), collided: writeError.index };
+      const collided = duplicates[0].index;
+      return { commits: docs.slice(0, collided).map((d, i) => this.appended(d, inputs[i])), collided };
     }
   }
 
@@ -361,19 +367,12 @@ export class MongoEventStore {
    */
   private async noteUndispatched(docs: CommitDoc[]): Promise<void> {
     const entries = docs.map((d) => ({ _id: d._id, streamId: d.streamId, at: d.recordedAt }));
-    try {
-      await this.outbox.collection.insertMany(entries as never[], { ordered: false });
-    } catch (error) {
-      const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
-      const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (all.length === 0 || all.some((w) => w.code !== 11000)) throw error;
-      // An entry under the key is there already (from a writer that lost the key, or died before its
-      // commit): made fresh, so the relay, which drops an old orphan only if it is unchanged, leaves it.
-      for (const { index } of all) {
-        const entry = entries[index];
-        const { matchedCount } = await this.outbox.collection.updateOne({ _id: entry._id } as never, { $set: { at: entry.at } });
-        if (matchedCount === 0) await insertManyIgnoringDuplicates(this.outbox, [entry]);
-      }
+    // An entry under the key is there already (from a writer that lost the key, or died before its
+    // commit): made fresh, so the relay, which drops an old orphan only if it is unchanged, leaves it.
+    for (const index of await insertManyIgnoringDuplicates(this.outbox, entries)) {
+      const entry = entries[index];
+      const { matchedCount } = await this.outbox.collection.updateOne({ _id: entry._id } as never, { $set: { at: entry.at } });
+      if (matchedCount === 0) await insertManyIgnoringDuplicates(this.outbox, [entry]);
     }
   }
 

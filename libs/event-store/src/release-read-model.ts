@@ -223,7 +223,7 @@ export class ReleaseReadModel {
         { ordered: true },
       );
     }
-    const inserted = await insertManyIgnoringDuplicates(this.releases, releaseInserts);
+    const inserted = releaseInserts.length - (await insertManyIgnoringDuplicates(this.releases, releaseInserts)).length;
     let replaced = 0;
     for (const part of chunks(releaseReplaces, UPDATES_PER_COMMAND)) {
       const { matchedCount } = await this.releases.collection.bulkWrite(
