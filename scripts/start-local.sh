@@ -43,6 +43,8 @@ node_modules/.bin/tsx scripts/dev-chart-repo.ts "$HELM_BIN" >"$log_dir/chart-rep
 pids+=("$!")
 for _ in $(seq 1 60); do grep -q '^http' "$log_dir/chart-repo.log" 2>/dev/null && break; sleep 0.5; done
 chart_repo="$(grep -m1 '^http' "$log_dir/chart-repo.log" || echo 'http://127.0.0.1:8879')"
+# The only chart repository the local run allows (a loopback address written out is allowed as such).
+export CHART_REPOSITORIES="${CHART_REPOSITORIES:-$chart_repo}"
 
 for app in release-service executor remediation api; do
   node "dist/apps/$app/src/main.js" >"$log_dir/$app.log" 2>&1 &

@@ -55,7 +55,7 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
   const commitCount = async (releaseId: string) => (await http('GET', `/releases/${releaseId}/events?limit=1000`, undefined, VIEWER)).body.commits.length;
 
   beforeAll(async () => {
-    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '15000' });
+    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '15000', VALUES_VIEWER_VISIBLE_PATHS: 'replicas' });
     releaseService = await startApp('release-service', envOf(config));
     api = await startApp('api', envOf(config));
     probe = new KafkaProbe(config);
@@ -253,11 +253,11 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect(api.output()).not.toContain(VIEWER);
   });
 
-  it('shows viewers values with secrets masked, operators as they are, on every read route', async () => {
+  it('shows viewers the keys and types of values (and the declared non-secret paths), operators the values, on every read route', async () => {
     const id = 'secrets';
     await http('POST', '/releases', installBody(id, { db: { password: 'hunter2-secret', user: 'app' }, replicas: 2 }));
     const asViewer = (await http('GET', `/releases/${id}/revisions/1`, undefined, VIEWER)).body;
-    expect(asViewer.values).toEqual({ db: { password: '***', user: 'app' }, replicas: 2 });
+    expect(asViewer.values).toEqual({ db: { password: '***', user: '<string>' }, replicas: 2 });
     expect(asViewer.valuesRedacted).toBe(true);
     expect((await http('GET', `/releases/${id}/revisions/1`, undefined, OPERATOR)).body.values.db.password).toBe('hunter2-secret');
     const log = JSON.stringify((await http('GET', `/releases/${id}/events`, undefined, VIEWER)).body);

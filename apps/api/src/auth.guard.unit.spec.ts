@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { loadConfig } from '@app/platform';
+import { Reflector } from '@nestjs/core';
+import { loadConfig, Public } from '@app/platform';
 
 // Counts the comparisons the guard makes, around the real timingSafeEqual.
 const compared: Array<[number, number]> = [];
@@ -17,10 +18,18 @@ jest.mock('node:crypto', () => {
 import { AuthGuard } from './auth.guard';
 
 const TOKENS = ['operator-token-aaaaaaaaaaaa', 'viewer-token-bbbbbbbbbbbbbbbb', 'operator-two-cccccccccccccccc'];
-const guard = new AuthGuard(loadConfig({ AUTH_TOKENS: `operator:a:${TOKENS[0]},viewer:b:${TOKENS[1]},operator:c:${TOKENS[2]}` }));
-const request = (authorization: string | undefined, method = 'GET') => {
-  const req = { path: '/api/v1/helm/releases', method, headers: authorization ? { authorization } : {} } as Record<string, unknown>;
-  return { req, context: { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext };
+const guard = new AuthGuard(loadConfig({ AUTH_TOKENS: `operator:a:${TOKENS[0]},viewer:b:${TOKENS[1]},operator:c:${TOKENS[2]}` }), new Reflector());
+class Routes {
+  guarded(): void {}
+  @Public()
+  open(): void {}
+}
+const request = (authorization: string | undefined, method = 'GET', handler: keyof Routes = 'guarded', path = '/api/v1/helm/releases') => {
+  const req = { path, method, headers: authorization ? { authorization } : {} } as Record<string, unknown>;
+  return {
+    req,
+    context: { switchToHttp: () => ({ getRequest: () => req }), getHandler: () => Routes.prototype[handler], getClass: () => Routes } as unknown as ExecutionContext,
+  };
 };
 
 describe('AuthGuard token comparison', () => {
@@ -49,5 +58,12 @@ describe('AuthGuard token comparison', () => {
     expect(ok.req.principal).toEqual({ subject: 'c', role: 'operator' });
     expect(() => guard.canActivate(request(`Bearer ${TOKENS[1]}`, 'POST').context)).toThrow(/may only read/);
     expect(() => guard.canActivate(request(undefined).context)).toThrow(/bearer token is required/);
+  });
+
+  it('decides on the matched route, not the path: a route needs a token however its path is spelled, unless marked public', () => {
+    for (const path of ['/API/v1/helm/releases', '/metrics', '/health/live', '//api/v1/helm/releases', '/x']) {
+      expect(() => guard.canActivate(request(undefined, 'GET', 'guarded', path).context)).toThrow(/bearer token is required/);
+    }
+    expect(guard.canActivate(request(undefined, 'GET', 'open', '/api/v1/helm/releases').context)).toBe(true);
   });
 });

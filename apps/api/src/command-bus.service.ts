@@ -88,6 +88,12 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     const id = context.id ?? randomUUID();
     const existing = this.waiters.get(id);
     if (existing) throw new Problem('OPERATION_IN_PROGRESS', `A request with Idempotency-Key '${id}' is still being decided`);
+    if (this.waiters.size >= this.config.API_MAX_IN_FLIGHT) {
+      // Each waiter holds a request, a timer and memory until its decision: past the cap, callers back off.
+      const busy = new Problem('UNAVAILABLE', `${this.waiters.size} requests are waiting for decisions; retry shortly`);
+      busy.headers = { 'Retry-After': '1' };
+      throw busy;
+    }
     const result = new Promise<CommandResult>((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(id);

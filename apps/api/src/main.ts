@@ -4,17 +4,23 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { APP_CONFIG, AppConfig, LOGGER, runMain, startHttp } from '@app/platform';
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
+import { bodyDepthGuard } from './body-limits';
 import { setupOpenApi } from './openapi';
 
 async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, { bufferLogs: true });
-  app.useBodyParser('json', { limit: '1mb' });
+  const config = app.get<AppConfig>(APP_CONFIG);
+  // Routes match as written: `/API/...` or `/api/.../` is not another spelling of a route, it is no route.
+  // Set before anything is mounted: Express builds its router, with these settings, on first use.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.useBodyParser('json', { limit: Math.max(1024 * 1024, config.VALUES_MAX_BYTES + 64 * 1024), verify: bodyDepthGuard(config.VALUES_MAX_DEPTH) });
   app.disable('x-powered-by');
   setupOpenApi(app);
-  if (app.get<AppConfig>(APP_CONFIG).AUTH_TOKENS.length === 0) {
+  if (config.AUTH_TOKENS.length === 0) {
     app.get<Logger>(LOGGER).warn('AUTH_TOKENS is empty: every /api request will be refused with 401');
   }
-  await startHttp(app, (config) => config.API_PORT);
+  await startHttp(app, (c) => c.API_PORT);
 }
 
 runMain('api', main);

@@ -24,6 +24,8 @@ export const STATUS_OF_CODE: Record<string, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   REVISION_NOT_FOUND: 422,
+  REPOSITORY_NOT_ALLOWED: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
   INTERNAL: 500,
   UNAVAILABLE: 503,
   TIMEOUT: 504,
@@ -47,13 +49,17 @@ const TITLES: Record<number, string> = {
 /** An error the API answers as RFC 9457 problem+json with a stable `code`. */
 export class Problem extends Error {
   readonly status: number;
+  /** Response headers that go with the problem (Retry-After on a 503). */
+  headers: Record<string, string> = {};
   constructor(
     readonly code: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Where one code means different things on different routes (a missing revision read: 404). */
+    status?: number,
   ) {
     super(message);
-    this.status = STATUS_OF_CODE[code] ?? 400;
+    this.status = status ?? STATUS_OF_CODE[code] ?? 400;
   }
 }
 
@@ -78,10 +84,28 @@ const fromHttpException = (error: HttpException): Problem => {
 /** Body-parser errors arrive as plain errors with a status and a type. */
 const fromBodyParser = (error: { status?: number; type?: string; message?: string }): Problem | null => {
   if (typeof error?.status !== 'number' || !error.type) return null;
-  if (error.type === 'entity.too.large') return new Problem('PAYLOAD_TOO_LARGE', 'The request body is too large (limit 1 MB)');
+  if (error.type === 'entity.too.large') return new Problem('PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (error.type === 'entity.too.deep') return new Problem('VALIDATION_FAILED', error.message ?? 'The body nests too deep');
   if (error.type === 'entity.parse.failed') return new Problem('VALIDATION_FAILED', `The body is not valid JSON: ${error.message}`);
   if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') return new Problem('UNSUPPORTED_MEDIA_TYPE', error.message ?? 'unsupported encoding');
   return error.status < 500 ? new Problem('VALIDATION_FAILED', error.message ?? 'bad request') : null;
+};
+
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match: (path: string) => boolean;
+}
+
+/** The methods Express has routes for at the request's path (its router's stack), upper case, with HEAD for GET. */
+const allowedMethods = (request: Request): string[] => {
+  const stack = ((request.app as unknown as { router?: { stack?: RouteLayer[] } }).router?.stack ?? []);
+  const methods = new Set<string>();
+  for (const layer of stack) {
+    if (!layer.route || !layer.match(request.path)) continue;
+    for (const method of Object.keys(layer.route.methods)) methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].filter((m) => m !== '_ALL').sort();
 };
 
 @Catch()
@@ -92,13 +116,22 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request & { id?: string }>();
     const response = http.getResponse<Response>();
-    const problem =
+    let problem =
       error instanceof Problem ? error
       : error instanceof HttpException ? fromHttpException(error)
       : (fromBodyParser(error as never) ?? new Problem('INTERNAL', 'An unexpected error occurred; it has been logged'));
+    if (error instanceof HttpException && problem.code === 'NOT_FOUND') {
+      // No route matched: if the path is a route for other methods, say which.
+      const allowed = allowedMethods(request);
+      if (allowed.length > 0) {
+        response.setHeader('Allow', allowed.join(', '));
+        problem = new Problem('METHOD_NOT_ALLOWED', `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`);
+      }
+    }
     if (problem.status >= 500 && problem.code !== 'TIMEOUT') {
       this.logger.error({ err: error, correlationId: request.id, url: request.url }, 'request failed');
     }
+    for (const [name, value] of Object.entries(problem.headers)) response.setHeader(name, value);
     response
       .status(problem.status)
       .type('application/problem+json')

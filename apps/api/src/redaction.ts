@@ -1,24 +1,52 @@
 /**
- * Helm values often carry secrets. Viewers see every key but secret-looking values masked: values under
- * keys that name a secret, and strings that look like credentials (private keys, long tokens).
+ * What a viewer may see of values and error text. Default deny: a viewer sees the keys of the values and
+ * the type of each value (`<string>`, `<number>`, `<boolean>`), never the value, except at paths the
+ * operator declared non-secret (VALUES_VIEWER_VISIBLE_PATHS). Even there, values under secret-named keys
+ * and strings that look like credentials stay masked. Operators see everything as it is.
  */
-const SECRET_KEY = /pass(word|wd)?|secret|token|api[-_]?key|private[-_]?key|credential|auth|cert|dsn|connection[-_]?string/i;
-const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^(ghp|gho|xox[abp]|sk|AKIA)[A-Za-z0-9_-]{10,}|^[A-Za-z0-9+/=_-]{40,}$/;
+const SECRET_KEY = /pass(word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credential|auth|cert|dsn|connection[-_]?string|encryption[-_]?key/i;
+const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^(ghp|gho|xox[abp]|sk|AKIA)[A-Za-z0-9_-]{10,}|^[A-Za-z0-9+/=_-]{40,}$|:\/\/[^/\s:@]*:[^/\s@]*@/;
 export const MASK = '***';
 
-export const redactValues = (value: unknown, secretContext = false): unknown => {
-  if (Array.isArray(value)) return value.map((v) => redactValues(v, secretContext));
+const typeOf = (value: unknown): string => `<${typeof value}>`;
+
+/** A dotted path pattern (`image.tag`, `*.enabled`) matches a value's path or one of its ancestors. */
+const visibleAt = (path: readonly string[], patterns: ReadonlyArray<readonly string[]>): boolean =>
+  patterns.some((p) => p.length <= path.length && p.every((segment, i) => segment === '*' || segment === path[i]));
+
+export const parseVisiblePaths = (paths: readonly string[]): string[][] => paths.map((p) => p.split('.'));
+
+/** Values as a viewer sees them (values are bounded in depth at every edge, so recursion is safe here). */
+export const redactValues = (value: unknown, visible: ReadonlyArray<readonly string[]> = [], path: string[] = [], secret = false): unknown => {
+  if (Array.isArray(value)) return value.map((v, i) => redactValues(v, visible, [...path, String(i)], secret));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValues(v, secretContext || SECRET_KEY.test(k))]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValues(v, visible, [...path, k], secret || SECRET_KEY.test(k))]));
   }
   if (value === null || value === undefined) return value;
-  if (secretContext) return MASK;
+  if (secret) return MASK;
+  if (!visibleAt(path, visible)) return typeOf(value);
   return typeof value === 'string' && SECRET_VALUE.test(value) ? MASK : value;
 };
 
 /**
- * A commit of the log as a reader sees it: operators get values as they are, everyone else redacted.
- * Shared by the per-release and the whole-log routes.
+ * Helm and Kubernetes error text as a viewer sees it: it can quote values (a rendered manifest, a bad
+ * value) and URLs with credentials, so quoted text, userinfo and `secret=…` pairs are masked.
+ */
+export const redactText = (text: string): string =>
+  text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, `$1${MASK}@`)
+    .replace(/"(?:[^"\\]|\\.)*"/g, `"${MASK}"`)
+    .replace(/'(?:[^'\\]|\\.)*'/g, `'${MASK}'`)
+    .replace(new RegExp(`(${SECRET_KEY.source})(\\s*[=:]\\s*)[^\\s,;]+`, 'gi'), `$1$3${MASK}`);
+
+export interface Reader {
+  operator: boolean;
+  visible: ReadonlyArray<readonly string[]>;
+}
+
+/**
+ * A commit of the log as a reader sees it: operators get values and error text as they are, everyone
+ * else redacted. Shared by the per-release and the whole-log routes.
  */
 export const commitForReader = (
   commit: {
@@ -32,7 +60,7 @@ export const commitForReader = (
     prevHash: string;
     events: Array<{ eventId: string; type: string; schemaVersion: number; data: unknown }>;
   },
-  role: string | undefined,
+  reader: Reader,
 ) => ({
   releaseId: commit.streamId,
   version: commit.version,
@@ -42,9 +70,15 @@ export const commitForReader = (
   ...commit.metadata,
   hash: commit.hash,
   prevHash: commit.prevHash,
-  events: commit.events.map((e) => {
-    const data = e.data as { values?: unknown } | null;
-    const redact = role !== 'operator' && data !== null && typeof data === 'object' && 'values' in data;
-    return { id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: redact ? { ...data, values: redactValues(data.values) } : e.data };
-  }),
+  events: commit.events.map((e) => ({ id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: reader.operator ? e.data : eventDataForViewer(e.data, reader) })),
 });
+
+const eventDataForViewer = (data: unknown, reader: Reader): unknown => {
+  if (data === null || typeof data !== 'object') return data;
+  const d = data as { values?: unknown; error?: unknown; reason?: unknown };
+  return {
+    ...d,
+    ...('values' in d ? { values: redactValues(d.values, reader.visible) } : {}),
+    ...(typeof d.error === 'string' ? { error: redactText(d.error) } : {}),
+  };
+};

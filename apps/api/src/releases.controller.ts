@@ -5,8 +5,11 @@ import type { Response } from 'express';
 import diff from 'microdiff';
 import { z } from 'zod';
 import {
+  checkValues,
   CommandResult,
+  describeIssues,
   InstallDataSchema,
+  issueDetails,
   ReleaseIdSchema,
   RollbackDataSchema,
   RollbackLastSuccessfulDataSchema,
@@ -14,19 +17,38 @@ import {
   UpgradeDataSchema,
 } from '@app/contracts';
 import { CommandMetadata, isDomainError, NeedsFullHistory, planRollback, ReleaseCommand, ReleaseState } from '@app/domain';
-import { loadStream, loadWholeStream, MongoEventStore, RELEASE_AGGREGATE, ReleaseReadModel, RevisionView } from '@app/event-store';
+import { loadStream, loadWholeStream, MongoEventStore, RELEASE_AGGREGATE, ReleaseReadModel, ReleaseView, RevisionView } from '@app/event-store';
+import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
 import { AuthenticatedRequest } from './auth.guard';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { CommandBus } from './command-bus.service';
 import { openApiSchema } from './openapi';
+import { capBytes } from './paging';
 import { Problem } from './problem';
-import { commitForReader, redactValues } from './redaction';
+import { commitForReader, parseVisiblePaths, Reader, redactText, redactValues } from './redaction';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const errors = result.error.issues.map((i) => ({ path: i.path.join('.') || what, message: i.message }));
-  throw new Problem('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+  throw new Problem('VALIDATION_FAILED', describeIssues(result.error, what), { errors: issueDetails(result.error, what) });
+};
+
+/** The longest list of valid revisions an error names; a longer history is named as a range. */
+const LISTED_REVISIONS = 100;
+
+
+/**
+ * The revisions a release has, from its view alone: revisions are numbered 1..currentRevision without gaps,
+ * so naming them needs no read of the history.
+ */
+const validRevisions = (view: ReleaseView): { text: string; extra: Record<string, unknown> } => {
+  const last = view.currentRevision;
+  if (last === 0) return { text: 'none', extra: { validRevisions: [] } };
+  if (last <= LISTED_REVISIONS) {
+    const list = Array.from({ length: last }, (_, i) => i + 1);
+    return { text: list.join(', '), extra: { validRevisions: list } };
+  }
+  return { text: `1 to ${last}`, extra: { validRevisionRange: { first: 1, last } } };
 };
 
 const RevisionParam = z.coerce.number().int().min(1);
@@ -36,16 +58,25 @@ const PageQuery = z.object({
   status: z.string().max(40).optional(),
 });
 const HistoryQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(100).default(100),
   afterRevision: z.coerce.number().int().min(0).default(0),
 });
 const EventsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z.coerce.number().int().min(1).max(100).default(100),
   afterVersion: z.coerce.number().int().min(0).default(0),
 });
-const IdempotencyKey = z.string().regex(/^[A-Za-z0-9._:-]{8,200}$/);
+/**
+ * A client's Idempotency-Key, scoped to its principal as the command id `api:<subject>:<key>`: no client can
+ * name another's command, nor the ids the system derives for its own (`outcome:<operation>` of the
+ * executor, `expire:` of the watchdog, `remediate:` and `signal:` of remediation), which are refused outright.
+ */
+const RESERVED_KEY_PREFIXES = /^(outcome|expire|remediate|signal|api|result|dry-run):/i;
+const IdempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{8,200}$/, 'must be 8 to 200 of A-Z a-z 0-9 . _ : -')
+  .refine((k) => !RESERVED_KEY_PREFIXES.test(k), 'must not start with a prefix the system reserves (outcome:, expire:, remediate:, signal:, api:, result:)');
 
-const historyEntry = (r: RevisionView) => ({
+const historyEntry = (r: RevisionView, reader: Reader) => ({
   revision: r.revision,
   operation: r.operation,
   chartVersion: r.chartVersion,
@@ -57,7 +88,7 @@ const historyEntry = (r: RevisionView) => ({
   reason: r.reason,
   requestedAt: r.requestedAt,
   completedAt: r.completedAt,
-  error: r.error,
+  error: r.error && !reader.operator ? redactText(r.error) : r.error,
   helmRevision: r.helmRevision,
   warnings: r.warnings,
   remediation: r.remediation ?? null,
@@ -74,18 +105,26 @@ const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (targe
 @ApiBearerAuth()
 @Controller('api/v1/helm/releases')
 export class ReleasesController {
+  private readonly visiblePaths: string[][];
+
   constructor(
     private readonly bus: CommandBus,
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
-  ) {}
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.visiblePaths = parseVisiblePaths(config.VALUES_VIEWER_VISIBLE_PATHS);
+  }
 
   @Post()
   @ApiOperation({ summary: 'Install a release (or reinstall an uninstalled one)' })
   @ApiBody({ schema: openApiSchema(InstallDataSchema) })
   @apply(accepted, ...problems(400, 401, 403, 409, 504))
-  install(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+  async install(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+    this.checkValues(body);
     const data = parse(InstallDataSchema, body);
+    const repository = await checkChartRepository(this.config, data.chart.repository);
+    if (!repository.ok) throw new Problem('REPOSITORY_NOT_ALLOWED', repository.reason);
     return this.dispatch({ type: 'InstallRelease', data }, req, res);
   }
 
@@ -95,6 +134,7 @@ export class ReleasesController {
   @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
   upgrade(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
+    this.checkValues(body);
     const data = parse(UpgradeDataSchema.omit({ releaseId: true }), body);
     return this.dispatch({ type: 'UpgradeRelease', data: { ...data, releaseId } }, req, res);
   }
@@ -116,17 +156,10 @@ export class ReleasesController {
     const parsed = schema.safeParse(body ?? {});
     if (!parsed.success) {
       // Name the valid targets, as the domain would: the caller should not need a second request.
-      const history = await this.readModel.history(releaseId);
-      if (history.length === 0 && !(await this.readModel.get(releaseId))) {
-        throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
-      }
-      const valid = history.map((r) => r.revision);
-      const errors = parsed.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message }));
-      throw new Problem(
-        'VALIDATION_FAILED',
-        `${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}; valid revisions: ${valid.join(', ') || 'none'}`,
-        { errors, validRevisions: valid },
-      );
+      const view = await this.readModel.get(releaseId);
+      if (!view) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+      const valid = validRevisions(view);
+      throw new Problem('VALIDATION_FAILED', `${describeIssues(parsed.error, 'body')}; valid revisions: ${valid.text}`, { errors: issueDetails(parsed.error, 'body'), ...valid.extra });
     }
     const command: ReleaseCommand = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
     if (this.isDryRun(dryRun)) return this.plan(command, req, res);
@@ -168,21 +201,21 @@ export class ReleasesController {
   @ApiQuery({ name: 'limit', required: false })
   @ApiQuery({ name: 'after', required: false })
   @ApiQuery({ name: 'status', required: false })
-  async list(@Query() query: unknown) {
+  async list(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const page = parse(PageQuery, query, 'query');
     const releases = await this.readModel.list(page);
     return {
-      items: releases.map((r) => this.release(r)),
+      items: releases.map((r) => this.release(r, this.reader(req))),
       next: releases.length === page.limit ? releases[releases.length - 1].releaseId : null,
     };
   }
 
   @Get(':releaseId')
   @ApiOperation({ summary: 'One release: status, current and last successful revision' })
-  async get(@Param('releaseId') id: string) {
+  async get(@Param('releaseId') id: string, @Req() req: AuthenticatedRequest) {
     const view = await this.readModel.get(this.releaseId(id));
     if (!view) throw new Problem('RELEASE_NOT_FOUND', `Release '${id}' does not exist`);
-    return this.release(view);
+    return this.release(view, this.reader(req));
   }
 
   @Get(':releaseId/history')
@@ -191,17 +224,19 @@ export class ReleasesController {
   })
   @ApiQuery({ name: 'afterRevision', required: false })
   @ApiQuery({ name: 'limit', required: false })
-  async history(@Param('releaseId') id: string, @Query() query: unknown) {
+  async history(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const releaseId = this.releaseId(id);
     const page = parse(HistoryQuery, query, 'query');
     const revisions = await this.readModel.history(releaseId, page);
     if (revisions.length === 0 && page.afterRevision === 0 && !(await this.readModel.get(releaseId))) {
       throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
     }
+    const reader = this.reader(req);
+    const entries = capBytes(revisions.map((r) => historyEntry(r, reader)));
     return {
       releaseId,
-      revisions: revisions.map(historyEntry),
-      nextAfterRevision: revisions.length === page.limit ? revisions[revisions.length - 1].revision : null,
+      revisions: entries,
+      nextAfterRevision: entries.length < revisions.length || revisions.length === page.limit ? entries[entries.length - 1].revision : null,
     };
   }
 
@@ -212,19 +247,21 @@ export class ReleasesController {
     const revision = parse(RevisionParam, revisionParam, 'revision');
     const view = await this.readModel.revision(releaseId, revision);
     if (!view) {
-      const valid = (await this.readModel.history(releaseId)).map((r) => r.revision);
-      if (valid.length === 0) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
-      throw new Problem('REVISION_NOT_FOUND', `Revision ${revision} is not in the history of '${releaseId}'; valid revisions: ${valid.join(', ')}`, { validRevisions: valid });
+      const release = await this.readModel.get(releaseId);
+      if (!release) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+      const valid = validRevisions(release);
+      throw new Problem('REVISION_NOT_FOUND', `Revision ${revision} is not in the history of '${releaseId}'; valid revisions: ${valid.text}`, valid.extra, 404);
     }
+    const reader = this.reader(req);
     const values = JSON.parse(view.valuesJson);
     return {
       releaseId,
-      ...historyEntry(view),
+      ...historyEntry(view, reader),
       chartDigest: view.chartDigest,
       operationId: view.operationId,
       atomic: view.atomic,
-      values: this.forReader(req, values),
-      valuesRedacted: req.principal?.role !== 'operator',
+      values: reader.operator ? values : redactValues(values, reader.visible),
+      valuesRedacted: !reader.operator,
     };
   }
 
@@ -240,16 +277,26 @@ export class ReleasesController {
     if (commits.length === 0 && page.afterVersion === 0 && !(await this.readModel.get(releaseId))) {
       throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
     }
+    const reader = this.reader(req);
+    const shown = capBytes(commits.map((c) => commitForReader(c, reader)));
     return {
       releaseId,
-      commits: commits.map((c) => commitForReader(c, req.principal?.role)),
-      nextAfterVersion: commits.length === page.limit ? commits[commits.length - 1].version : null,
+      commits: shown,
+      nextAfterVersion: shown.length < commits.length || commits.length === page.limit ? shown[shown.length - 1].version : null,
     };
   }
 
-  /** Operators see values as they are; everyone else sees them redacted. */
-  private forReader(req: AuthenticatedRequest, values: unknown): unknown {
-    return req.principal?.role === 'operator' ? values : redactValues(values);
+  /** Operators see values and error text as they are; everyone else sees them redacted. */
+  private reader(req: AuthenticatedRequest): Reader {
+    return { operator: req.principal?.role === 'operator', visible: this.visiblePaths };
+  }
+
+  /** The configured bounds of values, before any schema walks them: 413 when too large, else 400. */
+  private checkValues(body: unknown): void {
+    const values = (body as { values?: unknown } | null)?.values;
+    if (values === undefined) return;
+    const checked = checkValues(values, { maxDepth: this.config.VALUES_MAX_DEPTH, maxBytes: this.config.VALUES_MAX_BYTES });
+    if (!checked.ok) throw new Problem(checked.kind === 'size' ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', checked.reason);
   }
 
   private releaseId(id: string): string {
@@ -294,8 +341,9 @@ export class ReleasesController {
   }
 
   private async dispatch(command: ReleaseCommand, req: AuthenticatedRequest, res: Response) {
-    const key = req.headers['idempotency-key'];
-    const id = typeof key === 'string' ? parse(IdempotencyKey, key, 'Idempotency-Key') : undefined;
+    const header = req.headers['idempotency-key'];
+    const key = typeof header === 'string' ? parse(IdempotencyKey, header, 'Idempotency-Key') : undefined;
+    const id = key ? `api:${req.principal!.subject}:${key}` : undefined;
     const result: CommandResult = await this.bus.send(command, {
       ...(id ? { id } : {}),
       actor: req.principal!.subject,
@@ -309,7 +357,7 @@ export class ReleasesController {
     return { commandId: result.commandId, ...result.decision };
   }
 
-  private release(view: NonNullable<Awaited<ReturnType<ReleaseReadModel['get']>>>) {
+  private release(view: ReleaseView, reader: Reader) {
     return {
       releaseId: view.releaseId,
       name: view.name,
@@ -320,7 +368,7 @@ export class ReleasesController {
       currentRevision: view.currentRevision,
       lastSuccessfulRevision: view.lastSuccessfulRevision,
       pendingOperationId: view.pendingOperationId,
-      lastError: view.lastError,
+      lastError: view.lastError && !reader.operator ? redactText(view.lastError) : view.lastError,
       createdAt: view.createdAt,
       updatedAt: view.updatedAt,
     };

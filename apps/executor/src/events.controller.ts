@@ -1,29 +1,37 @@
-import { parseReleaseEvent, ValuesCipher } from '@app/contracts';
-import { LOGGER, VALUES_CIPHER } from '@app/platform';
+import { MessageLimits, parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
+import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageLimits, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
+import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { EVENTS_TOPIC } from './executor.constants';
+import { CONSUMER_GROUP, EVENTS_TOPIC } from './executor.constants';
 import { ExecutorService, isOperationRequested } from './executor.service';
 
 @Controller()
 export class EventsController {
+  private readonly parseOptions: { cipher?: ValuesCipher; limits: MessageLimits };
+
   constructor(
     private readonly executor: ExecutorService,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
-  ) {}
+    @Inject(VALUES_CIPHER) cipher: ValuesCipher | null,
+  ) {
+    this.parseOptions = { ...(cipher ? { cipher } : {}), limits: messageLimits(config) };
+  }
 
   @EventPattern(EVENTS_TOPIC)
   async handle(@Ctx() context: KafkaContext): Promise<void> {
-    let received;
-    try {
-      received = parseReleaseEvent(context.getMessage().value as Buffer | null, this.cipher ?? undefined);
-    } catch (error) {
-      // Events come from the release service only; an unreadable one is logged, not retried forever.
-      this.logger.error({ err: error, offset: context.getMessage().offset }, 'unreadable event skipped');
+    const message = context.getMessage();
+    // Anyone who can write to the topic can reach this point: what Helm runs is validated first.
+    const parsed = parseReleaseEvent(message.value as Buffer | null, this.parseOptions);
+    if (!parsed.ok) {
+      this.logger.warn({ error: parsed.reason, partition: context.getPartition(), offset: message.offset }, 'event dead-lettered');
+      await deadLetter(this.producer, this.config, Topics.eventsDlq, { ...message, topic: context.getTopic(), partition: context.getPartition() }, parsed.reason, CONSUMER_GROUP);
       return;
     }
+    const { received } = parsed;
     if (!received || !isOperationRequested(received.event)) return;
     await this.executor.execute({ ...received, event: received.event }, context.getHeartbeat());
   }

@@ -1,7 +1,7 @@
 import { commandEvent, ReceivedReleaseEvent, Topics } from '@app/contracts';
-import type { OperationRequested } from '@app/domain';
+import type { OperationRequested, RecordOperationResult } from '@app/domain';
 import { HelmPort } from '@app/helm';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents } from '@app/platform';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -60,7 +60,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
     const done = (async () => {
       log.info('operation started');
-      const outcome = await this.runner.run(event, abort.signal);
+      const outcome = (await this.refusal(event)) ?? (await this.runner.run(event, abort.signal));
       const id = `outcome:${operationId}`;
       await sendEvents(this.producer, this.config, Topics.commands, [
         {
@@ -99,6 +99,18 @@ export class ExecutorService implements BeforeApplicationShutdown {
     }, waitMs);
     await all;
     clearTimeout(timer);
+  }
+
+  /**
+   * The chart repository is checked again here, as the API checked it: the executor acts on what the topic
+   * says, and the allow-list or the repository's addresses may have changed since the API accepted it.
+   */
+  private async refusal(event: OperationRequested): Promise<RecordOperationResult['data'] | undefined> {
+    if (event.type === 'UninstallRequested') return undefined;
+    const checked = await checkChartRepository(this.config, event.data.chart.repository);
+    if (checked.ok) return undefined;
+    const { releaseId, operationId } = event.data;
+    return { releaseId, operationId, outcome: 'FAILED', error: `REPOSITORY_NOT_ALLOWED: ${checked.reason}; the executor ran nothing` };
   }
 
   private remember(operationId: string): void {

@@ -1,4 +1,4 @@
-import { CommandResult, commandResultEvent, parseCommand, Topics, ValuesCipher } from '@app/contracts';
+import { CommandResult, commandResultEvent, MessageLimits, parseCommand, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
 import {
   BatchItem,
@@ -16,9 +16,11 @@ import {
 import {
   APP_CONFIG,
   AppConfig,
+  deadLetter,
   isTransientError,
   KAFKA_PRODUCER,
   LOGGER,
+  messageLimits,
   METRICS_REGISTRY,
   OutgoingEvent,
   sendEvents,
@@ -50,6 +52,7 @@ export class CommandProcessor implements OnApplicationShutdown {
   private stopping = false;
   /** This instance owns its partitions' releases: their loaded streams stay in memory between commands. */
   private readonly streams = new StreamCache<ReleaseState>();
+  private readonly parseOptions: { cipher?: ValuesCipher; limits: MessageLimits };
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
@@ -79,6 +82,7 @@ export class CommandProcessor implements OnApplicationShutdown {
       help: 'Command messages parked on the dead-letter topic',
       registers: [registry],
     });
+    this.parseOptions = { ...(cipher ? { cipher } : {}), limits: messageLimits(config) };
   }
 
   onApplicationShutdown(): void {
@@ -116,7 +120,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     const slow = new Set<KafkaMessage>();
     const decided: Array<{ message: KafkaMessage; item: BatchItem<ReleaseCommand>; correlationId: string }> = [];
     for (const message of messages) {
-      const parsed = parseCommand(message.value as Buffer | null, message.key ? message.key.toString() : null, this.cipher ?? undefined);
+      const parsed = parseCommand(message.value as Buffer | null, message.key ? message.key.toString() : null, this.parseOptions);
       if (!parsed.ok) {
         slow.add(message);
         continue;
@@ -203,7 +207,7 @@ export class CommandProcessor implements OnApplicationShutdown {
   async process(message: KafkaMessage & { partition?: number; topic?: string }): Promise<void> {
     const started = process.hrtime.bigint();
     const key = message.key ? message.key.toString() : null;
-    const parsed = parseCommand(message.value as Buffer | null, key, this.cipher ?? undefined);
+    const parsed = parseCommand(message.value as Buffer | null, key, this.parseOptions);
     if (!parsed.ok) {
       await this.deadLetter(message, parsed.error);
       if (parsed.id) {
@@ -212,7 +216,7 @@ export class CommandProcessor implements OnApplicationShutdown {
             commandId: parsed.id,
             ...(parsed.releaseId ? { releaseId: parsed.releaseId } : {}),
             outcome: 'REJECTED',
-            error: { code: /^invalid .* data/.test(parsed.error) ? 'VALIDATION_FAILED' : 'INVALID_MESSAGE', message: parsed.error },
+            error: { code: parsed.code, message: parsed.error },
           },
           parsed.correlationId,
         );
@@ -289,23 +293,6 @@ export class CommandProcessor implements OnApplicationShutdown {
   private async deadLetter(message: KafkaMessage & { partition?: number; topic?: string }, error: string): Promise<void> {
     this.deadLettered.inc();
     this.logger.warn({ error, partition: message.partition, offset: message.offset }, 'command dead-lettered');
-    // The original bytes travel unchanged; the reason and origin go in headers.
-    await this.producer.send({
-      topic: `${this.config.KAFKA_TOPIC_PREFIX}${Topics.commandsDlq}`,
-      acks: -1,
-      messages: [
-        {
-          key: message.key,
-          value: message.value,
-          headers: {
-            'dlq-error': error.slice(0, 4_000),
-            'dlq-original-topic': message.topic ?? '',
-            'dlq-original-partition': String(message.partition ?? ''),
-            'dlq-original-offset': message.offset,
-            'dlq-at': new Date().toISOString(),
-          },
-        },
-      ],
-    });
+    await deadLetter(this.producer, this.config, Topics.commandsDlq, message, error, 'release-service');
   }
 }

@@ -1,13 +1,13 @@
-import { commandEvent, parseReleaseEvent, Topics, UpgradeFailedSignalSchema, ValuesCipher } from '@app/contracts';
+import { commandEvent, describeIssues, MessageLimits, parseBoundedJson, parseReleaseEvent, Topics, UpgradeFailedSignalSchema, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageLimits, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { z } from 'zod';
-import { ACTOR, EVENTS_TOPIC, SIGNALS_TOPIC, SOURCE } from './remediation.constants';
+import { ACTOR, CONSUMER_GROUP, EVENTS_TOPIC, SIGNALS_TOPIC, SOURCE } from './remediation.constants';
 
 const SignalEnvelope = z.object({
   specversion: z.literal('1.0'),
@@ -26,26 +26,27 @@ const SignalEnvelope = z.object({
 @Controller()
 export class RemediationController {
   private readonly issued: Counter;
+  private readonly parseOptions: { cipher?: ValuesCipher; limits: MessageLimits };
 
   constructor(
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
-    @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
+    @Inject(VALUES_CIPHER) cipher: ValuesCipher | null,
   ) {
     this.issued = new Counter({ name: 'helm_remediation_commands_total', help: 'Commands issued by remediation', labelNames: ['kind'], registers: [registry] });
+    this.parseOptions = { ...(cipher ? { cipher } : {}), limits: messageLimits(config) };
   }
 
   @EventPattern(EVENTS_TOPIC)
   async onReleaseEvent(@Ctx() context: KafkaContext): Promise<void> {
-    let received;
-    try {
-      received = parseReleaseEvent(context.getMessage().value as Buffer | null, this.cipher ?? undefined);
-    } catch (error) {
-      this.logger.error({ err: error }, 'unreadable release event skipped');
+    const parsed = parseReleaseEvent(context.getMessage().value as Buffer | null, this.parseOptions);
+    if (!parsed.ok) {
+      await this.deadLetter(context, Topics.eventsDlq, parsed.reason);
       return;
     }
+    const { received } = parsed;
     if (!received) return;
     const { event } = received;
     if (event.type === 'RevisionFailed' && event.data.remediate) {
@@ -58,16 +59,13 @@ export class RemediationController {
   /** Upgrade-failed signals of other services: validated; a bad one goes to the dead-letter topic. */
   @EventPattern(SIGNALS_TOPIC)
   async onSignal(@Ctx() context: KafkaContext): Promise<void> {
-    const message = context.getMessage();
-    let parsed: z.infer<typeof SignalEnvelope>;
-    try {
-      const result = SignalEnvelope.safeParse(JSON.parse((message.value as Buffer | null)?.toString() ?? ''));
-      if (!result.success) throw new Error(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
-      parsed = result.data;
-    } catch (error) {
-      await this.deadLetter(message, (error as Error).message);
+    const json = parseBoundedJson((context.getMessage().value as Buffer | null) ?? '', this.parseOptions.limits);
+    const result = json.ok ? SignalEnvelope.safeParse(json.json) : null;
+    if (!result?.success) {
+      await this.deadLetter(context, Topics.upgradeFailedSignalsDlq, json.ok ? describeIssues(result!.error!) : json.reason);
       return;
     }
+    const parsed = result.data;
     const command: ReleaseCommand = { type: 'ReportUpgradeFailure', data: parsed.data };
     await this.send(command, `signal:${parsed.id}`, parsed.source, parsed.id);
     this.issued.inc({ kind: 'report-upgrade-failure' });
@@ -89,12 +87,9 @@ export class RemediationController {
     ]);
   }
 
-  private async deadLetter(message: KafkaMessage, error: string): Promise<void> {
-    this.logger.warn({ error, offset: message.offset }, 'upgrade-failed signal dead-lettered');
-    await this.producer.send({
-      topic: topicName(this.config, Topics.upgradeFailedSignalsDlq),
-      acks: -1,
-      messages: [{ key: message.key, value: message.value, headers: { 'dlq-error': error.slice(0, 4_000), 'dlq-original-offset': message.offset } }],
-    });
+  private async deadLetter(context: KafkaContext, dlqTopic: string, reason: string): Promise<void> {
+    const message = context.getMessage();
+    this.logger.warn({ error: reason, topic: context.getTopic(), offset: message.offset }, 'message dead-lettered');
+    await deadLetter(this.producer, this.config, dlqTopic, { ...message, topic: context.getTopic(), partition: context.getPartition() }, reason, CONSUMER_GROUP);
   }
 }

@@ -3,6 +3,8 @@
  * One table maps each wire type to its schema and its domain command, so adding a command is one row.
  */
 import { CloudEvent } from 'cloudevents';
+import { boundedText, checkValues, DEFAULT_VALUE_LIMITS, ValueLimits } from './bounds';
+import { describeIssues } from './issues';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 import type { ReleaseCommand, ReleaseCommandType } from '@app/domain';
 import { z } from 'zod';
@@ -63,9 +65,34 @@ export interface ParsedCommand {
   context: CommandContext;
 }
 
+/** Why a message was refused: INVALID_MESSAGE for the envelope and bytes, VALIDATION_FAILED for the data. */
+export type ParseErrorCode = 'INVALID_MESSAGE' | 'VALIDATION_FAILED';
+
 export type ParseResult =
   | { ok: true; value: ParsedCommand }
-  | { ok: false; error: string; id?: string; releaseId?: string; correlationId?: string };
+  | { ok: false; code: ParseErrorCode; error: string; id?: string; releaseId?: string; correlationId?: string };
+
+export interface MessageLimits {
+  /** Size of a whole message in bytes. */
+  maxMessageBytes: number;
+  values: ValueLimits;
+}
+
+export const DEFAULT_MESSAGE_LIMITS: MessageLimits = { maxMessageBytes: 1024 * 1024, values: DEFAULT_VALUE_LIMITS };
+
+/** How deep an envelope nests above its values (envelope, data, values): the rest of a message's depth budget. */
+const ENVELOPE_DEPTH = 3;
+
+/** A message's text, bounded in size and depth, parsed; or why not. */
+export const parseBoundedJson = (value: Buffer | string, limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): { ok: true; json: unknown } | { ok: false; reason: string } => {
+  const text = boundedText(value, { maxBytes: limits.maxMessageBytes, maxDepth: limits.values.maxDepth + ENVELOPE_DEPTH });
+  if (!text.ok) return text;
+  try {
+    return { ok: true, json: JSON.parse(text.text) };
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+};
 
 /** Builds the CloudEvent of a domain command, ready for `Kafka.structured` or JSON.stringify. */
 export const commandEvent = (command: ReleaseCommand, context: Omit<CommandContext, 'time'> & { time?: string }, cipher?: ValuesCipher) =>
@@ -98,29 +125,35 @@ const EnvelopeSchema = z.object({
   data: z.unknown(),
 });
 
-const describe = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`).join('; ');
+export interface ParseOptions {
+  cipher?: ValuesCipher;
+  limits?: MessageLimits;
+}
 
 /**
- * Parses and validates one command message. Never throws: a failure says why, with whatever ids could be
- * read, so the caller can dead-letter the message and still answer a request/reply caller.
+ * Parses and validates one command message. Never throws, whatever the bytes: a failure says why, with
+ * whatever ids could be read, so the caller can dead-letter the message and still answer a caller.
  */
-export const parseCommand = (value: Buffer | string | null | undefined, key?: string | null, cipher?: ValuesCipher): ParseResult => {
-  if (value === null || value === undefined || value.length === 0) return { ok: false, error: 'empty message' };
-  let json: unknown;
+export const parseCommand = (value: Buffer | string | null | undefined, key?: string | null, options: ParseOptions = {}): ParseResult => {
   try {
-    json = JSON.parse(value.toString());
+    return parseCommandUnguarded(value, key, options);
   } catch (error) {
-    return { ok: false, error: `not JSON: ${(error as Error).message}` };
+    // Every known failure is returned above; this is the backstop that keeps a consumer alive.
+    return { ok: false, code: 'INVALID_MESSAGE', error: `unreadable message: ${(error as Error)?.message ?? String(error)}` };
   }
+};
+
+const parseCommandUnguarded = (value: Buffer | string | null | undefined, key: string | null | undefined, options: ParseOptions): ParseResult => {
+  const { cipher, limits = DEFAULT_MESSAGE_LIMITS } = options;
+  const invalid = (error: string, ids: Partial<Record<'id' | 'releaseId' | 'correlationId', string>> = {}): ParseResult => ({ ok: false, code: 'INVALID_MESSAGE', error, ...ids });
+  if (value === null || value === undefined || value.length === 0) return invalid('empty message');
+  const parsedJson = parseBoundedJson(value, limits);
+  if (!parsedJson.ok) return invalid(parsedJson.reason);
+  const json = parsedJson.json;
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) {
     const raw = json as { id?: unknown };
-    return {
-      ok: false,
-      error: `not a CloudEvents 1.0 envelope: ${describe(envelope.error)}`,
-      ...(typeof raw?.id === 'string' ? { id: raw.id } : {}),
-    };
+    return invalid(`not a CloudEvents 1.0 envelope: ${describeIssues(envelope.error)}`, typeof raw?.id === 'string' && raw.id.length <= 200 ? { id: raw.id } : {});
   }
   const e = envelope.data;
   const ids = {
@@ -129,24 +162,30 @@ export const parseCommand = (value: Buffer | string | null | undefined, key?: st
     ...(e.correlationid ? { correlationId: e.correlationid } : {}),
   };
   if (!isCommandWireType(e.type)) {
-    return { ok: false, error: `unknown command type '${e.type}'; known: ${Object.keys(commandTable).join(', ')}`, ...ids };
+    return invalid(`unknown command type '${e.type}'; known: ${Object.keys(commandTable).join(', ')}`, ids);
   }
   if (Number(e.schemaversion ?? COMMAND_SCHEMA_VERSION) !== COMMAND_SCHEMA_VERSION) {
-    return { ok: false, error: `unsupported schemaversion '${e.schemaversion}' for ${e.type}; supported: ${COMMAND_SCHEMA_VERSION}`, ...ids };
+    return invalid(`unsupported schemaversion '${e.schemaversion}' for ${e.type}; supported: ${COMMAND_SCHEMA_VERSION}`, ids);
   }
+  const refused = (error: string): ParseResult => ({ ok: false, code: 'VALIDATION_FAILED', error: `invalid ${e.type} data: ${error}`, ...ids });
   const { schema, domainType } = commandTable[e.type];
   let opened: unknown;
   try {
     // Sealed values are opened before validation, so what is decided on was validated.
     opened = openIn(cipher, e.data);
   } catch (error) {
-    return { ok: false, error: `invalid ${e.type} data: values: ${(error as Error).message}`, ...ids };
+    return refused(`values: ${(error as Error).message}`);
+  }
+  const values = (opened as { values?: unknown } | null)?.values;
+  if (values !== undefined) {
+    const bounded = checkValues(values, limits.values);
+    if (!bounded.ok) return refused(bounded.reason);
   }
   const data = schema.safeParse(opened);
-  if (!data.success) return { ok: false, error: `invalid ${e.type} data: ${describe(data.error)}`, ...ids };
+  if (!data.success) return refused(describeIssues(data.error));
   const releaseId = (data.data as { releaseId: string }).releaseId;
   if ((e.subject && e.subject !== releaseId) || (key && key !== releaseId)) {
-    return { ok: false, error: `subject and key must equal data.releaseId '${releaseId}'`, ...ids };
+    return invalid(`subject and key must equal data.releaseId '${releaseId}'`, ids);
   }
   return {
     ok: true,

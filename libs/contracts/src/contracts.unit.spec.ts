@@ -19,6 +19,7 @@ describe('contracts', () => {
       commands: 'helm.release.commands',
       commandResults: 'helm.release.command-results',
       events: 'helm.release.events',
+      eventsDlq: 'helm.release.events.dlq',
       commandsDlq: 'helm.release.commands.dlq',
       upgradeFailedSignals: 'helm.release.upgrade-failed',
       upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',
@@ -136,12 +137,8 @@ describe('contracts', () => {
       data: event.data,
     });
     expect(parseReleaseEvent(JSON.stringify(message))).toEqual({
-      id: 'web:5:0',
-      releaseId: 'web',
-      streamVersion: 5,
-      correlationId: 'corr-1',
-      causationId: 'cmd-1',
-      event,
+      ok: true,
+      received: { id: 'web:5:0', releaseId: 'web', streamVersion: 5, correlationId: 'corr-1', causationId: 'cmd-1', event },
     });
   });
 });

@@ -1,6 +1,11 @@
 /** Revision events on `helm.release.events`: CloudEvents, key = releaseId, in order per release. */
 import { CloudEvent } from 'cloudevents';
 import type { ReleaseEvent, ReleaseEventType } from '@app/domain';
+import { z } from 'zod';
+import { checkValues } from './bounds';
+import { DEFAULT_MESSAGE_LIMITS, parseBoundedJson, ParseOptions } from './commands';
+import { describeIssues } from './issues';
+import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, ReleaseIdSchema, ValuesSchema } from './schemas';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -49,18 +54,98 @@ export interface ReceivedReleaseEvent {
   event: ReleaseEvent;
 }
 
-/** Parses an event message; unknown types are returned as null so old consumers skip what is new. */
-export const parseReleaseEvent = (value: Buffer | string | null, cipher?: ValuesCipher): ReceivedReleaseEvent | null => {
-  if (!value) return null;
-  const raw = JSON.parse(value.toString()) as Record<string, unknown>;
-  const type = domainEventType(String(raw.type ?? ''));
-  if (!type) return null;
-  return {
-    id: String(raw.id),
-    releaseId: String(raw.subject),
-    streamVersion: Number(raw.streamversion),
-    ...(raw.correlationid ? { correlationId: String(raw.correlationid) } : {}),
-    ...(raw.causationid ? { causationId: String(raw.causationid) } : {}),
-    event: { type, data: openIn(cipher, raw.data) } as ReleaseEvent,
-  };
+const operationId = z.string().min(1).max(200);
+const revision = z.number().int().min(1);
+const instant = z.iso.datetime({ offset: true });
+const OperationRequestSchema = z.looseObject({
+  releaseId: ReleaseIdSchema,
+  operationId,
+  name: ReleaseIdSchema,
+  namespace: NamespaceSchema,
+  requestedBy: z.string().max(200),
+  requestedAt: instant,
+  trigger: z.enum(['MANUAL', 'AUTOMATIC']),
+  timeoutSeconds: z.number().int().min(1).max(3600),
+  deadline: instant,
+});
+const DesiredRevisionSchema = OperationRequestSchema.extend({
+  revision,
+  chart: ChartRefSchema,
+  chartVersion: ChartVersionSchema,
+  values: ValuesSchema,
+  atomic: z.boolean(),
+});
+
+/**
+ * The events a consumer acts on, validated before anyone acts: the executor runs Helm on the first four,
+ * remediation issues rollbacks on the last two. Other types are passed on unchecked, for consumers to skip.
+ * Objects are loose: a newer release service may add fields, and consumers read only these.
+ */
+const ACTIONABLE_EVENT_SCHEMAS: Partial<Record<ReleaseEventType, z.ZodType>> = {
+  InstallRequested: DesiredRevisionSchema,
+  UpgradeRequested: DesiredRevisionSchema,
+  RollbackRequested: DesiredRevisionSchema.extend({
+    rollbackOf: revision,
+    chartDigest: z.string().max(200).optional(),
+    targetHelmRevision: revision.optional(),
+  }),
+  UninstallRequested: OperationRequestSchema,
+  RevisionFailed: z.looseObject({ releaseId: ReleaseIdSchema, revision, operationId, error: z.string().max(64 * 1024), remediate: z.boolean() }),
+  UpgradeFailureReported: z.looseObject({ releaseId: ReleaseIdSchema, revision, reason: z.string().max(2048), reportedBy: z.string().max(200), remediate: z.boolean() }),
+};
+
+const EventEnvelopeSchema = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1).max(200),
+  type: z.string().min(1).max(200),
+  subject: ReleaseIdSchema,
+  streamversion: z.coerce.number().int().min(1),
+  correlationid: z.string().max(200).optional(),
+  causationid: z.string().max(200).optional(),
+  data: z.unknown().optional(),
+});
+
+export type EventParseResult = { ok: true; received: ReceivedReleaseEvent | null } | { ok: false; code: 'INVALID_MESSAGE'; reason: string };
+
+/**
+ * Parses an event message, bounded and validated like a command: never throws. Unknown types are
+ * `received: null`, so old consumers skip what is new; an event that fails its schema is refused with the
+ * reason, for the dead-letter topic.
+ */
+export const parseReleaseEvent = (value: Buffer | string | null, options: ParseOptions = {}): EventParseResult => {
+  const invalid = (reason: string): EventParseResult => ({ ok: false, code: 'INVALID_MESSAGE', reason });
+  try {
+    if (!value || value.length === 0) return invalid('empty message');
+    const parsed = parseBoundedJson(value, options.limits ?? DEFAULT_MESSAGE_LIMITS);
+    if (!parsed.ok) return invalid(parsed.reason);
+    const envelope = EventEnvelopeSchema.safeParse(parsed.json);
+    if (!envelope.success) return invalid(`not a release event: ${describeIssues(envelope.error)}`);
+    const raw = envelope.data;
+    const type = domainEventType(raw.type) as ReleaseEventType | undefined;
+    if (!type) return { ok: true, received: null };
+    let data = openIn(options.cipher, raw.data);
+    const schema = ACTIONABLE_EVENT_SCHEMAS[type];
+    if (schema) {
+      const values = (data as { values?: unknown } | null)?.values;
+      const bounded = values === undefined ? ({ ok: true } as const) : checkValues(values, (options.limits ?? DEFAULT_MESSAGE_LIMITS).values);
+      if (!bounded.ok) return invalid(`invalid ${raw.type} data: ${bounded.reason}`);
+      const checked = schema.safeParse(data);
+      if (!checked.success) return invalid(`invalid ${raw.type} data: ${describeIssues(checked.error)}`);
+      if ((data as { releaseId: string }).releaseId !== raw.subject) return invalid('subject must equal data.releaseId');
+      data = checked.data;
+    }
+    return {
+      ok: true,
+      received: {
+        id: raw.id,
+        releaseId: raw.subject,
+        streamVersion: raw.streamversion,
+        ...(raw.correlationid ? { correlationId: raw.correlationid } : {}),
+        ...(raw.causationid ? { causationId: raw.causationid } : {}),
+        event: { type, data } as ReleaseEvent,
+      },
+    };
+  } catch (error) {
+    return invalid(`unreadable event: ${(error as Error)?.message ?? String(error)}`);
+  }
 };

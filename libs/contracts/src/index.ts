@@ -4,3 +4,6 @@ export * from './commands';
 export * from './results';
 export * from './events';
 export * from './values-cipher';
+export * from './bounds';
+export * from './issues';
+export * from './repositories';

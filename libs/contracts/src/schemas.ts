@@ -2,8 +2,9 @@
  * Versioned schemas of the command payloads, used at every edge (HTTP bodies, Kafka messages).
  * The domain re-checks its own rules; these reject what is malformed before it reaches a decision.
  */
-import type { JsonValue, Values } from '@app/domain';
+import type { Values } from '@app/domain';
 import { z } from 'zod';
+import { checkValues, MAX_VALUE_LIMITS } from './bounds';
 
 /** Kubernetes DNS label (RFC 1123); Helm caps release names at 53 characters. */
 const dnsLabel = (max: number) =>
@@ -15,10 +16,15 @@ const dnsLabel = (max: number) =>
 export const ReleaseIdSchema = dnsLabel(53);
 export const NamespaceSchema = dnsLabel(63);
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
-);
-export const ValuesSchema: z.ZodType<Values> = z.record(z.string(), jsonValue);
+/**
+ * Helm values: a JSON object, checked without recursion (a recursive schema overflows the stack on deeply
+ * nested input). Edges check the configured, usually smaller, limits first (checkValues); this holds the
+ * ceiling that configuration may not raise them past.
+ */
+export const ValuesSchema: z.ZodType<Values> = z.custom<Values>().superRefine((value, ctx) => {
+  const checked = checkValues(value, MAX_VALUE_LIMITS);
+  if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.reason });
+});
 
 export const ChartRefSchema = z.strictObject({
   name: z
@@ -29,7 +35,9 @@ export const ChartRefSchema = z.strictObject({
   repository: z
     .string()
     .max(2048)
-    .regex(/^(https?|oci):\/\/[^\s]+$/, 'must be an http(s):// repository URL or an oci:// reference'),
+    .regex(/^(https?|oci):\/\/[^\s]+$/, 'must be an http(s):// repository URL or an oci:// reference')
+    .refine((url) => URL.canParse(url), 'must be a valid URL')
+    .refine((url) => !URL.canParse(url) || (!new URL(url).username && !new URL(url).password), 'must not carry credentials: configure them for the repository instead'),
 });
 
 /** Helm chart versions are SemVer 2. */

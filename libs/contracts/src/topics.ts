@@ -8,6 +8,8 @@ export const Topics = {
   events: 'helm.release.events',
   /** Messages on the commands topic that could not be parsed or validated, with the error. */
   commandsDlq: 'helm.release.commands.dlq',
+  /** Release events a consumer (executor, remediation) refused: bounds or schema; header dlq-consumer says who. */
+  eventsDlq: 'helm.release.events.dlq',
   /** Upgrade-failed signals published by other services (remediation input). */
   upgradeFailedSignals: 'helm.release.upgrade-failed',
   upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',

@@ -46,18 +46,24 @@ describe('ValuesCipher (AES-256-GCM)', () => {
     );
     const wire = JSON.stringify(command);
     expect(wire).not.toContain('hunter2');
-    const parsed = parseCommand(wire, 'web', cipher);
+    const parsed = parseCommand(wire, 'web', { cipher });
     expect(parsed.ok && parsed.value.command.data).toEqual({ releaseId: 'web', values });
     // Without the key the command is refused with a reason (dead-lettered), never decided on ciphertext.
     const refused = parseCommand(wire, 'web');
     expect(refused).toMatchObject({ ok: false, error: expect.stringMatching(/set VALUES_ENCRYPTION_KEY/) });
 
+    const now = new Date().toISOString();
+    const data = {
+      releaseId: 'web', revision: 2, operationId: 'op-2', name: 'web', namespace: 'apps', requestedBy: 'ann', requestedAt: now, trigger: 'MANUAL',
+      timeoutSeconds: 60, deadline: now, chart: { name: 'web', repository: 'https://charts.example.com' }, chartVersion: '1.0.0', values, atomic: false,
+    } as const;
     const event = releaseEventMessage(
-      { type: 'UpgradeRequested', data: { values } } as never,
+      { type: 'UpgradeRequested', data },
       { eventId: 'web:2:0', releaseId: 'web', streamVersion: 2, time: new Date().toISOString(), source: 'urn:test', correlationId: 'c', causationId: 'c', actor: 'ann' },
       cipher,
     );
     expect(JSON.stringify(event)).not.toContain('hunter2');
-    expect(parseReleaseEvent(JSON.stringify(event), cipher)?.event.data).toEqual({ values });
+    const received = parseReleaseEvent(JSON.stringify(event), { cipher });
+    expect(received.ok && received.received?.event.data).toEqual(data);
   });
 });

@@ -24,6 +24,18 @@ interface RunResult {
 }
 
 const MAX_ERROR = 4_000;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,249}$/;
+
+/**
+ * Release names and namespaces are checked again here, whatever the caller validated: they become helm
+ * arguments, and a name such as `--post-renderer=…` must never be read as a flag (every positional also
+ * stands after `--`).
+ */
+const checkedName = (name: string): string => {
+  if (!DNS_LABEL.test(name)) throw new HelmError(`'${name.slice(0, 100)}' is not a DNS label; nothing was run`);
+  return name;
+};
 
 /**
  * Runs the real `helm` binary with execFile and an argument array: no shell ever sees a release name,
@@ -49,12 +61,13 @@ export class HelmCliAdapter implements HelmPort {
       try {
         ({ stdout } = await this.run(
           [
-            'upgrade', '--install', desired.name, archive,
-            '--namespace', desired.namespace, '--create-namespace',
+            'upgrade', '--install',
+            '--namespace', checkedName(desired.namespace), '--create-namespace',
             '--values', valuesFile,
             '--wait', '--timeout', `${desired.timeoutSeconds}s`,
             ...(atomic ? ['--atomic'] : []),
             '--output', 'json',
+            '--', checkedName(desired.name), archive,
           ],
           { signal, timeoutMs: (desired.timeoutSeconds + 30) * 1000 },
         ));
@@ -72,7 +85,7 @@ export class HelmCliAdapter implements HelmPort {
 
   async rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, signal?: AbortSignal): Promise<number> {
     try {
-      await this.run(['rollback', name, String(helmRevision), '--namespace', namespace, '--wait', '--timeout', `${timeoutSeconds}s`], {
+      await this.run(['rollback', '--namespace', checkedName(namespace), '--wait', '--timeout', `${timeoutSeconds}s`, '--', checkedName(name), String(helmRevision)], {
         signal,
         timeoutMs: (timeoutSeconds + 30) * 1000,
       });
@@ -83,7 +96,7 @@ export class HelmCliAdapter implements HelmPort {
   }
 
   async uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
-    await this.run(['uninstall', name, '--namespace', namespace, '--keep-history', '--wait', '--timeout', `${timeoutSeconds}s`], {
+    await this.run(['uninstall', '--namespace', checkedName(namespace), '--keep-history', '--wait', '--timeout', `${timeoutSeconds}s`, '--', checkedName(name)], {
       signal,
       timeoutMs: (timeoutSeconds + 30) * 1000,
     });
@@ -91,7 +104,7 @@ export class HelmCliAdapter implements HelmPort {
 
   async history(name: string, namespace: string): Promise<HelmHistoryEntry[]> {
     try {
-      const { stdout } = await this.run(['history', name, '--namespace', namespace, '--max', '10000', '--output', 'json']);
+      const { stdout } = await this.run(['history', '--namespace', checkedName(namespace), '--max', '10000', '--output', 'json', '--', checkedName(name)]);
       return JSON.parse(stdout) as HelmHistoryEntry[];
     } catch (error) {
       if (/release: not found/.test((error as Error).message)) return [];
@@ -100,7 +113,7 @@ export class HelmCliAdapter implements HelmPort {
   }
 
   async values(name: string, namespace: string, revision: number): Promise<Values> {
-    const { stdout } = await this.run(['get', 'values', name, '--namespace', namespace, '--revision', String(revision), '--output', 'json']);
+    const { stdout } = await this.run(['get', 'values', '--namespace', checkedName(namespace), '--revision', String(revision), '--output', 'json', '--', checkedName(name)]);
     return (JSON.parse(stdout) ?? {}) as Values;
   }
 
@@ -139,10 +152,11 @@ export class HelmCliAdapter implements HelmPort {
   /** Pulls the chart archive of exactly `chartVersion` into `dir`; returns its path. */
   private async pull(desired: DesiredRelease, dir: string, signal?: AbortSignal): Promise<string> {
     const { repository, name } = desired.chart;
-    const source = repository.startsWith('oci://')
-      ? [`${repository.replace(/\/$/, '')}/${name}`]
-      : [name, '--repo', repository];
-    await this.run(['pull', ...source, '--version', desired.chartVersion, '--destination', dir], { signal, timeoutMs: 120_000 });
+    if (!CHART_NAME.test(name)) throw new HelmError(`'${name.slice(0, 100)}' is not a chart name; nothing was run`);
+    const [flags, chart] = repository.startsWith('oci://')
+      ? [[], `${repository.replace(/\/$/, '')}/${name}`]
+      : [['--repo', repository], name];
+    await this.run(['pull', ...flags, '--version', desired.chartVersion, '--destination', dir, '--', chart], { signal, timeoutMs: 120_000 });
     const archive = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
     if (!archive) throw new HelmError(`helm pull left no chart archive for ${name} ${desired.chartVersion}`);
     return join(dir, archive);

@@ -3,6 +3,7 @@
  * message naming every problem, instead of failing later on first use.
  */
 import { z } from 'zod';
+import { DEFAULT_VALUE_LIMITS, MAX_VALUE_LIMITS, MessageLimits } from '@app/contracts';
 
 const boolean = z
   .enum(['true', 'false', '1', '0'])
@@ -85,6 +86,35 @@ export const ConfigSchema = z.object({
   KUBECONFIG: z.string().min(1).optional(),
   /** Helm's cache/config/data directories of the executor. */
   EXECUTOR_HELM_HOME: z.string().min(1).optional(),
+  /** Largest message any consumer reads; a larger one is dead-lettered unread. */
+  KAFKA_MESSAGE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  /** How deep Helm values may nest and how large they may be, at every edge (HTTP and Kafka). */
+  VALUES_MAX_DEPTH: z.coerce.number().int().min(2).max(MAX_VALUE_LIMITS.maxDepth).default(DEFAULT_VALUE_LIMITS.maxDepth),
+  VALUES_MAX_BYTES: z.coerce.number().int().min(1024).max(MAX_VALUE_LIMITS.maxBytes).default(DEFAULT_VALUE_LIMITS.maxBytes),
+  /**
+   * Chart repositories releases may use: comma-separated exact URLs or patterns with `*`
+   * (`https://charts.example.com/stable*`, `oci://registry.example.com/*`). Empty: none.
+   */
+  CHART_REPOSITORIES: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(https?|oci):\/\/[^\s@]+$/, 'must be an http(s):// or oci:// URL or pattern, without credentials'))),
+  /**
+   * Whether a repository host may resolve to a private, loopback or link-local address. A pattern whose
+   * host is such an address written out (`http://127.0.0.1:8879/*`) allows that address by itself.
+   */
+  CHART_REPOSITORIES_PRIVATE_ALLOWED: boolean.default(false),
+  /**
+   * Value paths a chart declares non-secret, shown to viewers as they are (comma-separated, dotted, `*`
+   * for one key: `image.tag,replicaCount,*.enabled`). Every other value is shown to viewers as its type.
+   */
+  VALUES_VIEWER_VISIBLE_PATHS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
+  /** Requests the API waits on at once; beyond it, 503 with Retry-After. */
+  API_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** Operations run at once (each release's stay serialized by its partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
@@ -105,6 +135,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): AppConfig => {
   }
   return parsed.data;
 };
+
+/** The bounds every consumer applies to a message before parsing it. */
+export const messageLimits = (config: Pick<AppConfig, 'KAFKA_MESSAGE_MAX_BYTES' | 'VALUES_MAX_DEPTH' | 'VALUES_MAX_BYTES'>): MessageLimits => ({
+  maxMessageBytes: config.KAFKA_MESSAGE_MAX_BYTES,
+  values: { maxDepth: config.VALUES_MAX_DEPTH, maxBytes: config.VALUES_MAX_BYTES },
+});
 
 /** Topic names with the configured prefix applied. */
 export const topicName = (config: Pick<AppConfig, 'KAFKA_TOPIC_PREFIX'>, topic: string): string =>

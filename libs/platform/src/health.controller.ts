@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import type { Admin } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { KAFKA_ADMIN_HEALTH, MONGO_CONNECTION } from './platform.constants';
+import { Public } from './public.decorator';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -11,6 +12,7 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   ]);
 
 /** Liveness says the process runs; readiness says its Kafka broker and database answer. */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -7,3 +7,5 @@ export * from './platform.constants';
 export * from './platform.module';
 export * from './bootstrap';
 export * from './messaging';
+export * from './repositories';
+export * from './public.decorator';

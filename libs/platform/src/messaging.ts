@@ -1,6 +1,6 @@
 import type { KafkaOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
-import type { IHeaders, Message, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { AppConfig, topicName } from './config';
@@ -101,4 +101,36 @@ export const isTransientError = (error: unknown): boolean => {
     name === 'ConcurrencyRetriesExhaustedError' ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '')
   );
+};
+
+/**
+ * Parks a message its consumer cannot use on a dead-letter topic: the original bytes unchanged, the reason
+ * and origin in headers. Every consumer uses it, so every dead-letter topic reads the same way.
+ */
+export const deadLetter = async (
+  producer: Producer,
+  config: AppConfig,
+  dlqTopic: string,
+  message: Pick<KafkaMessage, 'key' | 'value' | 'offset'> & { topic?: string; partition?: number },
+  reason: string,
+  consumer: string,
+): Promise<void> => {
+  await producer.send({
+    topic: topicName(config, dlqTopic),
+    acks: -1,
+    messages: [
+      {
+        key: message.key,
+        value: message.value,
+        headers: {
+          'dlq-error': reason.slice(0, 4_000),
+          'dlq-consumer': consumer,
+          'dlq-original-topic': message.topic ?? '',
+          'dlq-original-partition': String(message.partition ?? ''),
+          'dlq-original-offset': message.offset,
+          'dlq-at': new Date().toISOString(),
+        },
+      },
+    ],
+  });
 };

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { METRICS_REGISTRY } from './platform.constants';
+import { Public } from './public.decorator';
 
 export const createMetricsRegistry = (app: string): Registry => {
   const registry = new Registry();
@@ -9,6 +10,7 @@ export const createMetricsRegistry = (app: string): Registry => {
   return registry;
 };
 
+@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}

@@ -8,3 +8,5 @@ export const MONGO_CONNECTION = Symbol('MONGO_CONNECTION');
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 /** The ValuesCipher of VALUES_ENCRYPTION_KEY, or null when values are stored as they are. */
 export const VALUES_CIPHER = Symbol('VALUES_CIPHER');
+/** Route metadata: the route needs no token (probes, the metrics scrape). Every other route does. */
+export const IS_PUBLIC = 'helm-rollback-service:public';

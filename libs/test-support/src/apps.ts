@@ -26,6 +26,9 @@ export const envOf = (config: AppConfig, extra: Record<string, string> = {}): Re
   LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
   AUTH_TOKENS: config.AUTH_TOKENS.map((g) => `${g.role}:${g.subject}:${g.token}`).join(','),
   REQUEST_TIMEOUT_MS: String(config.REQUEST_TIMEOUT_MS),
+  CHART_REPOSITORIES: config.CHART_REPOSITORIES.join(','),
+  CHART_REPOSITORIES_PRIVATE_ALLOWED: String(config.CHART_REPOSITORIES_PRIVATE_ALLOWED),
+  VALUES_VIEWER_VISIBLE_PATHS: config.VALUES_VIEWER_VISIBLE_PATHS.join(','),
   ...extra,
 });
 

@@ -32,6 +32,8 @@ export const testConfig = (overrides: Partial<Record<string, string>> = {}): App
     API_PORT: '0',
     RELEASE_SERVICE_PORT: '0',
     EXECUTOR_PORT: '0',
+    // The tests' chart repositories listen on loopback, on ports of their own: written out, so allowed.
+    CHART_REPOSITORIES: 'http://127.0.0.1:*',
     ...overrides,
   });
 };
