@@ -81,7 +81,7 @@ const probe = async (releases: number): Promise<void> => {
       await views.replaceOne({ _id: view._id, version: view.version } as never, { ...view, updatedAt: new Date().toISOString() });
     });
     // The calls of the command path, as the libs make them today.
-    await time('lib: store.findRejection', () => store.findRejection(randomUUID()));
+    await time('lib: store.findRejection', () => store.findRejection(pick(0).id, randomUUID()));
     await time('lib: store.append', async (i) => {
       const { id, state, hash } = pick(i);
       const m = meta();

@@ -244,8 +244,10 @@ describe('faults: trust boundaries', () => {
     expect({ status: mine.status, commandId: mine.body.commandId }).toEqual({ status: 202, commandId: `api:ops:${key}` });
     const again = await http('POST', `/api/v1/helm/releases/${id}/upgrade`, { body: '{"values":{"a":2}}', headers: { 'idempotency-key': key } });
     expect(again.body).toEqual(mine.body);
+    const reused = await http('POST', `/api/v1/helm/releases/${id}/upgrade`, { body: '{"values":{"a":9}}', headers: { 'idempotency-key': key } });
+    expect({ status: reused.status, code: reused.body.code }).toEqual({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
     const theirs = await http('POST', `/api/v1/helm/releases/${id}/upgrade`, { body: '{"values":{"a":3}}', token: OTHER_OPERATOR, headers: { 'idempotency-key': key } });
     expect({ status: theirs.status, code: theirs.body.code }).toEqual({ status: 409, code: 'OPERATION_IN_PROGRESS' });
-    table.push({ input: 'Idempotency-Key outcome:<op>, expire:…, remediate:…; one key from two callers', edge: 'HTTP writes', after: '400; executor outcome decided as its own; keys scoped per caller' });
+    table.push({ input: 'Idempotency-Key outcome:<op>, expire:…, remediate:…; one key from two callers', edge: 'HTTP writes', after: '400; executor outcome decided as its own; keys scoped per caller; reused with other content 422' });
   });
 });

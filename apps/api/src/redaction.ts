@@ -67,11 +67,17 @@ export const commitForReader = (
   commandId: commit.commandId,
   commandType: commit.commandType,
   recordedAt: commit.recordedAt,
-  ...commit.metadata,
+  ...withoutFingerprint(commit.metadata),
   hash: commit.hash,
   prevHash: commit.prevHash,
   events: commit.events.map((e) => ({ id: e.eventId, type: e.type, schemaVersion: e.schemaVersion, data: reader.operator ? e.data : eventDataForViewer(e.data, reader) })),
 });
+
+/** A command's fingerprint digests its values: shown to no reader, as a digest of a secret could be tested against guesses. */
+const withoutFingerprint = (metadata: object): object => {
+  const { fingerprint: _fingerprint, ...rest } = metadata as { fingerprint?: string };
+  return rest;
+};
 
 const eventDataForViewer = (data: unknown, reader: Reader): unknown => {
   if (data === null || typeof data !== 'object') return data;

@@ -1,4 +1,4 @@
-import { CommandResult, commandResultEvent, MessageLimits, parseCommand, Topics, ValuesCipher } from '@app/contracts';
+import { commandFingerprint, CommandResult, commandResultEvent, MessageLimits, parseCommand, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
 import {
   BatchItem,
@@ -129,7 +129,7 @@ export class CommandProcessor implements OnApplicationShutdown {
       decided.push({
         message,
         correlationId: context.correlationId,
-        item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context) },
+        item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context, command) },
       });
     }
 
@@ -186,9 +186,10 @@ export class CommandProcessor implements OnApplicationShutdown {
     }
   }
 
-  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }): CommandMetadata {
+  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }, command: ReleaseCommand): CommandMetadata {
     return {
       commandId: context.id,
+      fingerprint: commandFingerprint(command),
       // The decision's own clock, not the sender's: deadlines must not depend on a caller's clock.
       now: new Date().toISOString(),
       actor: context.actor,
@@ -227,7 +228,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     const { command, context } = parsed.value;
     const releaseId = command.data.releaseId;
     const log = this.logger.child({ correlationId: context.correlationId, commandId: context.id, releaseId, commandType: command.type });
-    const metadata = this.metadataOf(context);
+    const metadata = this.metadataOf(context, command);
 
     let unexpectedFailures = 0;
     let unreachableSince: number | undefined;

@@ -7,3 +7,4 @@ export * from './values-cipher';
 export * from './bounds';
 export * from './issues';
 export * from './repositories';
+export * from './fingerprint';

@@ -6,7 +6,7 @@ export const COMMAND_RESULT_TYPE = 'helm.release.command-result';
 export const COMMAND_RESULT_SCHEMA_VERSION = 1;
 
 /** Codes that only the edges produce, beside the domain's own. */
-export type EdgeErrorCode = 'INVALID_MESSAGE' | 'TIMEOUT' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND';
+export type EdgeErrorCode = 'INVALID_MESSAGE' | 'TIMEOUT' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'IDEMPOTENCY_KEY_REUSED';
 
 export interface RejectedError {
   code: ErrorCode | EdgeErrorCode;

@@ -111,6 +111,29 @@ describe('MongoEventStore and handleCommand', () => {
     expect(again).toMatchObject({ outcome: 'REJECTED', duplicate: true, error: { code: 'OPERATION_IN_PROGRESS' } });
   });
 
+
+  it('a command id sent again with other content is refused as IDEMPOTENCY_KEY_REUSED, for a commit and for a rejection alike', async () => {
+    const id = 'reuse-idem';
+    const metadata = meta({ fingerprint: 'fp-install' });
+    expect(await handle(id, install(id), metadata)).toMatchObject({ outcome: 'ACCEPTED', duplicate: false });
+    expect(await handle(id, install(id), metadata)).toMatchObject({ outcome: 'ACCEPTED', duplicate: true });
+    expect(await handle(id, install(id), { ...metadata, fingerprint: 'fp-other' })).toMatchObject({ outcome: 'REJECTED', error: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+    const refusedMeta = meta({ fingerprint: 'fp-rollback' });
+    const rollback: ReleaseCommand = { type: 'RollbackToLastSuccessful', data: { releaseId: id } };
+    expect(await handle(id, rollback, refusedMeta)).toMatchObject({ outcome: 'REJECTED', error: { code: 'OPERATION_IN_PROGRESS' } });
+    expect(await handle(id, rollback, { ...refusedMeta, fingerprint: 'fp-else' })).toMatchObject({ outcome: 'REJECTED', error: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+    expect(await handle(id, rollback, refusedMeta)).toMatchObject({ outcome: 'REJECTED', duplicate: true, error: { code: 'OPERATION_IN_PROGRESS' } });
+    expect(await store.readStream(id)).toHaveLength(1);
+  });
+
+  it("a command id names a command within its release only: one release's recorded refusal does not answer another's", async () => {
+    const [a, b] = ['span-a', 'span-b'];
+    await handle(a, install(a));
+    const shared = meta();
+    expect(await handle(a, { type: 'RollbackToLastSuccessful', data: { releaseId: a } }, shared)).toMatchObject({ outcome: 'REJECTED', error: { code: 'OPERATION_IN_PROGRESS' } });
+    expect(await handle(b, install(b), shared)).toMatchObject({ outcome: 'ACCEPTED', duplicate: false });
+    expect(await store.readStream(b)).toHaveLength(1);
+  });
   it('publishes what a process left undispatched when it died between insert and publish, in order', async () => {
     const id = 'outbox';
     await handle(id, install(id));

@@ -1,7 +1,7 @@
 import { CommandMetadata, Decider, DomainError, fold, isDomainError, NeedsFullHistory } from '@app/domain';
 import { LruMap } from './lru';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
-import { AppendInput, Commit, GENESIS_HASH, MongoEventStore, PreparedCommit } from './mongo-event-store';
+import { AppendInput, Commit, GENESIS_HASH, MongoEventStore, PreparedCommit, RecordedRejection, rejectionKey } from './mongo-event-store';
 
 export interface RejectedResult {
   code: string;
@@ -220,9 +220,19 @@ const appendInput = (
     correlationId: metadata.correlationId,
     ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
     now: metadata.now,
+    ...(metadata.fingerprint ? { fingerprint: metadata.fingerprint } : {}),
   },
   prevHash: on.hash,
 });
+
+/**
+ * The answer to a command id already decided, unless it now comes with other content: a client that
+ * reuses its idempotency key for another request is told so, and neither answer changes.
+ */
+const answerOf = <Result>(decided: HandleResult<Result>, stored: string | undefined, incoming: string | undefined): HandleResult<Result> =>
+  stored && incoming && stored !== incoming
+    ? { outcome: 'REJECTED', error: { code: 'IDEMPOTENCY_KEY_REUSED', message: 'This command id was already used for a command with other content; nothing was changed' }, duplicate: true }
+    : decided;
 
 const rejection = (error: DomainError): RejectedResult => ({
   code: error.code,
@@ -264,9 +274,9 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
   };
 
   // The recorded refusal, if any, is asked for while the stream loads: one round trip less per command.
-  const [first, refused] = await Promise.all([load(false), store.findRejection(metadata.commandId)]);
+  const [first, refused] = await Promise.all([load(false), store.findRejection(streamId, metadata.commandId)]);
   let loaded = first;
-  const previous = await priorDecision<Result>(store, streamId, metadata.commandId, loaded, false, refused);
+  const previous = await priorDecision<Result>(store, streamId, metadata, loaded, false, refused);
   if (previous) return previous;
 
   const maxAttempts = options.maxAttempts ?? 10;
@@ -297,10 +307,10 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
       // our first look and before our read: then the state refuses it, but its answer is the commit.
       // And a command older than the remembered window may be redelivered into a state that now refuses
       // it: unless the window covers the whole stream, ask the store before recording a rejection.
-      const committed = await priorDecision<Result>(store, streamId, metadata.commandId, loaded, loaded.recent.length < loaded.version);
+      const committed = await priorDecision<Result>(store, streamId, metadata, loaded, loaded.recent.length < loaded.version);
       if (committed) return committed;
-      const recorded = (await store.recordRejection(metadata.commandId, streamId, command.type, rejection(error))) as RejectedResult;
-      return { outcome: 'REJECTED', error: recorded, duplicate: false };
+      const recorded = await store.recordRejection(metadata.commandId, streamId, command.type, rejection(error), metadata.fingerprint);
+      return answerOf({ outcome: 'REJECTED', error: recorded.error as RejectedResult, duplicate: false }, recorded.fingerprint, metadata.fingerprint);
     }
     const after = fold(options.decider.evolve, state, events);
     const result = options.summarize(streamId, events, after);
@@ -318,7 +328,7 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
     } catch (error) {
       if (error instanceof DuplicateCommandError) {
         cache?.delete(streamId);
-        const first = await priorDecision<Result>(store, streamId, metadata.commandId, await load(true), true);
+        const first = await priorDecision<Result>(store, streamId, metadata, await load(true), true);
         if (first) return first;
       }
       if (error instanceof ConcurrencyError) {
@@ -341,18 +351,19 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
 const priorDecision = async <Result>(
   store: MongoEventStore,
   streamId: string,
-  commandId: string,
+  metadata: Pick<CommandMetadata, 'commandId' | 'fingerprint'>,
   loaded: LoadedStream<unknown>,
   search = false,
   /** The command's recorded refusal when the caller already asked for it (null: none); undefined: ask. */
-  refused?: unknown,
+  refused?: RecordedRejection | null,
 ): Promise<HandleResult<Result> | null> => {
+  const { commandId } = metadata;
   const version = loaded.recent.find(([id]) => id === commandId)?.[1];
   const commit =
     version !== undefined ? await store.readCommit(streamId, version) : search ? await store.findByCommand(streamId, commandId) : null;
-  if (commit) return { outcome: 'ACCEPTED', result: commit.result as Result, commit, duplicate: true };
-  const rejected = refused !== undefined ? refused : await store.findRejection(commandId);
-  if (rejected) return { outcome: 'REJECTED', error: rejected as RejectedResult, duplicate: true };
+  if (commit) return answerOf({ outcome: 'ACCEPTED', result: commit.result as Result, commit, duplicate: true }, commit.metadata.fingerprint, metadata.fingerprint);
+  const rejected = refused !== undefined ? refused : await store.findRejection(streamId, commandId);
+  if (rejected) return answerOf({ outcome: 'REJECTED', error: rejected.error as RejectedResult, duplicate: true }, rejected.fingerprint, metadata.fingerprint);
   return null;
 };
 
@@ -383,7 +394,7 @@ export const handleCommandBatch = async <State, Command extends { type: string }
   const streamIds = [...new Set(items.map((i) => i.streamId))];
   const [loadedList, rejected] = await Promise.all([
     Promise.all(streamIds.map(async (id) => cache.get(id) ?? (await loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion)))),
-    store.findRejections(items.map((i) => i.metadata.commandId)),
+    store.findRejections(items.map((i) => ({ streamId: i.streamId, commandId: i.metadata.commandId }))),
   ]);
   loadedList.forEach((loaded, i) => cache.set(streamIds[i], loaded));
   // Each stream as the batch leaves it so far, decided on in memory, in order; stored only below.
@@ -393,9 +404,9 @@ export const handleCommandBatch = async <State, Command extends { type: string }
 
   items.forEach(({ streamId, command, metadata }, index) => {
     if (left.has(streamId)) return;
-    const refused = rejected.get(metadata.commandId);
+    const refused = rejected.get(rejectionKey(streamId, metadata.commandId));
     if (refused !== undefined) {
-      answers[index] = { outcome: 'REJECTED', error: refused as RejectedResult, duplicate: true };
+      answers[index] = answerOf({ outcome: 'REJECTED', error: refused.error as RejectedResult, duplicate: true }, refused.fingerprint, metadata.fingerprint);
       return;
     }
     const loaded = current.get(streamId)!;

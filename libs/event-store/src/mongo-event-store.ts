@@ -27,6 +27,8 @@ export interface CommitMetadata {
   causationId?: string;
   /** When the decision was made (the command metadata's `now`). */
   now: string;
+  /** Digest of the command's type and data: a command id sent again with other content is told apart. */
+  fingerprint?: string;
 }
 
 export interface StoredEvent {
@@ -72,8 +74,10 @@ export interface Commit {
 }
 
 export interface RejectionDoc {
+  /** `<streamId>/<commandId>`: a command id names a command within its stream only. */
   _id: string;
   streamId: string;
+  fingerprint?: string;
   commandType: string;
   error: string;
   recordedAt: Date;
@@ -196,6 +200,15 @@ export const commitHash = (c: {
     )
     .digest('hex');
 
+/** Rejections are kept per stream: the same command id on another stream is another command. */
+export const rejectionKey = (streamId: string, commandId: string): string => `${streamId}/${commandId}`;
+
+/** A recorded refusal: the answer given, and the fingerprint of the command it was given to. */
+export interface RecordedRejection {
+  error: unknown;
+  fingerprint?: string;
+}
+
 const isDuplicateKey = (error: unknown): error is { code: number; message: string; keyPattern?: Record<string, number> } =>
   typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
 
@@ -262,7 +275,7 @@ export class MongoEventStore {
         commandType: { type: String, required: true },
         events: [{ _id: false, eventId: String, type: { type: String }, schemaVersion: Number, data: String }],
         result: String,
-        metadata: { _id: false, actor: String, correlationId: String, causationId: String, now: String },
+        metadata: { _id: false, actor: String, correlationId: String, causationId: String, now: String, fingerprint: String },
         recordedAt: Date,
         dispatched: Boolean,
         prevHash: String,
@@ -275,7 +288,7 @@ export class MongoEventStore {
     commitSchema.index({ pos: 1 }, { name: 'log_order' });
 
     const rejectionSchema = new Schema<RejectionDoc>(
-      { _id: String, streamId: String, commandType: String, error: String, recordedAt: Date },
+      { _id: String, streamId: String, commandType: String, error: String, fingerprint: String, recordedAt: Date },
       { versionKey: false, collection: `${prefix}rejections` },
     );
     const snapshotSchema = new Schema<SnapshotDoc>(
@@ -406,6 +419,7 @@ export class MongoEventStore {
         correlationId: input.metadata.correlationId,
         ...(input.metadata.causationId ? { causationId: input.metadata.causationId } : {}),
         now: input.metadata.now,
+        ...(input.metadata.fingerprint ? { fingerprint: input.metadata.fingerprint } : {}),
       },
       prevHash: input.prevHash,
     };
@@ -451,26 +465,27 @@ export class MongoEventStore {
     return out;
   }
 
-  async recordRejection(commandId: string, streamId: string, commandType: string, error: unknown): Promise<unknown> {
+  async recordRejection(commandId: string, streamId: string, commandType: string, error: unknown, fingerprint?: string): Promise<RecordedRejection> {
     try {
       await this.rejections.collection.insertOne({
-        _id: commandId,
+        _id: rejectionKey(streamId, commandId),
         streamId,
         commandType,
         error: JSON.stringify(error),
+        ...(fingerprint ? { fingerprint } : {}),
         recordedAt: new Date(),
       } as never);
-      return error;
+      return { error, ...(fingerprint ? { fingerprint } : {}) };
     } catch (e) {
       // A concurrent duplicate already recorded the first answer: return that one.
-      if (isDuplicateKey(e)) return (await this.findRejection(commandId)) ?? error;
+      if (isDuplicateKey(e)) return (await this.findRejection(streamId, commandId)) ?? { error };
       throw e;
     }
   }
 
-  async findRejection(commandId: string): Promise<unknown | null> {
-    const doc = await this.rejections.findById(commandId).lean<RejectionDoc>();
-    return doc ? JSON.parse(doc.error) : null;
+  async findRejection(streamId: string, commandId: string): Promise<RecordedRejection | null> {
+    const doc = await this.rejections.findById(rejectionKey(streamId, commandId)).lean<RejectionDoc>();
+    return doc ? { error: JSON.parse(doc.error), ...(doc.fingerprint ? { fingerprint: doc.fingerprint } : {}) } : null;
   }
 
   /**
@@ -478,9 +493,9 @@ export class MongoEventStore {
    * `$in` query: FerretDB pushes only `_id` equality down, so `$in` reads the whole collection, and
    * rejections pile up for good (measured at 10,000: 215 ms for `$in`, 5 ms for 20 lookups).
    */
-  async findRejections(commandIds: string[]): Promise<Map<string, unknown>> {
-    const found = await Promise.all(commandIds.map(async (id) => [id, await this.findRejection(id)] as const));
-    return new Map(found.filter(([, error]) => error !== null));
+  async findRejections(commands: Array<{ streamId: string; commandId: string }>): Promise<Map<string, RecordedRejection>> {
+    const found = await Promise.all(commands.map(async (c) => [rejectionKey(c.streamId, c.commandId), await this.findRejection(c.streamId, c.commandId)] as const));
+    return new Map(found.filter((entry): entry is [string, RecordedRejection] => entry[1] !== null));
   }
 
   /** Commits of a stream after `afterVersion`, in order. */

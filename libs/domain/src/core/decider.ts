@@ -11,6 +11,8 @@ export interface CommandMetadata {
   actor: string;
   correlationId: string;
   causationId?: string;
+  /** Digest of the command's content, set by the edge: the same id sent again with other content is refused. */
+  fingerprint?: string;
 }
 
 export interface Decider<State, Command, Event> {
