@@ -264,6 +264,7 @@ async function main(): Promise<void> {
     MONGODB_URI: testMongoUri(`bench_tp_${suffix}`),
     AUTH_TOKENS: `operator:bench:${OPERATOR}`,
     REQUEST_TIMEOUT_MS: '60000',
+    CHART_REPOSITORIES: 'http://127.0.0.1:*',
   });
   // The production default level (info: one line per decision); BENCH_APP_LOG_LEVEL to compare.
   // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each app there when it stops (see cpu-profile.mjs).

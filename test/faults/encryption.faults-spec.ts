@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { commandEvent, Topics } from '@app/contracts';
+import { commandEvent, Topics, ValuesCipher } from '@app/contracts';
 import { AppConfig } from '@app/platform';
 import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
@@ -11,6 +11,9 @@ const OPERATOR = `op-${uniqueSuffix()}-${uniqueSuffix()}`;
 const VIEWER = `vw-${uniqueSuffix()}-${uniqueSuffix()}`;
 const SECRET = `s3cr3t-${uniqueSuffix()}`;
 const SECRET2 = `s3cr3t-two-${uniqueSuffix()}`;
+/** Helm's error text quotes values: it is sealed like them. */
+const ERROR_SECRET = `err-s3cr3t-${uniqueSuffix()}`;
+const KEY = randomBytes(32).toString('base64');
 
 describe('faults: values encrypted at rest and on Kafka', () => {
   let config: AppConfig;
@@ -39,7 +42,7 @@ describe('faults: values encrypted at rest and on Kafka', () => {
 
   beforeAll(async () => {
     config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}` });
-    const env = envOf(config, { VALUES_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    const env = envOf(config, { VALUES_ENCRYPTION_KEY: KEY });
     service = await startApp('release-service', env);
     api = await startApp('api', env);
     probe = new KafkaProbe(config);
@@ -55,7 +58,7 @@ describe('faults: values encrypted at rest and on Kafka', () => {
     await db?.close();
   });
 
-  it('no plaintext secret in any collection or topic; operators read it, viewers see it masked', async () => {
+  it('no plaintext secret (values or error text) in any collection or topic; operators read it, viewers see it masked', async () => {
     const id = `enc-${uniqueSuffix()}`;
     const install = await http('POST', '/releases', {
       releaseId: id,
@@ -72,6 +75,23 @@ describe('faults: values encrypted at rest and on Kafka', () => {
     const rollback = await http('POST', `/releases/${id}/rollback`, { targetRevision: 1 });
     expect(rollback.status).toBe(202);
     await waitFor(() => topics.filter((t) => t.topic.endsWith(Topics.events)).length >= 5, { what: 'the events on Kafka' });
+    // The rollback fails with error text that quotes a value, reported sealed as the executor reports it.
+    const errorText = `helm upgrade failed: ConfigMap "web" is invalid: data.password: "${ERROR_SECRET}"`;
+    await probe.send(
+      Topics.commands,
+      id,
+      JSON.stringify(
+        commandEvent(
+          { type: 'RecordOperationResult', data: { releaseId: id, operationId: rollback.body.operationId as string, outcome: 'FAILED', error: errorText } },
+          { id: `fail-${id}`, source: 'urn:test', actor: 'executor', correlationId: id },
+          ValuesCipher.fromBase64(KEY),
+        ),
+      ),
+    );
+    await waitFor(async () => (await http('GET', `/releases/${id}`)).body.status === 'FAILED', { what: 'the rollback failed' });
+    expect((await http('GET', `/releases/${id}`)).body.lastError).toBe(errorText);
+    expect((await http('GET', `/releases/${id}/history`)).body.revisions).toEqual(expect.arrayContaining([expect.objectContaining({ revision: 3, error: errorText })]));
+    expect(JSON.stringify((await http('GET', `/releases/${id}`, undefined, VIEWER)).body)).not.toContain(ERROR_SECRET);
 
     // Through the API: the operator reads the exact values, a viewer the masked ones.
     expect((await http('GET', `/releases/${id}/revisions/3`)).body.values).toEqual({ db: { password: SECRET, host: 'db.internal' }, replicas: 2 });
@@ -86,13 +106,13 @@ describe('faults: values encrypted at rest and on Kafka', () => {
         const text = JSON.stringify(doc);
         documents += 1;
         if (text.includes('$sealed') || text.includes('sealed:v1.')) sealed += 1;
-        for (const secret of [SECRET, SECRET2, 'db.internal']) expect({ collection: name, leaked: text.includes(secret) }).toEqual({ collection: name, leaked: false });
+        for (const secret of [SECRET, SECRET2, 'db.internal', ERROR_SECRET]) expect({ collection: name, leaked: text.includes(secret) }).toEqual({ collection: name, leaked: false });
       }
     }
     // Raw topics: every message's bytes.
     for (const message of topics) {
       const text = message.value?.toString() ?? '';
-      for (const secret of [SECRET, SECRET2, 'db.internal']) expect({ topic: message.topic, leaked: text.includes(secret) }).toEqual({ topic: message.topic, leaked: false });
+      for (const secret of [SECRET, SECRET2, 'db.internal', ERROR_SECRET]) expect({ topic: message.topic, leaked: text.includes(secret) }).toEqual({ topic: message.topic, leaked: false });
     }
     const sealedMessages = topics.filter((t) => t.value?.toString().includes('$sealed')).length;
     recordScenario('values encrypted at rest and on Kafka', { documents, sealedDocuments: sealed, messages: topics.length, sealedMessages, plaintextFound: 0 });

@@ -250,4 +250,23 @@ describe('faults: trust boundaries', () => {
     expect({ status: theirs.status, code: theirs.body.code }).toEqual({ status: 409, code: 'OPERATION_IN_PROGRESS' });
     table.push({ input: 'Idempotency-Key outcome:<op>, expire:…, remediate:…; one key from two callers', edge: 'HTTP writes', after: '400; executor outcome decided as its own; keys scoped per caller; reused with other content 422' });
   });
+
+  it('past API_MAX_IN_FLIGHT waiting requests, the API answers 503 with Retry-After instead of holding more', async () => {
+    // An API on topics no release service reads: every request waits for its decision until the timeout.
+    const lonely = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}` });
+    const busyApi = await startApp('api', envOf(lonely, { API_MAX_IN_FLIGHT: '2', REQUEST_TIMEOUT_MS: '3000' }));
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, async (_, i) => {
+          const res = await fetch(`${busyApi.url}/api/v1/helm/releases/busy-${i}/rollback/last-successful`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: '{}' });
+          return { status: res.status, retryAfter: res.headers.get('retry-after'), code: ((await res.json()) as { code: string }).code };
+        }),
+      );
+      const sorted = answers.map((a) => `${a.status} ${a.code} ${a.retryAfter ?? '-'}`).sort();
+      expect(sorted).toEqual(['503 UNAVAILABLE 1', '503 UNAVAILABLE 1', '503 UNAVAILABLE 1', '504 TIMEOUT -', '504 TIMEOUT -']);
+      table.push({ input: '5 concurrent writes with API_MAX_IN_FLIGHT=2 and no decisions coming', edge: 'HTTP', after: '2 wait (504 at the timeout), 3 get 503 Retry-After: 1' });
+    } finally {
+      expect(await busyApi.stop()).toBe(0);
+    }
+  });
 });

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, Topics, ValuesCipher } from '@app/contracts';
+import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, parseBoundedJson, Topics, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, messageLimits, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
 import { Problem } from './problem';
 
 export const API_SOURCE = 'urn:helm-rollback-service:api';
@@ -49,11 +49,16 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: topicName(this.config, Topics.commandResults), fromBeginning: false });
+    const limits = messageLimits(this.config);
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         if (!message.value) return;
         try {
-          const event = JSON.parse(message.value.toString()) as { type?: string; data?: CommandResult };
+          // Results come from the release service, but the topic is open to any producer: bounded first.
+          const parsed = parseBoundedJson(message.value, limits);
+          if (!parsed.ok) throw new Error(parsed.reason);
+          const event = parsed.json as { type?: string; data?: CommandResult } | null;
+          if (!event || typeof event !== 'object') return;
           if (event.type !== COMMAND_RESULT_TYPE || !event.data) return;
           const waiter = this.waiters.get(event.data.commandId);
           if (!waiter) return;

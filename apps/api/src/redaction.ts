@@ -1,12 +1,14 @@
+import { MASK, redactText, SECRET_KEY } from '@app/contracts';
+
+export { MASK, redactText };
+
 /**
  * What a viewer may see of values and error text. Default deny: a viewer sees the keys of the values and
  * the type of each value (`<string>`, `<number>`, `<boolean>`), never the value, except at paths the
  * operator declared non-secret (VALUES_VIEWER_VISIBLE_PATHS). Even there, values under secret-named keys
  * and strings that look like credentials stay masked. Operators see everything as it is.
  */
-const SECRET_KEY = /pass(word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credential|auth|cert|dsn|connection[-_]?string|encryption[-_]?key/i;
 const SECRET_VALUE = /-----BEGIN [A-Z ]*PRIVATE KEY-----|^(ghp|gho|xox[abp]|sk|AKIA)[A-Za-z0-9_-]{10,}|^[A-Za-z0-9+/=_-]{40,}$|:\/\/[^/\s:@]*:[^/\s@]*@/;
-export const MASK = '***';
 
 const typeOf = (value: unknown): string => `<${typeof value}>`;
 
@@ -27,17 +29,6 @@ export const redactValues = (value: unknown, visible: ReadonlyArray<readonly str
   if (!visibleAt(path, visible)) return typeOf(value);
   return typeof value === 'string' && SECRET_VALUE.test(value) ? MASK : value;
 };
-
-/**
- * Helm and Kubernetes error text as a viewer sees it: it can quote values (a rendered manifest, a bad
- * value) and URLs with credentials, so quoted text, userinfo and `secret=…` pairs are masked.
- */
-export const redactText = (text: string): string =>
-  text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, `$1${MASK}@`)
-    .replace(/"(?:[^"\\]|\\.)*"/g, `"${MASK}"`)
-    .replace(/'(?:[^'\\]|\\.)*'/g, `'${MASK}'`)
-    .replace(new RegExp(`(${SECRET_KEY.source})(\\s*[=:]\\s*)[^\\s,;]+`, 'gi'), `$1$3${MASK}`);
 
 export interface Reader {
   operator: boolean;

@@ -1,7 +1,7 @@
-import { commandEvent, ReceivedReleaseEvent, Topics } from '@app/contracts';
+import { commandEvent, ReceivedReleaseEvent, redactText, Topics, ValuesCipher } from '@app/contracts';
 import type { OperationRequested, RecordOperationResult } from '@app/domain';
 import { HelmPort } from '@app/helm';
-import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -32,6 +32,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
     this.runner = new OperationRunner(helm);
     this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
@@ -68,13 +69,15 @@ export class ExecutorService implements BeforeApplicationShutdown {
           event: commandEvent(
             { type: 'RecordOperationResult', data: outcome },
             { id, source: SOURCE, actor: 'system:executor', correlationId: received.correlationId ?? operationId, causationId: received.id },
+            // Helm's error text can quote values: it travels sealed like them.
+            this.cipher ?? undefined,
           ),
         },
       ]);
       this.remember(operationId);
       this.operations.inc({ type: event.type, outcome: outcome.outcome });
       this.duration.observe({ type: event.type }, Number(process.hrtime.bigint() - started) / 1e9);
-      log.info({ outcome: outcome.outcome, helmRevision: outcome.helmRevision, ...(outcome.error ? { error: outcome.error } : {}) }, 'operation finished');
+      log.info({ outcome: outcome.outcome, helmRevision: outcome.helmRevision, ...(outcome.error ? { error: redactText(outcome.error) } : {}) }, 'operation finished');
     })();
     this.inFlight.set(operationId, { abort, done });
     try {

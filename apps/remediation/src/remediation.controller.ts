@@ -1,4 +1,4 @@
-import { commandEvent, describeIssues, MessageLimits, parseBoundedJson, parseReleaseEvent, Topics, UpgradeFailedSignalSchema, ValuesCipher } from '@app/contracts';
+import { commandEvent, MessageLimits, parseReleaseEvent, parseUpgradeFailedSignal, redactText, Topics, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
 import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageLimits, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
@@ -6,16 +6,7 @@ import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
-import { z } from 'zod';
 import { ACTOR, CONSUMER_GROUP, EVENTS_TOPIC, SIGNALS_TOPIC, SOURCE } from './remediation.constants';
-
-const SignalEnvelope = z.object({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1).max(200),
-  source: z.string().min(1).max(500),
-  type: z.literal('helm.release.upgrade-failed'),
-  data: UpgradeFailedSignalSchema,
-});
 
 /**
  * Automatic remediation. It decides nothing itself: it turns "this upgrade failed" into commands, and the
@@ -50,7 +41,7 @@ export class RemediationController {
     if (!received) return;
     const { event } = received;
     if (event.type === 'RevisionFailed' && event.data.remediate) {
-      await this.rollback(event.data.releaseId, event.data.revision, `automatic rollback: upgrade revision ${event.data.revision} failed: ${event.data.error.slice(0, 300)}`, received.correlationId);
+      await this.rollback(event.data.releaseId, event.data.revision, `automatic rollback: upgrade revision ${event.data.revision} failed: ${redactText(event.data.error).slice(0, 300)}`, received.correlationId);
     } else if (event.type === 'UpgradeFailureReported' && event.data.remediate) {
       await this.rollback(event.data.releaseId, event.data.revision, `automatic rollback: ${event.data.reportedBy} reported revision ${event.data.revision} failed: ${event.data.reason.slice(0, 300)}`, received.correlationId);
     }
@@ -59,13 +50,12 @@ export class RemediationController {
   /** Upgrade-failed signals of other services: validated; a bad one goes to the dead-letter topic. */
   @EventPattern(SIGNALS_TOPIC)
   async onSignal(@Ctx() context: KafkaContext): Promise<void> {
-    const json = parseBoundedJson((context.getMessage().value as Buffer | null) ?? '', this.parseOptions.limits);
-    const result = json.ok ? SignalEnvelope.safeParse(json.json) : null;
-    if (!result?.success) {
-      await this.deadLetter(context, Topics.upgradeFailedSignalsDlq, json.ok ? describeIssues(result!.error!) : json.reason);
+    const signal = parseUpgradeFailedSignal(context.getMessage().value as Buffer | null, this.parseOptions.limits);
+    if (!signal.ok) {
+      await this.deadLetter(context, Topics.upgradeFailedSignalsDlq, signal.reason);
       return;
     }
-    const parsed = result.data;
+    const parsed = signal.signal;
     const command: ReleaseCommand = { type: 'ReportUpgradeFailure', data: parsed.data };
     await this.send(command, `signal:${parsed.id}`, parsed.source, parsed.id);
     this.issued.inc({ kind: 'report-upgrade-failure' });

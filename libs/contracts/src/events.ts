@@ -3,9 +3,9 @@ import { CloudEvent } from 'cloudevents';
 import type { ReleaseEvent, ReleaseEventType } from '@app/domain';
 import { z } from 'zod';
 import { checkValues } from './bounds';
-import { DEFAULT_MESSAGE_LIMITS, parseBoundedJson, ParseOptions } from './commands';
+import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson, ParseOptions } from './commands';
 import { describeIssues } from './issues';
-import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, ReleaseIdSchema, ValuesSchema } from './schemas';
+import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, ReleaseIdSchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -147,5 +147,29 @@ export const parseReleaseEvent = (value: Buffer | string | null, options: ParseO
     };
   } catch (error) {
     return invalid(`unreadable event: ${(error as Error)?.message ?? String(error)}`);
+  }
+};
+
+const SignalEnvelopeSchema = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1).max(200),
+  source: z.string().min(1).max(500),
+  type: z.literal('helm.release.upgrade-failed'),
+  data: UpgradeFailedSignalSchema,
+});
+export type UpgradeFailedSignal = z.infer<typeof SignalEnvelopeSchema>;
+
+/** Parses an upgrade-failed signal of another service, bounded and validated; never throws. */
+export const parseUpgradeFailedSignal = (
+  value: Buffer | string | null,
+  limits: MessageLimits = DEFAULT_MESSAGE_LIMITS,
+): { ok: true; signal: UpgradeFailedSignal } | { ok: false; code: 'INVALID_MESSAGE'; reason: string } => {
+  try {
+    const parsed = parseBoundedJson(value ?? '', limits);
+    if (!parsed.ok) return { ok: false, code: 'INVALID_MESSAGE', reason: parsed.reason };
+    const signal = SignalEnvelopeSchema.safeParse(parsed.json);
+    return signal.success ? { ok: true, signal: signal.data } : { ok: false, code: 'INVALID_MESSAGE', reason: describeIssues(signal.error) };
+  } catch (error) {
+    return { ok: false, code: 'INVALID_MESSAGE', reason: `unreadable signal: ${(error as Error)?.message ?? String(error)}` };
   }
 };

@@ -8,3 +8,4 @@ export * from './bounds';
 export * from './issues';
 export * from './repositories';
 export * from './fingerprint';
+export * from './redaction';

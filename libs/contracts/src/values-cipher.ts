@@ -3,7 +3,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 /**
  * Helm values often hold secrets. With a key configured, values are sealed with AES-256-GCM wherever they
  * are written down: in the event store (events, snapshots), the read model, and the messages on Kafka.
- * Only the `values` field is sealed: everything else (ids, types, versions, the hash chain) stays readable
+ * Only the `values` field, and the `error` text of Helm and Kubernetes (which can quote values, manifests and
+ * URLs with credentials), are sealed: everything else (ids, types, versions, the hash chain) stays readable
  * for routing, audit and replay without the key.
  *
  * A sealed value is `{ "$sealed": "v1.<iv>.<tag>.<ciphertext>" }` (base64url parts): still a JSON object,
@@ -69,15 +70,34 @@ export const openValues = (cipher: ValuesCipher | undefined, values: unknown): u
   return JSON.parse(cipher.openString(values.$sealed));
 };
 
-/** A copy of `data` with its `values` field sealed, if it has one. */
-export const sealIn = <T>(cipher: ValuesCipher | undefined, data: T): T =>
-  cipher && data && typeof data === 'object' && 'values' in data ? { ...data, values: sealValues(cipher, (data as { values: unknown }).values) } : data;
+type Sealable = { values?: unknown; error?: unknown };
 
-/** A copy of `data` with its `values` field opened, if sealed. */
-export const openIn = <T>(cipher: ValuesCipher | undefined, data: T): T =>
-  data && typeof data === 'object' && 'values' in data && isSealed((data as { values: unknown }).values)
-    ? { ...data, values: openValues(cipher, (data as { values: unknown }).values) }
-    : data;
+/** A copy of `data` with its `values` and `error` text sealed, where it has them. */
+export const sealIn = <T>(cipher: ValuesCipher | undefined, data: T): T => {
+  if (!cipher || !data || typeof data !== 'object') return data;
+  const d = data as Sealable;
+  const sealError = typeof d.error === 'string' && !d.error.startsWith(STRING_PREFIX);
+  if (!('values' in d) && !sealError) return data;
+  return {
+    ...data,
+    ...('values' in d ? { values: sealValues(cipher, d.values) } : {}),
+    ...(sealError ? { error: sealText(cipher, d.error as string) } : {}),
+  };
+};
+
+/** A copy of `data` with its `values` and `error` text opened, where sealed. */
+export const openIn = <T>(cipher: ValuesCipher | undefined, data: T): T => {
+  if (!data || typeof data !== 'object') return data;
+  const d = data as Sealable;
+  const sealedValues = 'values' in d && isSealed(d.values);
+  const sealedError = typeof d.error === 'string' && d.error.startsWith(STRING_PREFIX);
+  if (!sealedValues && !sealedError) return data;
+  return {
+    ...data,
+    ...(sealedValues ? { values: openValues(cipher, d.values) } : {}),
+    ...(sealedError ? { error: openText(cipher, d.error as string) } : {}),
+  };
+};
 
 /** Seals a whole JSON text (a snapshot, a read-model document field). */
 export const sealText = (cipher: ValuesCipher | undefined, text: string): string => (cipher ? `${STRING_PREFIX}${cipher.sealString(text)}` : text);

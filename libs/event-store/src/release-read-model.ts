@@ -398,10 +398,10 @@ export class ReleaseReadModel {
         setRevision(d.releaseId, d.revision, {
           status: 'FAILED',
           completedAt: d.completedAt,
-          error: d.error,
+          error: sealText(this.cipher, d.error),
           ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
         });
-        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: d.error };
+        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: sealText(this.cipher, d.error) };
       }
       case 'UninstallRequested':
         return {
@@ -413,7 +413,7 @@ export class ReleaseReadModel {
       case 'ReleaseUninstalled':
         return { ...view!, status: 'UNINSTALLED', pendingOperationId: null, pendingDeadline: null };
       case 'UninstallFailed':
-        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: event.data.error };
+        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: sealText(this.cipher, event.data.error) };
       case 'UpgradeFailureReported':
         setRevision(event.data.releaseId, event.data.revision, { reportedFailure: event.data.reason });
         return view;
@@ -464,15 +464,16 @@ export class ReleaseReadModel {
     return total;
   }
 
-  get(releaseId: string): Promise<ReleaseView | null> {
-    return this.releases.findById(releaseId).lean<ReleaseView>().exec();
+  async get(releaseId: string): Promise<ReleaseView | null> {
+    const view = await this.releases.findById(releaseId).lean<ReleaseView>().exec();
+    return view ? this.openRelease(view) : null;
   }
 
-  list(options: { limit?: number; after?: string; status?: string } = {}): Promise<ReleaseView[]> {
+  async list(options: { limit?: number; after?: string; status?: string } = {}): Promise<ReleaseView[]> {
     const filter: Record<string, unknown> = {};
     if (options.after) filter._id = { $gt: options.after };
     if (options.status) filter.status = options.status;
-    return this.releases.find(filter).sort({ _id: 1 }).limit(options.limit ?? 100).lean<ReleaseView[]>().exec();
+    return (await this.releases.find(filter).sort({ _id: 1 }).limit(options.limit ?? 100).lean<ReleaseView[]>().exec()).map((v) => this.openRelease(v));
   }
 
   /** Releases whose pending operation is past its deadline: the watchdog's work list. */
@@ -494,9 +495,14 @@ export class ReleaseReadModel {
     return view ? this.openRevision(view) : null;
   }
 
-  /** A revision document as stored, with its values opened (they may be sealed at rest). */
+  /** A revision document as stored, with its values and error text opened (they may be sealed at rest). */
   openRevision(view: RevisionView): RevisionView {
-    return { ...view, valuesJson: openText(this.cipher, view.valuesJson) };
+    return { ...view, valuesJson: openText(this.cipher, view.valuesJson), error: view.error === null || view.error === undefined ? view.error : openText(this.cipher, view.error) };
+  }
+
+  /** A release document as stored, with its last error text opened (it may be sealed at rest). */
+  openRelease(view: ReleaseView): ReleaseView {
+    return view.lastError ? { ...view, lastError: openText(this.cipher, view.lastError) } : view;
   }
 }
 
