@@ -160,18 +160,29 @@ describe('faults: hostile input over HTTP and Kafka', () => {
         .map((v) => JSON.stringify(v)),
       fc.string().map((s) => `{${s}`),
       fc.constant('x'.repeat(1_200_000)),
+      // Hostile shapes: deep, wide, huge strings, unicode, prototype keys, in values and in the body.
+      fc.integer({ min: 65, max: 5_000 }).map((n) => `{"releaseId":"fuzz-target","values":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`),
+      fc.integer({ min: 1_000, max: 20_000 }).map((n) => JSON.stringify({ values: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) })),
+      fc.integer({ min: 200_000, max: 400_000 }).map((n) => JSON.stringify({ values: { s: 'ü'.repeat(n / 2) }, reason: 'r' })),
+      fc.string({ unit: 'grapheme', maxLength: 200 }).map((u) => JSON.stringify({ releaseId: u, namespace: u, values: { [u]: u }, reason: u })),
+      fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => `{"releaseId":"fuzz-target","namespace":"apps","values":{"x":{"${k}":{"polluted":1}}}}`),
+      fc.constant('{"__proto__":{"targetRevision":1}}'),
     );
+    // Other spellings of the route's path: never a route, so never a 5xx nor data.
+    const spelling = fc.constantFrom((p: string) => p, (p: string) => p.toUpperCase(), (p: string) => `${p}/`, (p: string) => `/${p}`, (p: string) => p.replace('/helm/', '/Helm/'));
     const param = fc.oneof(fc.string(), fc.constantFrom('fuzz-target', 'nope', '..', '%', 'a'.repeat(300), '1', '-1', '1e9', 'NaN'));
     const query = fc.dictionary(fc.constantFrom('limit', 'after', 'afterVersion', 'status', 'dryRun', 'reason', 'timeoutSeconds', 'x'), fc.string(), { maxKeys: 3 });
     let requests = 0;
     for (const route of routes) {
       await fc.assert(
-        fc.asyncProperty(fc.array(param, { minLength: 2, maxLength: 2 }), json, query, fc.constantFrom(OPERATOR, VIEWER), async (params, body, q, token) => {
+        fc.asyncProperty(fc.array(param, { minLength: 2, maxLength: 2 }), json, query, fc.constantFrom(OPERATOR, VIEWER), spelling, async (params, body, q, token, spell) => {
           requests += 1;
           const qs = new URLSearchParams(q).toString();
-          const path = `${fill(route.path, params)}${qs ? `?${qs}` : ''}`;
+          const path = `${spell(fill(route.path, params))}${qs ? `?${qs}` : ''}`;
           const res = await http(route.method, path, { body: route.method === 'POST' ? body : undefined, token });
           expectProblem(res, `${route.method} ${path}`);
+          // Only the route's own spelling is served.
+          if (res.status < 300) expect(spell(fill(route.path, params))).toBe(fill(route.path, params));
           if (route.method === 'POST' && route.path === '/api/v1/helm/releases' && res.status === 202) {
             const sent = JSON.parse(body) as { releaseId: string; namespace: string };
             expect(sent.releaseId).toMatch(DNS_LABEL);
@@ -193,7 +204,9 @@ describe('faults: hostile input over HTTP and Kafka', () => {
         expectProblem(await http('POST', fill(route.path, ['fuzz-target', '1']), { body, type }), `${route.method} ${route.path} as ${type}`);
       }
     }
-    recordScenario('fuzzed HTTP, every route', { routes: routes.length, requests, serverErrors: 0 });
+    expect(api.process.exitCode).toBeNull();
+    expect(service.process.exitCode).toBeNull();
+    recordScenario('fuzzed HTTP, every route', { routes: routes.length, requests, serverErrors: 0, exits: 0 });
   }, 600_000);
 
   it('poison messages mixed into valid traffic: exactly they are dead-lettered, every valid command is applied once', async () => {

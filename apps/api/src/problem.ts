@@ -1,10 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { EdgeErrorCode } from '@app/contracts';
+import type { ErrorCode } from '@app/domain';
 import { LOGGER } from '@app/platform';
 
-/** HTTP status of every error code the API can answer with (DESIGN section 4). */
-export const STATUS_OF_CODE: Record<string, number> = {
+export type ProblemCode = ErrorCode | EdgeErrorCode;
+
+/** HTTP status of every error code the API can answer with: a new code must be given one here. */
+export const STATUS_OF_CODE: Record<ProblemCode, number> = {
   VALIDATION_FAILED: 400,
   INVALID_MESSAGE: 400,
   UNAUTHORIZED: 401,
@@ -52,14 +56,14 @@ export class Problem extends Error {
   /** Response headers that go with the problem (Retry-After on a 503). */
   headers: Record<string, string> = {};
   constructor(
-    readonly code: string,
+    readonly code: ProblemCode,
     message: string,
     readonly extra: Record<string, unknown> = {},
     /** Where one code means different things on different routes (a missing revision read: 404). */
     status?: number,
   ) {
     super(message);
-    this.status = status ?? STATUS_OF_CODE[code] ?? 400;
+    this.status = status ?? STATUS_OF_CODE[code];
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelmCliAdapter } from '@app/helm';
-import { APP_CONFIG, AppConfig, PlatformModule } from '@app/platform';
+import { APP_CONFIG, AppConfig, loadRepositoryCredentials, PlatformModule } from '@app/platform';
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller';
 import { HELM } from './executor.constants';
@@ -27,6 +27,7 @@ import { ExecutorService } from './executor.service';
           ...(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {}),
           homeDir,
           tmpDir,
+          credentials: loadRepositoryCredentials(config.CHART_REPOSITORY_CREDENTIALS_FILE),
         });
       },
     },

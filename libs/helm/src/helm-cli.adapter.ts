@@ -16,6 +16,13 @@ export interface HelmCliOptions {
   tmpDir?: string;
   /** Where pulled chart archives are kept, one per repository, name and version; `<homeDir>/charts` if unset. */
   chartCacheDir?: string;
+  /** Credentials of a chart repository, from configuration; none: pulled anonymously. */
+  credentials?: (repository: string) => RepositoryCredentials | undefined;
+}
+
+export interface RepositoryCredentials {
+  username: string;
+  password: string;
 }
 
 interface RunResult {
@@ -156,7 +163,11 @@ export class HelmCliAdapter implements HelmPort {
     const [flags, chart] = repository.startsWith('oci://')
       ? [[], `${repository.replace(/\/$/, '')}/${name}`]
       : [['--repo', repository], name];
-    await this.run(['pull', ...flags, '--version', desired.chartVersion, '--destination', dir, '--', chart], { signal, timeoutMs: 120_000 });
+    // Helm sends them to the repository's own host only (no --pass-credentials); helm's error text does
+    // not repeat them, and the process's environment and arguments are the executor's alone.
+    const credentials = this.options.credentials?.(repository);
+    const auth = credentials ? ['--username', credentials.username, '--password', credentials.password] : [];
+    await this.run(['pull', ...flags, ...auth, '--version', desired.chartVersion, '--destination', dir, '--', chart], { signal, timeoutMs: 120_000 });
     const archive = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
     if (!archive) throw new HelmError(`helm pull left no chart archive for ${name} ${desired.chartVersion}`);
     return join(dir, archive);
@@ -183,7 +194,8 @@ export class HelmCliAdapter implements HelmPort {
         },
         (error, stdout, stderr) => {
           if (!error) return resolve({ stdout, stderr });
-          const text = (stderr || error.message).trim();
+          // Never error.message: it repeats the whole command line, credentials included.
+          const text = (stderr || (error.killed ? 'killed (timeout)' : `exit code ${String(error.code ?? 'unknown')}`)).trim();
           const why = signal?.aborted ? `aborted (${String(signal.reason ?? 'shutdown')}): ${text}` : text;
           reject(new HelmError(`helm ${args[0]} failed: ${why}`.slice(0, MAX_ERROR)));
         },

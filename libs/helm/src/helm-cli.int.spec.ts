@@ -134,6 +134,34 @@ describe('HelmCliAdapter against a real API server', () => {
     await rm(ownHome, { recursive: true, force: true });
   });
 
+  it('pulls from a repository that demands credentials with those configured for it, and never repeats them in an error', async () => {
+    const password = `pw-${uniqueSuffix()}-${uniqueSuffix()}`;
+    const guarded = await startChartRepo(helmBin, undefined, { username: 'charts', password });
+    const homes = [await mkdtemp(join(tmpdir(), 'helm-auth-')), await mkdtemp(join(tmpdir(), 'helm-anon-'))];
+    try {
+      const desired = { name: 'guarded', namespace, chart: { name: 'web', repository: guarded.url }, chartVersion: '1.0.0', values: { n: 1 }, timeoutSeconds: 60 };
+      const anonymous = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: homes[1], tmpDir: work });
+      const refused = await anonymous.apply(desired, { atomic: false }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(HelmError);
+      expect((refused as Error).message).toMatch(/helm pull failed: .*401/);
+      const withCredentials = new HelmCliAdapter({
+        helmBin,
+        kubeconfig,
+        homeDir: homes[0],
+        tmpDir: work,
+        credentials: (repository) => (repository === guarded.url ? { username: 'charts', password } : undefined),
+      });
+      expect((await withCredentials.apply(desired, { atomic: false })).helmRevision).toBe(1);
+      const wrong = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: homes[1], tmpDir: work, credentials: () => ({ username: 'charts', password: `${password}-wrong` }) });
+      const denied = await wrong.apply({ ...desired, chartVersion: '1.1.0' }, { atomic: false }).catch((e: unknown) => e);
+      expect((denied as Error).message).toMatch(/401/);
+      expect((denied as Error).message).not.toContain(password);
+    } finally {
+      await guarded.stop();
+      for (const h of homes) await rm(h, { recursive: true, force: true });
+    }
+  });
+
   it('uninstalls keeping the history, and installs again on top of it', async () => {
     const name = 'again';
     await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: { n: 1 }, timeoutSeconds: 60 }, { atomic: false });

@@ -105,6 +105,8 @@ export const ConfigSchema = z.object({
    * host is such an address written out (`http://127.0.0.1:8879/*`) allows that address by itself.
    */
   CHART_REPOSITORIES_PRIVATE_ALLOWED: boolean.default(false),
+  /** A JSON file of chart repository credentials, by repository (see repository-credentials.ts); the executor's. */
+  CHART_REPOSITORY_CREDENTIALS_FILE: z.string().min(1).optional(),
   /**
    * Value paths a chart declares non-secret, shown to viewers as they are (comma-separated, dotted, `*`
    * for one key: `image.tag,replicaCount,*.enabled`). Every other value is shown to viewers as its type.

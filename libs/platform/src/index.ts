@@ -9,3 +9,4 @@ export * from './bootstrap';
 export * from './messaging';
 export * from './repositories';
 export * from './public.decorator';
+export * from './repository-credentials';

@@ -18,13 +18,23 @@ export interface ChartRepo {
  * A real Helm chart repository on loopback: the fixture charts packaged with `helm package`, indexed
  * with `helm repo index`, served by a static HTTP server.
  */
-export const startChartRepo = async (helmBin: string, chartsDir = FIXTURE_CHARTS): Promise<ChartRepo> => {
+export const startChartRepo = async (
+  helmBin: string,
+  chartsDir = FIXTURE_CHARTS,
+  /** Basic-auth credentials the repository demands of every request (401 without them). */
+  auth?: { username: string; password: string },
+): Promise<ChartRepo> => {
+  const expected = auth ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'chart-repo-'));
   const env = { ...process.env, HELM_CACHE_HOME: join(dir, '.cache'), HELM_CONFIG_HOME: join(dir, '.config'), HELM_DATA_HOME: join(dir, '.data') };
   for (const chart of await readdir(chartsDir)) {
     await run(helmBin, ['package', join(chartsDir, chart), '--destination', dir], { env });
   }
   const server: Server = createServer((req, res) => {
+    if (expected && req.headers.authorization !== expected) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end();
+      return;
+    }
     const name = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
     if (!/^[\w.-]+\.(tgz|yaml)$/.test(name)) {
       res.writeHead(404).end();
