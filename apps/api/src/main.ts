@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import { APP_CONFIG, AppConfig, LOGGER, runMain, startHttp } from '@app/platform';
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
@@ -8,12 +9,13 @@ import { bodyDepthGuard } from './body-limits';
 import { setupOpenApi } from './openapi';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule, { bufferLogs: true });
-  const config = app.get<AppConfig>(APP_CONFIG);
   // Routes match as written: `/API/...` or `/api/.../` is not another spelling of a route, it is no route.
-  // Set before anything is mounted: Express builds its router, with these settings, on first use.
-  app.set('case sensitive routing', true);
-  app.set('strict routing', true);
+  // Set before Nest's adapter mounts anything: Express builds its router, with these settings, on first use.
+  const server = express();
+  server.set('case sensitive routing', true);
+  server.set('strict routing', true);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, new ExpressAdapter(server), { bufferLogs: true });
+  const config = app.get<AppConfig>(APP_CONFIG);
   app.useBodyParser('json', { limit: Math.max(1024 * 1024, config.VALUES_MAX_BYTES + 64 * 1024), verify: bodyDepthGuard(config.VALUES_MAX_DEPTH) });
   app.disable('x-powered-by');
   setupOpenApi(app);

@@ -96,7 +96,7 @@ const fromBodyParser = (error: { status?: number; type?: string; message?: strin
 };
 
 interface RouteLayer {
-  route?: { methods: Record<string, boolean> };
+  route?: { path: string; methods: Record<string, boolean> };
   match: (path: string) => boolean;
 }
 
@@ -105,11 +105,13 @@ const allowedMethods = (request: Request): string[] => {
   const stack = ((request.app as unknown as { router?: { stack?: RouteLayer[] } }).router?.stack ?? []);
   const methods = new Set<string>();
   for (const layer of stack) {
-    if (!layer.route || !layer.match(request.path)) continue;
+    // Wildcard routes are middleware Nest mounts on every path for every method (request logging); this
+    // API's own routes name their paths.
+    if (!layer.route || layer.route.path.includes('*') || !layer.match(request.path)) continue;
     for (const method of Object.keys(layer.route.methods)) methods.add(method.toUpperCase());
   }
   if (methods.has('GET')) methods.add('HEAD');
-  return [...methods].filter((m) => m !== '_ALL').sort();
+  return [...methods].sort();
 };
 
 @Catch()
