@@ -23,6 +23,7 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
   let api: RunningApp;
   let probe: KafkaProbe;
   let events: Captured[];
+  let results: Captured[];
   const namespace = `e2e-${uniqueSuffix()}`;
   // Values sealed at rest and on Kafka in this suite: every value that reaches the cluster intact below was
   // encrypted by the API, stored sealed, and opened by the executor.
@@ -51,6 +52,21 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
   const helmValues = async (name: string) =>
     JSON.parse((await run(helmBin, ['get', 'values', name, '-n', namespace, '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } })).stdout);
 
+  /**
+   * Waits until remediation has acted on every event of the release so far and the release service has
+   * decided what it asked: a marker failure (of a revision that does not exist) behind them on the same
+   * partition, whose rollback request is answered only after theirs. Proves an absence without sleeping.
+   */
+  const remediationCaughtUp = async (id: string, failure: Captured) => {
+    const marker = JSON.parse(failure.value!.toString()) as { id: string; data: Record<string, unknown> };
+    const revision = 900 + Math.floor(Math.random() * 99);
+    await probe.send(Topics.events, id, JSON.stringify({ ...marker, id: `${marker.id}-marker-${revision}`, data: { ...marker.data, revision, remediate: true } }));
+    await waitFor(() => results.some((r) => (r.json() as { data: { commandId: string } }).data.commandId === `remediate:${id}:${revision}`), {
+      timeoutMs: 60_000,
+      what: 'the marker rollback request answered',
+    });
+  };
+
   beforeAll(async () => {
     config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}`, REQUEST_TIMEOUT_MS: '20000' });
     repo = await startChartRepo(helmBin);
@@ -60,7 +76,7 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     api = await startApp('api', env());
     probe = new KafkaProbe(config);
     await probe.start();
-    events = await probe.record([Topics.events]);
+    [events, results] = await Promise.all([probe.record([Topics.events]), probe.record([Topics.commandResults])]);
   });
 
   afterAll(async () => {
@@ -167,7 +183,7 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     const failure = events.find((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed'))!;
     await probe.send(Topics.events, id, failure.value!);
     await probe.send(Topics.events, id, failure.value!);
-    await new Promise((r) => setTimeout(r, 5_000));
+    await remediationCaughtUp(id, failure);
     const revisions = await history(id);
     expect(revisions.map((r) => [r.revision, r.operation, r.status, r.trigger, r.rollbackOf, r.causedByRevision])).toEqual([
       [1, 'INSTALL', 'DEPLOYED', 'MANUAL', null, null],
@@ -212,7 +228,8 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       await waitFor(async () => (await release(id)).status === 'PENDING_ROLLBACK', { what: 'the automatic rollback request' });
       await reportFailure(); // the automatic rollback fails too
       await waitFor(async () => (await release(id)).status === 'FAILED', { what: 'the failed rollback' });
-      await new Promise((r) => setTimeout(r, 5_000));
+      const failure = events.filter((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed')).at(-1)!;
+      await remediationCaughtUp(id, failure);
       const revisions = await history(id);
       expect(revisions.map((r) => [r.operation, r.status, r.trigger])).toEqual([
         ['INSTALL', 'DEPLOYED', 'MANUAL'],

@@ -62,7 +62,9 @@ describe('kafkajs against the provisioned broker', () => {
   });
 
   it('deletes the topic', async () => {
+    expect(await admin.listTopics()).toContain(topic);
     await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
     await waitFor(async () => !(await admin.listTopics()).includes(topic), { what: 'topic deletion' });
+    expect(await admin.listTopics()).not.toContain(topic);
   });
 });

@@ -7,6 +7,7 @@ import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { AuthGuard } from './auth.guard';
 import { CommandBus } from './command-bus.service';
+import { DryRunService } from './dry-run.service';
 import { ProblemFilter } from './problem';
 import { LogController } from './log.controller';
 import { ReleasesController } from './releases.controller';
@@ -18,6 +19,7 @@ import { ReleasesController } from './releases.controller';
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
     CommandBus,
+    DryRunService,
     // The API only reads: the read model, and the raw log for the audit route.
     { provide: READ_MODEL, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },
     {

@@ -125,7 +125,7 @@ export class ProblemFilter implements ExceptionFilter {
     let problem =
       error instanceof Problem ? error
       : error instanceof HttpException ? fromHttpException(error)
-      : (fromBodyParser(error as never) ?? new Problem('INTERNAL', 'An unexpected error occurred; it has been logged'));
+      : (fromBodyParser(error as Parameters<typeof fromBodyParser>[0]) ?? new Problem('INTERNAL', 'An unexpected error occurred; it has been logged'));
     if (error instanceof HttpException && problem.code === 'NOT_FOUND') {
       // No route matched: if the path is a route for other methods, say which.
       const allowed = allowedMethods(request);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import diff from 'microdiff';
 import { z } from 'zod';
 import {
   checkValues,
@@ -16,12 +15,13 @@ import {
   UninstallDataSchema,
   UpgradeDataSchema,
 } from '@app/contracts';
-import { CommandMetadata, isDomainError, NeedsFullHistory, planRollback, ReleaseCommand, ReleaseState } from '@app/domain';
-import { loadStream, loadWholeStream, MongoEventStore, RELEASE_AGGREGATE, ReleaseReadModel, ReleaseView, RevisionView } from '@app/event-store';
+import { ReleaseCommand, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
+import { MongoEventStore, ReleaseReadModel, ReleaseView, RevisionView } from '@app/event-store';
 import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
 import { AuthenticatedRequest } from './auth.guard';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { CommandBus } from './command-bus.service';
+import { DryRunService } from './dry-run.service';
 import { openApiSchema } from './openapi';
 import { capBytes } from './paging';
 import { Problem } from './problem';
@@ -109,6 +109,7 @@ export class ReleasesController {
 
   constructor(
     private readonly bus: CommandBus,
+    private readonly dryRuns: DryRunService,
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -161,7 +162,7 @@ export class ReleasesController {
       const valid = validRevisions(view);
       throw new Problem('VALIDATION_FAILED', `${describeIssues(parsed.error, 'body')}; valid revisions: ${valid.text}`, { errors: issueDetails(parsed.error, 'body'), ...valid.extra });
     }
-    const command: ReleaseCommand = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
+    const command: RollbackRelease = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
     if (this.isDryRun(dryRun)) return this.plan(command, req, res);
     return this.dispatch(command, req, res);
   }
@@ -181,7 +182,7 @@ export class ReleasesController {
     const releaseId = this.releaseId(id);
     // Automatic rollbacks are the remediation's; people roll back manually.
     const data = parse(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true }), body);
-    const command: ReleaseCommand = { type: 'RollbackToLastSuccessful', data: { ...data, releaseId } };
+    const command: RollbackToLastSuccessful = { type: 'RollbackToLastSuccessful', data: { ...data, releaseId } };
     if (this.isDryRun(dryRun)) return this.plan(command, req, res);
     return this.dispatch(command, req, res);
   }
@@ -309,35 +310,9 @@ export class ReleasesController {
     throw new Problem('VALIDATION_FAILED', 'dryRun must be true or false');
   }
 
-  private async plan(
-    command: Extract<ReleaseCommand, { type: 'RollbackRelease' | 'RollbackToLastSuccessful' }>,
-    req: AuthenticatedRequest,
-    res: Response,
-  ) {
+  private async plan(command: RollbackRelease | RollbackToLastSuccessful, req: AuthenticatedRequest, res: Response) {
     res.status(200);
-    const releaseId = command.data.releaseId;
-    const metadata: CommandMetadata = { commandId: 'dry-run', now: new Date().toISOString(), actor: req.principal!.subject, correlationId: req.id ?? randomUUID() };
-    // Planned on the event store, the truth the release service decides on (the read model may lag), and
-    // on the recent part of the history unless the rollback reaches further back.
-    const decider = RELEASE_AGGREGATE.decider as never;
-    const recent = await loadStream<ReleaseState, never>(this.store, releaseId, decider, RELEASE_AGGREGATE.snapshotSchemaVersion);
-    try {
-      let plan;
-      try {
-        plan = planRollback(command, recent.state, metadata);
-      } catch (error) {
-        if (!(error instanceof NeedsFullHistory)) throw error;
-        plan = planRollback(command, (await loadWholeStream<ReleaseState, never>(this.store, releaseId, decider, RELEASE_AGGREGATE as never)).state, metadata);
-      }
-      return {
-        dryRun: true,
-        ...plan,
-        valuesDiff: diff(plan.values.from ?? {}, plan.values.to).map((d) => ({ ...d, path: d.path.join('.') })),
-      };
-    } catch (error) {
-      if (isDomainError(error)) throw new Problem(error.code, error.message, error.details);
-      throw error;
-    }
+    return this.dryRuns.planRollback(command, req.principal!.subject, req.id);
   }
 
   private async dispatch(command: ReleaseCommand, req: AuthenticatedRequest, res: Response) {

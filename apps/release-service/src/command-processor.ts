@@ -1,4 +1,4 @@
-import { commandFingerprint, CommandResult, commandResultEvent, MessageLimits, parseCommand, Topics, ValuesCipher } from '@app/contracts';
+import { commandFingerprint, CommandResult, commandResultEvent, MessageLimits, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
 import {
   BatchItem,
@@ -202,7 +202,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     const { commandId } = item.metadata;
     return answer.outcome === 'ACCEPTED'
       ? { commandId, releaseId: item.streamId, outcome: 'ACCEPTED', decision: answer.result }
-      : { commandId, releaseId: item.streamId, outcome: 'REJECTED', error: answer.error as never };
+      : { commandId, releaseId: item.streamId, outcome: 'REJECTED', error: answer.error as RejectedError };
   }
 
   async process(message: KafkaMessage & { partition?: number; topic?: string }): Promise<void> {

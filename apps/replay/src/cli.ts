@@ -56,9 +56,9 @@ const rebuild = (options: { keep?: boolean }) =>
     bar.stop();
     const seconds = (Date.now() - started) / 1000;
     let differences = 0;
-    const compare = (what: string, a: unknown[], b: unknown[], key: (x: never) => string) => {
-      const left = new Map(a.map((x) => [key(x as never), x]));
-      const right = new Map(b.map((x) => [key(x as never), x]));
+    const compare = <T extends { _id: string }>(what: string, a: T[], b: T[], key: (x: T) => string) => {
+      const left = new Map(a.map((x) => [key(x), x]));
+      const right = new Map(b.map((x) => [key(x), x]));
       for (const id of new Set([...left.keys(), ...right.keys()])) {
         const changes = diff((left.get(id) ?? {}) as object, (right.get(id) ?? {}) as object);
         if (changes.length) {

@@ -1,6 +1,7 @@
 import { releaseEventMessage, ValuesCipher } from '@app/contracts';
 import { evolve, initialState, ReleaseEvent, ReleaseState } from '@app/domain';
-import { Commit, CommitDoc, commitHash, GENESIS_HASH, MongoEventStore } from './mongo-event-store';
+import { MongoEventStore } from './mongo-event-store';
+import { Commit, CommitDoc, commitHash, GENESIS_HASH } from './store-records';
 
 export interface ChainProblem {
   streamId: string;

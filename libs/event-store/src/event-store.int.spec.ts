@@ -5,7 +5,8 @@ import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection, Types } from 'mongoose';
 import { UnknownEventError } from './errors';
 import { handleCommand, loadStream, loadWholeStream, StreamCache } from './handle-command';
-import { Commit, commitKey, MongoEventStore } from './mongo-event-store';
+import { MongoEventStore } from './mongo-event-store';
+import { Commit, commitKey } from './store-records';
 import { OutboxDispatcher } from './outbox';
 import { ReleaseReadModel } from './release-read-model';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
@@ -336,7 +337,7 @@ describe('MongoEventStore and handleCommand', () => {
     let version = v0;
     let hash = h0;
     const docs = [];
-    const { commitHash, commitKey } = await import('./mongo-event-store');
+    const { commitHash, commitKey } = await import('./store-records');
     for (let revision = 3; revision <= 10_001; revision += 1) {
       const command: ReleaseCommand = { type: 'UpgradeRelease', data: { releaseId: id, values: { i: revision } } };
       const m = meta({ commandId: `long-${revision}` });

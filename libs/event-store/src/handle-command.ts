@@ -1,7 +1,8 @@
 import { CommandMetadata, Decider, DomainError, fold, isDomainError, NeedsFullHistory } from '@app/domain';
 import { LruMap } from './lru';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
-import { AppendInput, Commit, GENESIS_HASH, MongoEventStore, PreparedCommit, RecordedRejection, rejectionKey } from './mongo-event-store';
+import { MongoEventStore } from './mongo-event-store';
+import { AppendInput, Commit, GENESIS_HASH, PreparedCommit, RecordedRejection, rejectionKey } from './store-records';
 
 export interface RejectedResult {
   code: string;

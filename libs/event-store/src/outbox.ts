@@ -1,5 +1,6 @@
 import { LruMap } from './lru';
-import { Commit, MongoEventStore } from './mongo-event-store';
+import { MongoEventStore } from './mongo-event-store';
+import { Commit } from './store-records';
 
 /**
  * The outbox: a commit is undispatched until its events are on Kafka and a dispatched marker says so

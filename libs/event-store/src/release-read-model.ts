@@ -3,7 +3,9 @@ import { assertNever } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
 import { Connection, Model, Schema } from 'mongoose';
 import { LruMap } from './lru';
-import { Commit, insertManyIgnoringDuplicates, MongoEventStore } from './mongo-event-store';
+import { MongoEventStore } from './mongo-event-store';
+import { insertManyIgnoringDuplicates } from './mongo-errors';
+import { Commit } from './store-records';
 
 /**
  * The read model of releases: one document per release (status, current and last successful revision)

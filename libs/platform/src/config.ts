@@ -42,9 +42,7 @@ const tokens = z.string().transform((raw, ctx): TokenGrant[] => {
 });
 
 export const ConfigSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SERVICE_SOURCE: z.string().optional(),
   KAFKA_BROKERS: z
     .string()
     .default('127.0.0.1:39092')
@@ -71,7 +69,6 @@ export const ConfigSchema = z.object({
   AUTH_TOKENS: tokens.default([]),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
-  METRICS_ENABLED: boolean.default(true),
   /** The helm binary the executor runs (scripts/infra/helm.sh builds one). */
   HELM_BIN: z.string().min(1).default('helm'),
   /**

@@ -1,10 +1,11 @@
 import { Consumer, Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
 import { AppConfig, topicName } from '@app/platform';
-import { uniqueSuffix } from './servers';
+import { uniqueSuffix, waitFor } from './servers';
 
 export interface Captured {
   topic: string;
   partition: number;
+  offset: number;
   key: string | null;
   value: Buffer | null;
   headers: KafkaMessage['headers'];
@@ -44,6 +45,7 @@ export class KafkaProbe {
         captured.push({
           topic,
           partition,
+          offset: Number(message.offset),
           key: message.key?.toString() ?? null,
           value: message.value,
           headers: message.headers,
@@ -53,6 +55,26 @@ export class KafkaProbe {
       },
     });
     return captured;
+  }
+
+  /**
+   * Resolves once `captured` (a record() of `topic`) holds everything the topic held when this was called,
+   * on every partition: the way to prove that nothing more arrived, without sleeping on it.
+   */
+  async caughtUp(captured: Captured[], topic: string, timeoutMs = 30_000): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const name = this.topic(topic);
+      const ends = await admin.fetchTopicOffsets(name);
+      await waitFor(
+        () =>
+          ends.every(({ partition, high, low }) => Number(high) === Number(low) || captured.some((c) => c.topic === name && c.partition === partition && c.offset >= Number(high) - 1)),
+        { timeoutMs, what: `the records of ${name} up to its end offsets` },
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async send(topic: string, key: string, value: string | Buffer): Promise<void> {

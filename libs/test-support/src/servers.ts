@@ -23,7 +23,6 @@ export const testMongoUri = (database: string): string => {
 export const testConfig = (overrides: Partial<Record<string, string>> = {}): AppConfig => {
   const suffix = uniqueSuffix();
   return loadConfig({
-    NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     KAFKA_BROKERS: testKafkaBrokers().join(','),
     KAFKA_TOPIC_PREFIX: `t${suffix}.`,

@@ -494,6 +494,3 @@ export const restoreRelease = (state: ReleaseState, archived: Revision[]): Relea
   const { archivedRevisions: _left, ...rest } = state;
   return { ...rest, revisions: [...archived, ...state.revisions] };
 };
-
-export const isPending = (state: ReleaseState): boolean =>
-  state.status !== 'NONE' && state.pending !== null;
