@@ -2,7 +2,10 @@ import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
 import { verifyChain } from './audit';
-import { BatchItem, handleCommand, handleCommandBatch, HandleResult, loadStream, StreamCache } from './handle-command';
+import { HandleResult } from './aggregate';
+import { BatchItem, handleCommandBatch } from './handle-batch';
+import { handleCommand } from './handle-command';
+import { loadStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { Commit } from './store-records';
 import { OutboxDispatcher } from './outbox';

@@ -2,7 +2,10 @@ import { CommandMetadata, compactRelease, DecisionSummary, fold, ReleaseCommand,
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
 import { verifyChain } from './audit';
-import { AggregateOptions, handleCommand, handleCommandBatch, loadStream, loadWholeStream, StreamCache } from './handle-command';
+import { AggregateOptions } from './aggregate';
+import { handleCommandBatch } from './handle-batch';
+import { handleCommand } from './handle-command';
+import { loadStream, loadWholeStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
 

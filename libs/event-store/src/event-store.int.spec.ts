@@ -4,7 +4,8 @@ import { CommandMetadata, compactRelease, DomainError, ReleaseCommand, ReleaseSt
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection, Types } from 'mongoose';
 import { UnknownEventError } from './errors';
-import { handleCommand, loadStream, loadWholeStream, StreamCache } from './handle-command';
+import { handleCommand } from './handle-command';
+import { loadStream, loadWholeStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { Commit, commitKey } from './store-records';
 import { OutboxDispatcher } from './outbox';

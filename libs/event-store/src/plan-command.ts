@@ -1,5 +1,6 @@
 import { Decider, NeedsFullHistory } from '@app/domain';
-import { AggregateOptions, loadStream, loadWholeStream } from './handle-command';
+import { AggregateOptions } from './aggregate';
+import { loadStream, loadWholeStream } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 
 /**

@@ -11,7 +11,7 @@ import {
   summarizeDecision,
   DecisionSummary,
 } from '@app/domain';
-import { AggregateOptions } from './handle-command';
+import { AggregateOptions } from './aggregate';
 import { EventSchemas } from './upcasting';
 
 /** Schema version of every release event type written today. Bump a type's number and add a step to evolve it. */
