@@ -36,6 +36,28 @@ export default tseslint.config(
       ],
     },
   },
+  // Each lib imports only the libs below it: contracts and helm the domain; the event store (generic) the
+  // contracts; the release store the event store; none of them Nest (platform is the Nest glue).
+  ...[
+    { lib: 'contracts', allowed: ['domain'] },
+    { lib: 'helm', allowed: ['domain'] },
+    { lib: 'event-store', allowed: ['domain', 'contracts'] },
+    { lib: 'release-store', allowed: ['domain', 'contracts', 'event-store'] },
+  ].map(({ lib, allowed }) => ({
+    files: [`libs/${lib}/**/*.ts`],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@nestjs/*'], message: `libs/${lib} imports no framework.` },
+            { group: ['@app/*', ...allowed.map((a) => `!@app/${a}`)], message: `libs/${lib} may import only ${allowed.map((a) => `@app/${a}`).join(', ')}.` },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['scripts/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off' },

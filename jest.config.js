@@ -1,7 +1,7 @@
 // Four tiers by file suffix (see STYLE.md): unit specs do no I/O; int and e2e specs talk to the real
 // Kafka and MongoDB-wire servers that scripts/test.sh provisions (or testcontainers, where Docker runs).
 const moduleNameMapper = {
-  '^@app/(domain|contracts|event-store|platform|helm|test-support)$': '<rootDir>/libs/$1/src',
+  '^@app/(domain|contracts|event-store|release-store|platform|helm|test-support)$': '<rootDir>/libs/$1/src',
 };
 const base = {
   rootDir: __dirname,

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
-import { commitHash, commitKey, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { commitHash, commitKey, MongoEventStore } from '@app/event-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import { dropDatabase, median, timeEach } from './support';
 
 const SIZES = (process.env.BENCH_PROBE_RELEASES ?? '100,1000').split(',').map(Number);

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, RELEASE_HISTORY_CHUNK, RELEASE_HISTORY_WINDOW, ReleaseCommand, ReleaseState } from '@app/domain';
-import { commitHash, commitKey, handleCommand, loadStream, loadWholeStream, MongoEventStore, RECENT_COMMANDS, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, saveStreamSnapshot } from '@app/event-store';
+import { commitHash, commitKey, handleCommand, loadStream, loadWholeStream, MongoEventStore, RECENT_COMMANDS, saveStreamSnapshot } from '@app/event-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from '@app/release-store';
 import { localServers } from './kafka-support';
 import { dropDatabase, figure, median, report, reportOnly, timeEach } from './support';
 

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseState } from '@app/domain';
-import { handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { handleCommand, loadStream, MongoEventStore } from '@app/event-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import { dropDatabase, figure, now, report } from './support';
 
 const RELEASES = Number(process.env.BENCH_REPLAY_RELEASES ?? 50);

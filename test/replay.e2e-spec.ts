@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
-import { handleCommand, loadStream, MongoEventStore, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { handleCommand, loadStream, MongoEventStore } from '@app/event-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import { AppConfig } from '@app/platform';
 import { envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';

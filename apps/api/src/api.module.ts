@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { Connection } from 'mongoose';
-import { MongoEventStore, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { MongoEventStore } from '@app/event-store';
+import { RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
 import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { EVENT_STORE, READ_MODEL } from './api.constants';

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import diff from 'microdiff';
 import { CommandMetadata, isDomainError, planRollback, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
-import { MongoEventStore, planOnStream, RELEASE_AGGREGATE } from '@app/event-store';
+import { MongoEventStore, planOnStream } from '@app/event-store';
+import { RELEASE_AGGREGATE } from '@app/release-store';
 import { EVENT_STORE } from './api.constants';
 import { Problem } from './problem';
 

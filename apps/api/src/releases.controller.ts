@@ -16,7 +16,8 @@ import {
   UpgradeDataSchema,
 } from '@app/contracts';
 import { ReleaseCommand, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
-import { MongoEventStore, ReleaseReadModel, ReleaseView, RevisionView } from '@app/event-store';
+import { MongoEventStore } from '@app/event-store';
+import { ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
 import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
 import { AuthenticatedRequest } from './auth.guard';
 import { EVENT_STORE, READ_MODEL } from './api.constants';

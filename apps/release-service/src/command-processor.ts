@@ -1,18 +1,7 @@
 import { commandFingerprint, CommandResult, commandResultEvent, MessageLimits, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
-import {
-  BatchItem,
-  Commit,
-  commitMessages,
-  handleCommand,
-  handleCommandBatch,
-  HandleResult,
-  MongoEventStore,
-  OutboxDispatcher,
-  RELEASE_AGGREGATE,
-  ReleaseReadModel,
-  StreamCache,
-} from '@app/event-store';
+import { BatchItem, Commit, handleCommand, handleCommandBatch, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
+import { commitMessages, RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
   AppConfig,

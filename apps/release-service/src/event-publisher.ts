@@ -1,5 +1,6 @@
 import { Topics, ValuesCipher } from '@app/contracts';
-import { Commit, commitMessages } from '@app/event-store';
+import { Commit } from '@app/event-store';
+import { commitMessages } from '@app/release-store';
 import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';

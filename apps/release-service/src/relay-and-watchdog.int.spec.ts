@@ -1,6 +1,7 @@
 import { ALL_TOPICS, Topics } from '@app/contracts';
 import { CommandMetadata, ReleaseCommand } from '@app/domain';
-import { handleCommand, MongoEventStore, OutboxDispatcher, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { handleCommand, MongoEventStore, OutboxDispatcher } from '@app/event-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import { ensureTopics } from '@app/platform';
 import { Captured, KafkaProbe, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';

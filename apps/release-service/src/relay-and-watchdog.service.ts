@@ -1,5 +1,6 @@
 import { commandEvent, Topics } from '@app/contracts';
-import { MongoEventStore, OutboxDispatcher, ReleaseReadModel, ReleaseView } from '@app/event-store';
+import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
+import { ReleaseReadModel, ReleaseView } from '@app/release-store';
 import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';

@@ -1,4 +1,5 @@
-import { MongoEventStore, OutboxDispatcher, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/event-store';
+import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
+import { RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
 import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { Module } from '@nestjs/common';

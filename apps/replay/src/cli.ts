@@ -15,7 +15,8 @@ import { SingleBar } from 'cli-progress';
 import diff from 'microdiff';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import mongoose, { Connection } from 'mongoose';
-import { commitMessages, MongoEventStore, RELEASE_EVENT_SCHEMAS, ReleaseReadModel, releaseAsOf, verifyChain } from '@app/event-store';
+import { MongoEventStore, verifyChain } from '@app/event-store';
+import { commitMessages, RELEASE_EVENT_SCHEMAS, ReleaseReadModel, releaseAsOf } from '@app/release-store';
 import { loadConfig } from '@app/platform';
 import { ValuesCipher } from '@app/contracts';
 

@@ -9,6 +9,5 @@ export * from './handle-command';
 export * from './handle-batch';
 export * from './plan-command';
 export * from './outbox';
-export * from './release-read-model';
-export * from './release-store';
-export * from './audit';
+export * from './chain';
+export * from './lru';

@@ -1,12 +1,10 @@
 import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
-import { releaseAsOf, verifyChain } from './audit';
-import { handleCommand } from './handle-command';
-import { loadStream } from './load-stream';
-import { MongoEventStore } from './mongo-event-store';
+import { releaseAsOf } from './release-audit';
 import { ReleaseReadModel } from './release-read-model';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
+import { handleCommand, loadStream, MongoEventStore, verifyChain } from '@app/event-store';
 
 describe('audit: hash chain, as-of views and rebuild, against the real server', () => {
   let connection: Connection;

@@ -1,76 +1,15 @@
-import type { ChartRef, Operation, ReleaseEvent, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
-import { assertNever } from '@app/domain';
 import { openText, sealText, ValuesCipher } from '@app/contracts';
+import { Commit, insertManyIgnoringDuplicates, LruMap, MongoEventStore } from '@app/event-store';
 import { Connection, Model, Schema } from 'mongoose';
-import { LruMap } from './lru';
-import { MongoEventStore } from './mongo-event-store';
-import { insertManyIgnoringDuplicates } from './mongo-errors';
-import { Commit } from './store-records';
+import { projectCommits, ReleaseView, revisionKey, RevisionView } from './release-projection';
 
 /**
- * The read model of releases: one document per release (status, current and last successful revision)
- * and one per revision, so a release with ten thousand revisions never nears the document size limit.
- * Updated idempotently by stream version and rebuildable from the log at any time.
+ * The read model's store: the release and revision documents, written by projecting commits (the pure
+ * projection is release-projection.ts), read by the API, rebuilt from the log by replay.
  */
-export interface ReleaseView {
-  _id: string;
-  releaseId: string;
-  /** The stream version this view reflects; a commit at or below it is already applied. */
-  version: number;
-  name: string;
-  namespace: string;
-  chart: ChartRef;
-  autoRollback: boolean;
-  status: ReleaseStatus;
-  currentRevision: number;
-  lastSuccessfulRevision: number | null;
-  pendingOperationId: string | null;
-  /** When the pending operation may be failed by the watchdog. */
-  pendingDeadline: string | null;
-  /**
-   * Present (true) exactly while an operation is pending. The watchdog's query is an equality on it, which
-   * FerretDB hands to PostgreSQL; a range or $ne filter it evaluates in Go over every release (measured
-   * at 10,000 releases: 734 ms against 20 ms).
-   */
-  pending?: true;
-  lastError: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface RevisionView {
-  _id: string;
-  releaseId: string;
-  revision: number;
-  operation: Operation;
-  chartVersion: string;
-  /** Exact JSON of the values (see the note on JSON strings in mongo-event-store.ts). */
-  valuesJson: string;
-  chartDigest: string | null;
-  status: RevisionStatus;
-  rollbackOf: number | null;
-  causedByRevision: number | null;
-  trigger: Trigger;
-  requestedBy: string;
-  reason: string | null;
-  requestedAt: string;
-  completedAt: string | null;
-  error: string | null;
-  helmRevision: number | null;
-  operationId: string;
-  atomic: boolean;
-  warnings: string[];
-  remediation: string | null;
-  reportedFailure: string | null;
-}
-
-/** A revision write of the projection: a new revision, or fields of an existing one. */
-type RevisionOp = { insert: RevisionView } | { id: string; set: Partial<RevisionView> };
-
-const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
-
 export class ReleaseReadModel {
   private readonly views?: LruMap<ReleaseView>;
+  private readonly seal: (text: string) => string;
   readonly releases: Model<ReleaseView>;
   readonly revisions: Model<RevisionView>;
 
@@ -86,6 +25,7 @@ export class ReleaseReadModel {
     remember = false,
   ) {
     this.views = remember ? new LruMap() : undefined;
+    this.seal = (text) => sealText(cipher, text);
     const releaseSchema = new Schema<ReleaseView>(
       {
         _id: String,
@@ -204,7 +144,7 @@ export class ReleaseReadModel {
         slow.push(releaseId);
         continue;
       }
-      const { view, revisionOps } = this.project(current, own);
+      const { view, revisionOps } = projectCommits(current, own, this.seal);
       if (!view) {
         slow.push(releaseId);
         continue;
@@ -263,7 +203,7 @@ export class ReleaseReadModel {
    * collection of the read model.
    */
   async applyCommits(current: ReleaseView | null, commits: Commit[]): Promise<ReleaseView | null> {
-    const { view, revisionOps } = this.project(current, commits);
+    const { view, revisionOps } = projectCommits(current, commits, this.seal);
     if (!view) return null;
     for (const op of revisionOps) {
       if ('insert' in op) {
@@ -293,141 +233,6 @@ export class ReleaseReadModel {
     return matchedCount === 1 ? view : null;
   }
 
-  /** The view after `commits` and the revision writes that go with it; no I/O. */
-  private project(current: ReleaseView | null, commits: Commit[]): { view: ReleaseView | null; revisionOps: RevisionOp[] } {
-    let view = current;
-    const revisionOps: RevisionOp[] = [];
-    for (const commit of commits) {
-      if (view && commit.version <= view.version) continue;
-      for (const event of commit.events as unknown as ReleaseEvent[]) {
-        view = this.evolveView(view, event, commit, revisionOps);
-      }
-      if (view) view = withPendingFlag({ ...view, version: commit.version, updatedAt: commit.metadata.now });
-    }
-    return { view, revisionOps };
-  }
-
-  private evolveView(
-    view: ReleaseView | null,
-    event: ReleaseEvent,
-    commit: Commit,
-    revisionOps: RevisionOp[],
-  ): ReleaseView | null {
-    const setRevision = (releaseId: string, revision: number, set: Partial<RevisionView>) =>
-      revisionOps.push({ id: revisionKey(releaseId, revision), set });
-    switch (event.type) {
-      case 'InstallRequested':
-      case 'UpgradeRequested':
-      case 'RollbackRequested': {
-        const d = event.data;
-        const operation: Operation =
-          event.type === 'InstallRequested' ? 'INSTALL' : event.type === 'UpgradeRequested' ? 'UPGRADE' : 'ROLLBACK';
-        const rollback = event.type === 'RollbackRequested' ? event.data : undefined;
-        const insert: RevisionView = {
-          _id: revisionKey(d.releaseId, d.revision),
-          releaseId: d.releaseId,
-          revision: d.revision,
-          operation,
-          chartVersion: d.chartVersion,
-          valuesJson: sealText(this.cipher, JSON.stringify(d.values)),
-          chartDigest: rollback?.chartDigest ?? null,
-          status: `PENDING_${operation}`,
-          rollbackOf: rollback?.rollbackOf ?? null,
-          causedByRevision: rollback?.causedByRevision ?? null,
-          trigger: d.trigger,
-          requestedBy: d.requestedBy,
-          reason: d.reason ?? null,
-          requestedAt: d.requestedAt,
-          completedAt: null,
-          error: null,
-          helmRevision: null,
-          operationId: d.operationId,
-          atomic: d.atomic,
-          warnings: rollback?.warnings ?? (event.type === 'UpgradeRequested' ? (event.data.warnings ?? []) : []),
-          remediation: null,
-          reportedFailure: null,
-        };
-        revisionOps.push({ insert });
-        const base: ReleaseView = view ?? {
-          _id: d.releaseId,
-          releaseId: d.releaseId,
-          version: 0,
-          name: d.name,
-          namespace: d.namespace,
-          chart: d.chart,
-          autoRollback: false,
-          status: 'PENDING_INSTALL',
-          currentRevision: 0,
-          lastSuccessfulRevision: null,
-          pendingOperationId: null,
-          pendingDeadline: null,
-          lastError: null,
-          createdAt: commit.metadata.now,
-          updatedAt: commit.metadata.now,
-        };
-        return {
-          ...base,
-          name: d.name,
-          namespace: d.namespace,
-          chart: d.chart,
-          ...(event.type === 'InstallRequested' ? { autoRollback: event.data.autoRollback } : {}),
-          status: `PENDING_${operation}`,
-          currentRevision: d.revision,
-          pendingOperationId: d.operationId,
-          pendingDeadline: d.deadline,
-        };
-      }
-      case 'RevisionDeployed': {
-        const d = event.data;
-        setRevision(d.releaseId, d.revision, {
-          status: 'DEPLOYED',
-          completedAt: d.completedAt,
-          ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
-          ...(d.chartDigest !== undefined ? { chartDigest: d.chartDigest } : {}),
-        });
-        const v = view!;
-        return {
-          ...v,
-          status: 'DEPLOYED',
-          lastSuccessfulRevision: Math.max(v.lastSuccessfulRevision ?? 0, d.revision),
-          pendingOperationId: null,
-          pendingDeadline: null,
-          lastError: null,
-        };
-      }
-      case 'RevisionFailed': {
-        const d = event.data;
-        setRevision(d.releaseId, d.revision, {
-          status: 'FAILED',
-          completedAt: d.completedAt,
-          error: sealText(this.cipher, d.error),
-          ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
-        });
-        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: sealText(this.cipher, d.error) };
-      }
-      case 'UninstallRequested':
-        return {
-          ...view!,
-          status: 'PENDING_UNINSTALL',
-          pendingOperationId: event.data.operationId,
-          pendingDeadline: event.data.deadline,
-        };
-      case 'ReleaseUninstalled':
-        return { ...view!, status: 'UNINSTALLED', pendingOperationId: null, pendingDeadline: null };
-      case 'UninstallFailed':
-        return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: sealText(this.cipher, event.data.error) };
-      case 'UpgradeFailureReported':
-        setRevision(event.data.releaseId, event.data.revision, { reportedFailure: event.data.reason });
-        return view;
-      case 'AutomaticRollbackImpossible':
-        setRevision(event.data.releaseId, event.data.causedByRevision, {
-          remediation: `automatic rollback impossible: ${event.data.reason}`,
-        });
-        return view;
-      default:
-        return assertNever(event, 'release event');
-    }
-  }
 
   /**
    * Rebuilds every view from the whole log into this model's collections, which should be empty: one
@@ -453,7 +258,7 @@ export class ReleaseReadModel {
     };
     for (const commits of byStream.values()) {
       commits.sort((a, b) => a.version - b.version);
-      const projected = this.project(null, commits);
+      const projected = projectCommits(null, commits, this.seal);
       if (projected.view) views.push(projected.view);
       // The projection's inserts and $set updates, merged in order, are the final documents.
       for (const op of projected.revisionOps) {
@@ -508,10 +313,6 @@ export class ReleaseReadModel {
   }
 }
 
-const withPendingFlag = (view: ReleaseView): ReleaseView => {
-  const { pending: _, ...rest } = view;
-  return view.pendingOperationId !== null ? { ...rest, pending: true } : rest;
-};
 
 /**
  * Statements per update command. FerretDB 1.24 keeps every statement's query, and the PostgreSQL

@@ -1,13 +1,8 @@
 import { CommandMetadata, compactRelease, DecisionSummary, fold, ReleaseCommand, ReleaseEvent, ReleaseState, releaseDecider } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
-import { verifyChain } from './audit';
-import { AggregateOptions } from './aggregate';
-import { handleCommandBatch } from './handle-batch';
-import { handleCommand } from './handle-command';
-import { loadStream, loadWholeStream, StreamCache } from './load-stream';
-import { MongoEventStore } from './mongo-event-store';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
+import { AggregateOptions, handleCommand, handleCommandBatch, loadStream, loadWholeStream, MongoEventStore, StreamCache, verifyChain } from '@app/event-store';
 
 // A release state compacted to its newest revisions, on the real MongoDB-wire server: snapshots and the
 // cache hold the window, and a decision that reaches past it is made again on the whole stream.

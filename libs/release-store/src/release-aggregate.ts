@@ -11,8 +11,7 @@ import {
   summarizeDecision,
   DecisionSummary,
 } from '@app/domain';
-import { AggregateOptions } from './aggregate';
-import { EventSchemas } from './upcasting';
+import { AggregateOptions, EventSchemas } from '@app/event-store';
 
 /** Schema version of every release event type written today. Bump a type's number and add a step to evolve it. */
 export const RELEASE_EVENT_SCHEMAS: EventSchemas = {

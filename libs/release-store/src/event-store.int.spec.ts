@@ -3,14 +3,9 @@ import { ValuesCipher } from '@app/contracts';
 import { CommandMetadata, compactRelease, DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection, Types } from 'mongoose';
-import { UnknownEventError } from './errors';
-import { handleCommand } from './handle-command';
-import { loadStream, loadWholeStream, StreamCache } from './load-stream';
-import { MongoEventStore } from './mongo-event-store';
-import { Commit, commitKey } from './store-records';
-import { OutboxDispatcher } from './outbox';
 import { ReleaseReadModel } from './release-read-model';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
+import { Commit, commitKey, handleCommand, loadStream, loadWholeStream, MongoEventStore, OutboxDispatcher, StreamCache, UnknownEventError } from '@app/event-store';
 
 // Runs against the real MongoDB-wire server of the test run (FerretDB here, MongoDB where MONGODB_URI says so).
 describe('MongoEventStore and handleCommand', () => {
@@ -338,7 +333,7 @@ describe('MongoEventStore and handleCommand', () => {
     let version = v0;
     let hash = h0;
     const docs = [];
-    const { commitHash, commitKey } = await import('./store-records');
+    const { commitHash, commitKey } = await import('@app/event-store');
     for (let revision = 3; revision <= 10_001; revision += 1) {
       const command: ReleaseCommand = { type: 'UpgradeRelease', data: { releaseId: id, values: { i: revision } } };
       const m = meta({ commandId: `long-${revision}` });

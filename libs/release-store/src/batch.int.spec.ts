@@ -1,16 +1,9 @@
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
-import { verifyChain } from './audit';
-import { HandleResult } from './aggregate';
-import { BatchItem, handleCommandBatch } from './handle-batch';
-import { handleCommand } from './handle-command';
-import { loadStream, StreamCache } from './load-stream';
-import { MongoEventStore } from './mongo-event-store';
-import { Commit } from './store-records';
-import { OutboxDispatcher } from './outbox';
 import { ReleaseReadModel } from './release-read-model';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-store';
+import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
+import { BatchItem, Commit, handleCommand, handleCommandBatch, HandleResult, loadStream, MongoEventStore, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
 
 // The release service's batch path (one fetch of a partition decided together), on the real MongoDB-wire
 // server: its answers must be those of the one-by-one path, and whatever it cannot decide it must leave.

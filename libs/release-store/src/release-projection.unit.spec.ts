@@ -1,0 +1,76 @@
+import { CommandMetadata, decide, evolve, initialState, ReleaseCommand, ReleaseState } from '@app/domain';
+import type { Commit } from '@app/event-store';
+import { projectCommits, ReleaseView, RevisionOp } from './release-projection';
+
+// The read model's projection on its own: commits made by the real domain decisions, projected in memory.
+const NOW = '2026-12-02T10:00:00.000Z';
+const meta = (n: number): CommandMetadata => ({ commandId: `c${n}`, now: NOW, actor: 'ann', correlationId: `k${n}` });
+
+/** Decides `commands` in order on the domain and wraps each decision as the commit the store would hold. */
+const commitsOf = (commands: Array<(state: ReleaseState) => ReleaseCommand>): Commit[] => {
+  let state = initialState();
+  return commands.map((make, i) => {
+    const command = make(state);
+    const events = decide(command, state, meta(i + 1));
+    state = events.reduce(evolve, state);
+    return {
+      id: `pos-${i}`,
+      streamId: 'web',
+      version: i + 1,
+      commandId: `c${i + 1}`,
+      commandType: command.type,
+      events: events.map((e, j) => ({ ...e, eventId: `web:${i + 1}:${j}`, schemaVersion: 1 })),
+      result: null,
+      metadata: { actor: 'ann', correlationId: `k${i + 1}`, now: NOW },
+      recordedAt: new Date(NOW),
+      dispatched: false,
+      prevHash: '',
+      hash: '',
+    } as Commit;
+  });
+};
+const pendingOf = (state: ReleaseState) => (state.status === 'NONE' ? '' : state.pending!.operationId);
+const install: (s: ReleaseState) => ReleaseCommand = () => ({
+  type: 'InstallRelease',
+  data: { releaseId: 'web', namespace: 'apps', chart: { name: 'web', repository: 'https://charts.example.com' }, chartVersion: '1.0.0', values: { a: 1 } },
+});
+const succeed: (s: ReleaseState) => ReleaseCommand = (s) => ({ type: 'RecordOperationResult', data: { releaseId: 'web', operationId: pendingOf(s), outcome: 'SUCCEEDED', helmRevision: 1 } });
+const fail: (s: ReleaseState) => ReleaseCommand = (s) => ({ type: 'RecordOperationResult', data: { releaseId: 'web', operationId: pendingOf(s), outcome: 'FAILED', error: 'boom "x"' } });
+const upgrade: (s: ReleaseState) => ReleaseCommand = () => ({ type: 'UpgradeRelease', data: { releaseId: 'web', chartVersion: '1.1.0' } });
+const inserted = (ops: RevisionOp[]) => ops.flatMap((op) => ('insert' in op ? [op.insert] : []));
+
+describe('the release read model projection', () => {
+  it('given an install, then its success: the release is DEPLOYED at revision 1, and revision 1 is inserted with its values', () => {
+    const { view, revisionOps } = projectCommits(null, commitsOf([install, succeed]));
+    expect(view).toMatchObject({ releaseId: 'web', status: 'DEPLOYED', currentRevision: 1, lastSuccessfulRevision: 1, pendingOperationId: null, version: 2, lastError: null });
+    expect(view).not.toHaveProperty('pending');
+    expect(inserted(revisionOps)).toEqual([expect.objectContaining({ _id: 'web:00000001', revision: 1, operation: 'INSTALL', chartVersion: '1.0.0', valuesJson: '{"a":1}' })]);
+    expect(revisionOps).toContainEqual({ id: 'web:00000001', set: expect.objectContaining({ status: 'DEPLOYED', helmRevision: 1 }) });
+  });
+
+  it('given an upgrade that failed: FAILED, the last error sealed at rest, the last successful revision kept, pending flag gone', () => {
+    const seal = (text: string) => `sealed(${text})`;
+    const { view, revisionOps } = projectCommits(null, commitsOf([install, succeed, upgrade, fail]), seal);
+    expect(view).toMatchObject({ status: 'FAILED', currentRevision: 2, lastSuccessfulRevision: 1, lastError: 'sealed(boom "x")' });
+    expect(inserted(revisionOps).map((r) => [r.revision, r.operation, r.valuesJson])).toEqual([
+      [1, 'INSTALL', 'sealed({"a":1})'],
+      [2, 'UPGRADE', 'sealed({"a":1})'],
+    ]);
+    expect(revisionOps).toContainEqual({ id: 'web:00000002', set: expect.objectContaining({ status: 'FAILED', error: 'sealed(boom "x")' }) });
+  });
+
+  it('flags a pending operation for the watchdog while one is in flight', () => {
+    const { view } = projectCommits(null, commitsOf([install]));
+    expect(view).toMatchObject({ status: 'PENDING_INSTALL', pending: true, pendingOperationId: expect.any(String) });
+  });
+
+  it('should be idempotent if run twice: commits the view already holds change nothing', () => {
+    const commits = commitsOf([install, succeed, upgrade]);
+    const once = projectCommits(null, commits);
+    const twice = projectCommits(once.view, commits);
+    expect(twice.view).toEqual(once.view);
+    expect(twice.revisionOps).toEqual([]);
+    const next = projectCommits(once.view as ReleaseView, commitsOf([install, succeed, upgrade, succeed]));
+    expect(next.view).toMatchObject({ status: 'DEPLOYED', currentRevision: 2, lastSuccessfulRevision: 2, version: 4 });
+  });
+});
