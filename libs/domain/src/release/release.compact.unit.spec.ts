@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { CommandMetadata, fold, NeedsFullHistory } from '../core/decider';
 import { DomainError } from '../core/domain-error';
-import { compactRelease, evolve, initialState, ReleaseEvent, ReleaseState, restoreRelease } from './release';
-import { decide, ReleaseCommand } from './release.decide';
+import { ReleaseEvent } from './release.events';
+import { evolve, initialState, ReleaseState } from './release';
+import { compactRelease, restoreRelease } from './release.history';
+import { ReleaseCommand } from './release.commands';
+import { decide } from './release.decide';
 
 // A compacted state holds only the newest revisions. Its promise: every decision on it is the decision on
 // the whole state, or NeedsFullHistory. These tests hold it to that over random histories.

@@ -1,7 +1,9 @@
 import { CommandMetadata, fold } from '../core/decider';
 import { DomainError } from '../core/domain-error';
-import { evolve, initialState, ReleaseEvent, ReleaseState, Values } from './release';
-import { decide, RecordOperationResult, ReleaseCommand } from './release.decide';
+import { ReleaseEvent, Values } from './release.events';
+import { evolve, initialState, ReleaseState } from './release';
+import { RecordOperationResult, ReleaseCommand } from './release.commands';
+import { decide } from './release.decide';
 import { planRollback, summarizeDecision } from './release.views';
 
 // given(state).when(command).then(events) on the pure decider, as in Emmett's specs.

@@ -1,158 +1,21 @@
 /**
- * The release aggregate: its events, its state and `evolve`. Decisions live in release.decide.ts.
- * Pure TypeScript: no framework, no I/O, no clock.
+ * The release aggregate's state and `evolve`. Its events are in release.events.ts, decisions in
+ * release.decide.ts, history queries and compaction in release.history.ts. Pure TypeScript: no framework,
+ * no I/O, no clock.
  */
 import { assertNever, NeedsFullHistory } from '../core/decider';
-
-// ---------------------------------------------------------------------------------------------- values
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type Values = { [key: string]: JsonValue };
-
-/** A chart: its name plus the repository URL it comes from, or an `oci://` reference. */
-export interface ChartRef {
-  name: string;
-  repository: string;
-}
-
-export type Operation = 'INSTALL' | 'UPGRADE' | 'ROLLBACK';
-export type Trigger = 'MANUAL' | 'AUTOMATIC';
-export type RevisionStatus = 'PENDING_INSTALL' | 'PENDING_UPGRADE' | 'PENDING_ROLLBACK' | 'DEPLOYED' | 'FAILED';
-export type ReleaseStatus = RevisionStatus | 'PENDING_UNINSTALL' | 'UNINSTALLED';
-export type OperationKind = Operation | 'UNINSTALL';
-
-/** What every requested operation records about who asked, why, and until when it may run. */
-export interface OperationRequest {
-  operationId: string;
-  requestedBy: string;
-  reason?: string;
-  requestedAt: string;
-  trigger: Trigger;
-  timeoutSeconds: number;
-  /** After this instant the watchdog may fail the operation ("operation timed out"). */
-  deadline: string;
-}
-
-/**
- * The full desired state of one revision. Every *Requested event carries all of it, so the executor can
- * act on the event alone and re-running it after a crash applies the same state again.
- */
-export interface DesiredRevision extends OperationRequest {
-  releaseId: string;
-  revision: number;
-  name: string;
-  namespace: string;
-  chart: ChartRef;
-  chartVersion: string;
-  values: Values;
-  atomic: boolean;
-}
-
-// ---------------------------------------------------------------------------------------------- events
-
-export type InstallRequested = {
-  type: 'InstallRequested';
-  data: DesiredRevision & { autoRollback: boolean };
-};
-export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision & { warnings?: string[] } };
-export type RollbackRequested = {
-  type: 'RollbackRequested';
-  data: DesiredRevision & {
-    rollbackOf: number;
-    /** Digest recorded for the target, so the executor can check a re-fetched chart. */
-    chartDigest?: string;
-    /** Helm's own revision number of the target, when known: lets the executor use `helm rollback`. */
-    targetHelmRevision?: number;
-    /** For automatic rollbacks: the failed revision that caused it. */
-    causedByRevision?: number;
-    warnings: string[];
-  };
-};
-export type RevisionDeployed = {
-  type: 'RevisionDeployed';
-  data: {
-    releaseId: string;
-    revision: number;
-    operationId: string;
-    helmRevision?: number;
-    chartDigest?: string;
-    completedAt: string;
-  };
-};
-export type RevisionFailed = {
-  type: 'RevisionFailed';
-  data: {
-    releaseId: string;
-    revision: number;
-    operationId: string;
-    /** The failed revision's operation, so consumers need no state to react. */
-    operation: Operation;
-    error: string;
-    timedOut: boolean;
-    helmRevision?: number;
-    /** A failed upgrade that policy says to undo (atomic upgrade or autoRollback release). */
-    remediate: boolean;
-    completedAt: string;
-  };
-};
-/** Another service reported that a deployed upgrade does not work (smoke tests, SLOs, …). */
-export type UpgradeFailureReported = {
-  type: 'UpgradeFailureReported';
-  data: { releaseId: string; revision: number; reason: string; reportedBy: string; remediate: boolean; at: string };
-};
-/** Automation was asked to roll back a failed upgrade but had nothing safe to roll back to. */
-export type AutomaticRollbackImpossible = {
-  type: 'AutomaticRollbackImpossible';
-  data: { releaseId: string; causedByRevision: number; reason: string; at: string };
-};
-export type UninstallRequested = {
-  type: 'UninstallRequested';
-  data: OperationRequest & { releaseId: string; name: string; namespace: string };
-};
-export type ReleaseUninstalled = {
-  type: 'ReleaseUninstalled';
-  data: {
-    releaseId: string;
-    operationId: string;
-    /** UNINSTALL: asked for; ATOMIC_INSTALL_FAILED: Helm removed a failed atomic install. */
-    cause: 'UNINSTALL' | 'ATOMIC_INSTALL_FAILED';
-    completedAt: string;
-  };
-};
-export type UninstallFailed = {
-  type: 'UninstallFailed';
-  data: { releaseId: string; operationId: string; error: string; timedOut: boolean; completedAt: string };
-};
-
-export type ReleaseEvent =
-  | InstallRequested
-  | UpgradeRequested
-  | RollbackRequested
-  | RevisionDeployed
-  | RevisionFailed
-  | UninstallRequested
-  | ReleaseUninstalled
-  | UninstallFailed
-  | UpgradeFailureReported
-  | AutomaticRollbackImpossible;
-
-export type ReleaseEventType = ReleaseEvent['type'];
-
-export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
-  'InstallRequested',
-  'UpgradeRequested',
-  'RollbackRequested',
-  'RevisionDeployed',
-  'RevisionFailed',
-  'UninstallRequested',
-  'ReleaseUninstalled',
-  'UninstallFailed',
-  'UpgradeFailureReported',
-  'AutomaticRollbackImpossible',
-];
-
-/** Events that ask the executor to act. */
-export type OperationRequested = InstallRequested | UpgradeRequested | RollbackRequested | UninstallRequested;
+import {
+  ChartRef,
+  DesiredRevision,
+  Operation,
+  OperationKind,
+  ReleaseEvent,
+  ReleaseStatus,
+  RevisionStatus,
+  Trigger,
+  Values,
+  canonicalJson,
+} from './release.events';
 
 // ----------------------------------------------------------------------------------------------- state
 
@@ -436,61 +299,4 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
     default:
       return assertNever(event, 'release event');
   }
-};
-
-// --------------------------------------------------------------------------------------------- queries
-
-/** JSON with object keys sorted at every level: equal values give equal text. */
-export const canonicalJson = (value: JsonValue): string =>
-  JSON.stringify(value, (_key, v: JsonValue) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as { [k: string]: JsonValue })[k]]))
-      : v,
-  );
-
-export const isQuarantined = (state: ExistingRelease, chartVersion: string, values: Values): boolean => {
-  const key = canonicalJson(values);
-  return state.quarantined.some((q) => q.chartVersion === chartVersion && q.values === key);
-};
-
-export const latestRevision = (state: ExistingRelease): Revision | undefined =>
-  state.revisions[state.revisions.length - 1];
-
-/** The highest revision that deployed successfully: the safe rollback target. */
-export const lastSuccessfulRevision = (state: ExistingRelease): Revision | undefined =>
-  newestRevisionWhere(state, (r) => r.status === 'DEPLOYED', 'the last successful revision');
-
-/**
- * How many revisions a compacted release state holds at least. Helm itself keeps 10 by default
- * (--history-max), so rollbacks nearly always target one of these; an older target costs a read of the
- * archived revisions (see compactRelease).
- */
-export const RELEASE_HISTORY_WINDOW = 100;
-/** Revisions leave a compacted state in whole chunks of this many, each archived once and never changed. */
-export const RELEASE_HISTORY_CHUNK = 100;
-
-/**
- * The release state as kept in snapshots and in memory: its oldest revisions cut off in whole chunks of
- * `chunk`, keeping at least the newest `keep`, and counted in `archivedRevisions`. This bounds a load (a
- * 10,000-revision snapshot was 4.2 MB of JSON). Every rule that needs a revision left out throws
- * NeedsFullHistory, so decisions do not change; `restoreRelease` puts the archived revisions back. A
- * revision is left out only once it can no longer change (every event changes the latest revision), and
- * only a state whose revisions are numbered without gaps is compacted (the count then names them).
- */
-export const compactRelease = (state: ReleaseState, keep = RELEASE_HISTORY_WINDOW, chunk = RELEASE_HISTORY_CHUNK): ReleaseState => {
-  if (state.status === 'NONE') return state;
-  const archived = state.archivedRevisions ?? 0;
-  const target = Math.floor(Math.max(0, archived + state.revisions.length - keep) / chunk) * chunk;
-  if (target <= archived || !state.revisions.every((r, i) => r.revision === archived + i + 1)) return state;
-  return { ...state, revisions: state.revisions.slice(target - archived), archivedRevisions: target };
-};
-
-/** A compacted state with its archived revisions (1..archivedRevisions, in order) put back: the whole state. */
-export const restoreRelease = (state: ReleaseState, archived: Revision[]): ReleaseState => {
-  if (state.status === 'NONE' || !state.archivedRevisions) return state;
-  if (archived.length !== state.archivedRevisions || !archived.every((r, i) => r.revision === i + 1)) {
-    throw new Error(`Archived revisions of release '${state.releaseId}' do not match: expected 1..${state.archivedRevisions}`);
-  }
-  const { archivedRevisions: _left, ...rest } = state;
-  return { ...rest, revisions: [...archived, ...state.revisions] };
 };

@@ -3,8 +3,11 @@
  * plan of a rollback for `?dryRun=true`, derived by running the real `decide` without appending anything.
  */
 import { CommandMetadata } from '../core/decider';
-import { latestRevision, ReleaseEvent, ReleaseState, ReleaseStatus, Values } from './release';
-import { decide, RollbackRelease, RollbackToLastSuccessful } from './release.decide';
+import { ReleaseEvent, ReleaseStatus, Values } from './release.events';
+import { ReleaseState } from './release';
+import { latestRevision } from './release.history';
+import { RollbackRelease, RollbackToLastSuccessful } from './release.commands';
+import { decide } from './release.decide';
 
 export interface DecisionSummary {
   releaseId: string;

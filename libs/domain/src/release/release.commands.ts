@@ -1,0 +1,71 @@
+/** The commands of the release aggregate: what people, pipelines and the system may ask of a release. */
+import { ChartRef, Trigger, Values } from './release.events';
+
+/** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
+export const DEADLINE_GRACE_SECONDS = 60;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+export interface Requested {
+  releaseId: string;
+  reason?: string;
+  timeoutSeconds?: number;
+}
+
+export type InstallRelease = {
+  type: 'InstallRelease';
+  data: Requested & {
+    name?: string;
+    namespace: string;
+    chart: ChartRef;
+    chartVersion: string;
+    values?: Values;
+    atomic?: boolean;
+    autoRollback?: boolean;
+  };
+};
+export type UpgradeRelease = {
+  type: 'UpgradeRelease';
+  /** `force`: apply a configuration that failed before (quarantined) anyway. */
+  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean; force?: boolean };
+};
+export type RollbackRelease = {
+  type: 'RollbackRelease';
+  /** `unknown` on purpose: commands arrive from Kafka too, and the rules on the target are the domain's. */
+  data: Requested & { targetRevision: unknown };
+};
+export type RollbackToLastSuccessful = {
+  type: 'RollbackToLastSuccessful';
+  data: Requested & { trigger?: Trigger; causedByRevision?: number };
+};
+export type UninstallRelease = { type: 'UninstallRelease'; data: Requested };
+export type RecordOperationResult = {
+  type: 'RecordOperationResult';
+  data: {
+    releaseId: string;
+    operationId: string;
+    outcome: 'SUCCEEDED' | 'FAILED';
+    error?: string;
+    helmRevision?: number;
+    chartDigest?: string;
+    /** Helm removed what a failed atomic install had created. */
+    purged?: boolean;
+  };
+};
+/** From another service (through the remediation app): a deployed upgrade is reported broken. */
+export type ReportUpgradeFailure = {
+  type: 'ReportUpgradeFailure';
+  data: { releaseId: string; revision: number; reason: string };
+};
+export type ExpireOperation = { type: 'ExpireOperation'; data: { releaseId: string; operationId: string } };
+
+export type ReleaseCommand =
+  | InstallRelease
+  | UpgradeRelease
+  | RollbackRelease
+  | RollbackToLastSuccessful
+  | UninstallRelease
+  | RecordOperationResult
+  | ReportUpgradeFailure
+  | ExpireOperation;
+
+export type ReleaseCommandType = ReleaseCommand['type'];

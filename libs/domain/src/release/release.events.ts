@@ -1,0 +1,162 @@
+/**
+ * The release aggregate's values and events: what a release's history is made of. State and `evolve` are in
+ * release.ts, decisions in release.decide.ts.
+ */
+
+// ---------------------------------------------------------------------------------------------- values
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type Values = { [key: string]: JsonValue };
+
+/** A chart: its name plus the repository URL it comes from, or an `oci://` reference. */
+export interface ChartRef {
+  name: string;
+  repository: string;
+}
+
+export type Operation = 'INSTALL' | 'UPGRADE' | 'ROLLBACK';
+export type Trigger = 'MANUAL' | 'AUTOMATIC';
+export type RevisionStatus = 'PENDING_INSTALL' | 'PENDING_UPGRADE' | 'PENDING_ROLLBACK' | 'DEPLOYED' | 'FAILED';
+export type ReleaseStatus = RevisionStatus | 'PENDING_UNINSTALL' | 'UNINSTALLED';
+export type OperationKind = Operation | 'UNINSTALL';
+
+/** What every requested operation records about who asked, why, and until when it may run. */
+export interface OperationRequest {
+  operationId: string;
+  requestedBy: string;
+  reason?: string;
+  requestedAt: string;
+  trigger: Trigger;
+  timeoutSeconds: number;
+  /** After this instant the watchdog may fail the operation ("operation timed out"). */
+  deadline: string;
+}
+
+/**
+ * The full desired state of one revision. Every *Requested event carries all of it, so the executor can
+ * act on the event alone and re-running it after a crash applies the same state again.
+ */
+export interface DesiredRevision extends OperationRequest {
+  releaseId: string;
+  revision: number;
+  name: string;
+  namespace: string;
+  chart: ChartRef;
+  chartVersion: string;
+  values: Values;
+  atomic: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------- events
+
+export type InstallRequested = {
+  type: 'InstallRequested';
+  data: DesiredRevision & { autoRollback: boolean };
+};
+export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision & { warnings?: string[] } };
+export type RollbackRequested = {
+  type: 'RollbackRequested';
+  data: DesiredRevision & {
+    rollbackOf: number;
+    /** Digest recorded for the target, so the executor can check a re-fetched chart. */
+    chartDigest?: string;
+    /** Helm's own revision number of the target, when known: lets the executor use `helm rollback`. */
+    targetHelmRevision?: number;
+    /** For automatic rollbacks: the failed revision that caused it. */
+    causedByRevision?: number;
+    warnings: string[];
+  };
+};
+export type RevisionDeployed = {
+  type: 'RevisionDeployed';
+  data: {
+    releaseId: string;
+    revision: number;
+    operationId: string;
+    helmRevision?: number;
+    chartDigest?: string;
+    completedAt: string;
+  };
+};
+export type RevisionFailed = {
+  type: 'RevisionFailed';
+  data: {
+    releaseId: string;
+    revision: number;
+    operationId: string;
+    /** The failed revision's operation, so consumers need no state to react. */
+    operation: Operation;
+    error: string;
+    timedOut: boolean;
+    helmRevision?: number;
+    /** A failed upgrade that policy says to undo (atomic upgrade or autoRollback release). */
+    remediate: boolean;
+    completedAt: string;
+  };
+};
+/** Another service reported that a deployed upgrade does not work (smoke tests, SLOs, …). */
+export type UpgradeFailureReported = {
+  type: 'UpgradeFailureReported';
+  data: { releaseId: string; revision: number; reason: string; reportedBy: string; remediate: boolean; at: string };
+};
+/** Automation was asked to roll back a failed upgrade but had nothing safe to roll back to. */
+export type AutomaticRollbackImpossible = {
+  type: 'AutomaticRollbackImpossible';
+  data: { releaseId: string; causedByRevision: number; reason: string; at: string };
+};
+export type UninstallRequested = {
+  type: 'UninstallRequested';
+  data: OperationRequest & { releaseId: string; name: string; namespace: string };
+};
+export type ReleaseUninstalled = {
+  type: 'ReleaseUninstalled';
+  data: {
+    releaseId: string;
+    operationId: string;
+    /** UNINSTALL: asked for; ATOMIC_INSTALL_FAILED: Helm removed a failed atomic install. */
+    cause: 'UNINSTALL' | 'ATOMIC_INSTALL_FAILED';
+    completedAt: string;
+  };
+};
+export type UninstallFailed = {
+  type: 'UninstallFailed';
+  data: { releaseId: string; operationId: string; error: string; timedOut: boolean; completedAt: string };
+};
+
+export type ReleaseEvent =
+  | InstallRequested
+  | UpgradeRequested
+  | RollbackRequested
+  | RevisionDeployed
+  | RevisionFailed
+  | UninstallRequested
+  | ReleaseUninstalled
+  | UninstallFailed
+  | UpgradeFailureReported
+  | AutomaticRollbackImpossible;
+
+export type ReleaseEventType = ReleaseEvent['type'];
+
+export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
+  'InstallRequested',
+  'UpgradeRequested',
+  'RollbackRequested',
+  'RevisionDeployed',
+  'RevisionFailed',
+  'UninstallRequested',
+  'ReleaseUninstalled',
+  'UninstallFailed',
+  'UpgradeFailureReported',
+  'AutomaticRollbackImpossible',
+];
+
+/** Events that ask the executor to act. */
+export type OperationRequested = InstallRequested | UpgradeRequested | RollbackRequested | UninstallRequested;
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export const canonicalJson = (value: JsonValue): string =>
+  JSON.stringify(value, (_key, v: JsonValue) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as { [k: string]: JsonValue })[k]]))
+      : v,
+  );

@@ -1,0 +1,167 @@
+/** Decisions on what happened to an operation: its outcome, a reported failure, its deadline passing. */
+import { CommandMetadata } from '../core/decider';
+import { DomainError, ErrorCode } from '../core/domain-error';
+import { ReleaseEvent } from './release.events';
+import { ExistingRelease, heldRevision, newestRevisionWhere, ReleaseState } from './release';
+import { latestRevision } from './release.history';
+import { ExpireOperation, RecordOperationResult, ReportUpgradeFailure } from './release.commands';
+import { requireIdle, requireRelease, revisionList } from './release.rules';
+
+/** Whether an outcome for `operationId` was already recorded: a redelivered outcome then changes nothing. */
+const alreadyFinished = (release: ExistingRelease, operationId: string): boolean => {
+  if (release.finishedUninstalls.includes(operationId)) return true;
+  const finished = newestRevisionWhere(release, (r) => r.operationId === operationId, `the revision of operation ${operationId}`);
+  return finished !== undefined && (finished.status === 'DEPLOYED' || finished.status === 'FAILED');
+};
+
+const requirePendingOperation = (release: ExistingRelease, operationId: string): boolean => {
+  if (release.pending?.operationId === operationId) return true;
+  if (alreadyFinished(release, operationId)) return false;
+  throw new DomainError(
+    ErrorCode.OPERATION_NOT_FOUND,
+    `Operation '${operationId}' is not an operation of release '${release.releaseId}'`,
+    { operationId },
+  );
+};
+
+const failed = (
+  release: ExistingRelease,
+  error: string,
+  timedOut: boolean,
+  now: string,
+  purged: boolean,
+  helmRevision?: number,
+): ReleaseEvent[] => {
+  const pending = release.pending!;
+  if (pending.kind === 'UNINSTALL') {
+    return [
+      {
+        type: 'UninstallFailed',
+        data: { releaseId: release.releaseId, operationId: pending.operationId, error, timedOut, completedAt: now },
+      },
+    ];
+  }
+  const operation = pending.kind;
+  const events: ReleaseEvent[] = [
+    {
+      type: 'RevisionFailed',
+      data: {
+        releaseId: release.releaseId,
+        revision: pending.revision!,
+        operationId: pending.operationId,
+        operation,
+        error,
+        timedOut,
+        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback),
+        ...(helmRevision !== undefined ? { helmRevision } : {}),
+        completedAt: now,
+      },
+    },
+  ];
+  // An atomic install that failed was removed again by Helm: the release is ready for a fresh install.
+  if (pending.kind === 'INSTALL' && pending.atomic && purged) {
+    events.push({
+      type: 'ReleaseUninstalled',
+      data: {
+        releaseId: release.releaseId,
+        operationId: pending.operationId,
+        cause: 'ATOMIC_INSTALL_FAILED',
+        completedAt: now,
+      },
+    });
+  }
+  return events;
+};
+
+export const recordOperationResult = (
+  { data }: RecordOperationResult,
+  state: ReleaseState,
+  metadata: CommandMetadata,
+): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  // Only the first outcome of a pending operation counts; a redelivered or late one is a no-op.
+  if (!requirePendingOperation(release, data.operationId)) return [];
+  const pending = release.pending!;
+  if (data.outcome === 'FAILED') {
+    return failed(
+      release,
+      data.error ?? 'operation failed',
+      false,
+      metadata.now,
+      data.purged ?? false,
+      data.helmRevision,
+    );
+  }
+  if (pending.kind === 'UNINSTALL') {
+    return [
+      {
+        type: 'ReleaseUninstalled',
+        data: {
+          releaseId: release.releaseId,
+          operationId: pending.operationId,
+          cause: 'UNINSTALL',
+          completedAt: metadata.now,
+        },
+      },
+    ];
+  }
+  return [
+    {
+      type: 'RevisionDeployed',
+      data: {
+        releaseId: release.releaseId,
+        revision: pending.revision!,
+        operationId: pending.operationId,
+        ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+        ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+        completedAt: metadata.now,
+      },
+    },
+  ];
+};
+
+export const reportUpgradeFailure = (
+  { data }: ReportUpgradeFailure,
+  state: ReleaseState,
+  metadata: CommandMetadata,
+): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  requireIdle(release);
+  const revision = heldRevision(release, data.revision);
+  const refuse = (why: string): never => {
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, `Upgrade failure report refused: ${why}`, { revision: data.revision });
+  };
+  if (!revision) return refuse(`revision ${data.revision} is not in the history; valid revisions: ${revisionList(release)}`);
+  if (revision.operation !== 'UPGRADE' || revision.status !== 'DEPLOYED') {
+    return refuse(`revision ${data.revision} is a ${revision.status} ${revision.operation}, not a deployed upgrade`);
+  }
+  if (latestRevision(release)?.revision !== revision.revision) return refuse(`revision ${data.revision} is no longer the latest`);
+  if (revision.reportedFailure !== undefined) return [];
+  return [
+    {
+      type: 'UpgradeFailureReported',
+      data: {
+        releaseId: release.releaseId,
+        revision: revision.revision,
+        reason: data.reason,
+        reportedBy: metadata.actor,
+        remediate: revision.atomic || release.autoRollback,
+        at: metadata.now,
+      },
+    },
+  ];
+};
+
+export const expireOperation = ({ data }: ExpireOperation, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+  const release = requireRelease(state, data.releaseId);
+  if (!requirePendingOperation(release, data.operationId)) return [];
+  const { deadline } = release.pending!;
+  if (Date.parse(metadata.now) < Date.parse(deadline)) {
+    throw new DomainError(
+      ErrorCode.OPERATION_NOT_EXPIRED,
+      `Operation '${data.operationId}' has until ${deadline} to report its outcome`,
+      { operationId: data.operationId, deadline },
+    );
+  }
+  return failed(release, 'operation timed out', true, metadata.now, false);
+};

@@ -1,0 +1,58 @@
+/** The preconditions and building blocks every decision of the release aggregate shares. */
+import { CommandMetadata } from '../core/decider';
+import { DomainError, ErrorCode } from '../core/domain-error';
+import { OperationRequest, Trigger } from './release.events';
+import { ExistingRelease, ReleaseState, revisionNumbers } from './release';
+import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, Requested } from './release.commands';
+
+export const revisionList = (release: ExistingRelease): string => revisionNumbers(release).join(', ') || 'none';
+
+export const requireRelease = (state: ReleaseState, releaseId: string): ExistingRelease => {
+  if (state.status === 'NONE') {
+    throw new DomainError(ErrorCode.RELEASE_NOT_FOUND, `Release '${releaseId}' does not exist`, { releaseId });
+  }
+  return state;
+};
+
+export const requireIdle = (release: ExistingRelease): void => {
+  if (release.pending !== null) {
+    throw new DomainError(
+      ErrorCode.OPERATION_IN_PROGRESS,
+      `Another operation is in progress for release '${release.releaseId}' ` +
+        `(${release.pending.kind}${release.pending.revision ? ` of revision ${release.pending.revision}` : ''}, ` +
+        `status ${release.status}); retry when it has finished`,
+      { releaseId: release.releaseId, releaseStatus: release.status, operationId: release.pending.operationId },
+    );
+  }
+};
+
+export const requireInstalled = (release: ExistingRelease): void => {
+  if (release.status === 'UNINSTALLED') {
+    throw new DomainError(
+      ErrorCode.RELEASE_UNINSTALLED,
+      `Release '${release.releaseId}' is uninstalled; install it again or roll back to a revision`,
+      { releaseId: release.releaseId },
+    );
+  }
+};
+
+export const operationRequest = (
+  command: Requested,
+  metadata: CommandMetadata,
+  trigger: Trigger = 'MANUAL',
+): OperationRequest => {
+  const timeoutSeconds = command.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const deadline = new Date(Date.parse(metadata.now) + (timeoutSeconds + DEADLINE_GRACE_SECONDS) * 1000);
+  return {
+    // The command id is unique and already an idempotency key, so it doubles as the operation id.
+    operationId: metadata.commandId,
+    requestedBy: metadata.actor,
+    ...(command.reason !== undefined ? { reason: command.reason } : {}),
+    requestedAt: metadata.now,
+    trigger,
+    timeoutSeconds,
+    deadline: deadline.toISOString(),
+  };
+};
+
+export const nextRevision = (release: ExistingRelease): number => (release.archivedRevisions ?? 0) + release.revisions.length + 1;
