@@ -31,6 +31,10 @@
 #   HRS_RUN_DIR             runtime root (data, log, pid), default $HRS_CACHE_DIR/run
 #   FERRETDB_START_TIMEOUT  seconds `up` waits for the server to answer, default 30
 set -euo pipefail
+SCRIPT=ferretdb.sh
+LOG_FD=1
+# shellcheck source=scripts/infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # 1.x, not 2.x: FerretDB 2 needs PostgreSQL with the DocumentDB extension, which no registry here ships.
 # v1.24.x is the last 1.x line and still has the embedded SQLite backend.
@@ -42,7 +46,6 @@ FERRETDB_PATCHLEVEL="p3"
 HOST="127.0.0.1"
 PORT="${FERRETDB_PORT:-37017}"
 DEBUG_PORT="${FERRETDB_DEBUG_PORT:-}"
-CACHE_ROOT="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
 CACHE_DIR="$CACHE_ROOT/ferretdb-$FERRETDB_VERSION-$FERRETDB_PATCHLEVEL"
 BIN_DIR="$CACHE_DIR/bin"
 BIN="$BIN_DIR/ferretdb"
@@ -57,9 +60,6 @@ PG_DIR="${FERRETDB_PG_DIR:-/var/tmp/hrs-postgres-$(id -u)}"
 PG_DATA="$PG_DIR/data"
 PG_LOG="$PG_DIR/postgres.log"
 PG_URL="postgres://ferretdb@$HOST:$PG_PORT/ferretdb"
-
-log() { echo "ferretdb.sh: $*"; }
-die() { echo "ferretdb.sh: $*" >&2; exit 1; }
 
 # PostgreSQL's server programs: on PATH, or in Debian's versioned directory (newest first).
 pg_bin_dir() {
@@ -184,56 +184,8 @@ patch_source() {
     $'func filterEqual(p *metadata.Placeholder, k any, v any, operator string) (filter string, args []any) {\n' \
     $'func filterEqual(p *metadata.Placeholder, k any, v any, operator string) (filter string, args []any) {\n\tif k == "_id" && operator == "->" {\n\t\treturn filterEqualID(p, v)\n\t}\n\n' ||
     return 1
-  cat >>"$pg_query" <<'EOF' || return 1
-
-// filterEqualID is filterEqual for the top-level _id field (patched in by helm-rollback-service's
-// scripts/infra/ferretdb.sh). It compares metadata.IDColumn, the expression of the unique _id_ index,
-// with = (or < / > for numbers out of the safe range, as filterEqual does), so PostgreSQL can use
-// that index instead of scanning the table.
-func filterEqualID(p *metadata.Placeholder, v any) (filter string, args []any) {
-	op := "="
-
-	switch v := v.(type) {
-	case *types.Document, *types.Array, types.Binary,
-		types.NullType, types.Regex, types.Timestamp:
-		// type not supported for pushdown
-		return "", nil
-
-	case float64:
-		switch {
-		case v > types.MaxSafeDouble:
-			op, v = ">", types.MaxSafeDouble
-		case v < -types.MaxSafeDouble:
-			op, v = "<", -types.MaxSafeDouble
-		}
-
-		args = append(args, v)
-
-	case string, types.ObjectID, time.Time:
-		args = append(args, string(must.NotFail(sjson.MarshalSingleValue(v))))
-
-	case bool, int32:
-		args = append(args, v)
-
-	case int64:
-		maxSafeDouble := int64(types.MaxSafeDouble)
-
-		switch {
-		case v > maxSafeDouble:
-			op, v = ">", maxSafeDouble
-		case v < -maxSafeDouble:
-			op, v = "<", -maxSafeDouble
-		}
-
-		args = append(args, v)
-
-	default:
-		panic(fmt.Sprintf("Unexpected type of value: %v", v))
-	}
-
-	return fmt.Sprintf(`%s %s %s`, metadata.IDColumn, op, p.Next()), args
-}
-EOF
+  # The function the new branch calls, appended to the file: a file of its own beside this script.
+  cat "$(dirname "${BASH_SOURCE[0]}")/ferretdb/filter-equal-id.go.txt" >>"$pg_query" || return 1
 
   replace_text "$sqlite_meta" 1 \
     $'\tIDColumn = DefaultColumn + "->\'$._id\'"\n' \
@@ -315,40 +267,7 @@ build_binary() {
   log "built $BIN"
 }
 
-is_ours() {
-  # A pid file can outlive its process and the pid can be reused; only trust it while it is still our
-  # server on our data dir.
-  local pid="$1"
-  [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--state-dir=$RUN_DIR"
-}
-
-running_pid() {
-  local pid=""
-  [[ -f "$PID_FILE" ]] && pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && is_ours "$pid"; then
-    echo "$pid"
-    return 0
-  fi
-  # Pid file lost (run dir cleaned while running, or setsid had to fork): find our exact command line,
-  # so a second server is never started on the same SQLite files.
-  if command -v pgrep >/dev/null 2>&1; then
-    local p
-    for p in $(pgrep -f -- "--state-dir=$RUN_DIR" 2>/dev/null || true); do
-      if is_ours "$p"; then
-        echo "$p" >"$PID_FILE" 2>/dev/null || true
-        echo "$p"
-        return 0
-      fi
-    done
-  fi
-  return 1
-}
-
-port_open() {
-  # bash's /dev/tcp needs no extra tools; the subshell keeps the fd from leaking.
-  (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
-}
+ferretdb_pid() { running_pid "$PID_FILE" "--state-dir=$RUN_DIR"; }
 
 # A real MongoDB round trip, `{ping: 1, $db: "admin"}` as an OP_MSG, in plain bash: an open port alone
 # does not prove the server speaks the protocol, and neither mongosh nor node_modules can be assumed.
@@ -372,11 +291,6 @@ mongo_ping() {
   ) 2>/dev/null
 }
 
-show_log_tail() {
-  echo "---- last lines of $LOG_FILE ----" >&2
-  tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true
-}
-
 cmd_up() {
   if [[ -n "${MONGODB_URI:-}" ]]; then
     log "MONGODB_URI is set: using that external server, not starting FerretDB"
@@ -390,7 +304,7 @@ cmd_up() {
   fi
 
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(ferretdb_pid)"; then
     local i
     # Its database server may have been stopped under it (or it runs on another backend): start afresh.
     if [[ "$BACKEND" == postgresql ]] && ! pg_running; then
@@ -407,11 +321,11 @@ cmd_up() {
       fi
       sleep 0.25
     done
-    show_log_tail
+    show_log_tail "$LOG_FILE"
     die "FerretDB pid $pid is running but does not answer a MongoDB ping on $HOST:$PORT; try: $0 down && $0 up"
   fi
   rm -f "$PID_FILE"
-  if port_open; then
+  if port_open "$HOST" "$PORT"; then
     die "port $PORT on $HOST is taken by a process this script did not start; set FERRETDB_PORT, or MONGODB_URI to use that server"
   fi
 
@@ -458,13 +372,13 @@ cmd_up() {
 
   local start=$SECONDS
   until mongo_ping; do
-    if ! kill -0 "$pid" 2>/dev/null && ! pid="$(running_pid)"; then
-      show_log_tail
+    if ! kill -0 "$pid" 2>/dev/null && ! pid="$(ferretdb_pid)"; then
+      show_log_tail "$LOG_FILE"
       rm -f "$PID_FILE"
       die "FerretDB exited during startup"
     fi
     if ((SECONDS - start >= START_TIMEOUT)); then
-      show_log_tail
+      show_log_tail "$LOG_FILE"
       cmd_down >/dev/null 2>&1 || true
       die "FerretDB did not answer a MongoDB ping on $HOST:$PORT within ${START_TIMEOUT}s (stopped it again)"
     fi
@@ -479,7 +393,7 @@ cmd_status() {
     return 0
   fi
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(ferretdb_pid)"; then
     if [[ "$BACKEND" == postgresql ]] && ! pg_running; then
       echo "FerretDB running (pid $pid) but its PostgreSQL ($PG_DATA) is not"
       return 1
@@ -498,29 +412,15 @@ cmd_status() {
 # Stops our own server even when MONGODB_URI is set: it only ever touches the pid this script started.
 cmd_down() {
   local pid
-  if ! pid="$(running_pid)"; then
+  if ! pid="$(ferretdb_pid)"; then
     rm -f "$PID_FILE"
     log "not running"
     pg_down
     return 0
   fi
-  log "stopping pid $pid"
   # SIGTERM makes FerretDB stop accepting, finish in-flight requests and close the SQLite databases
   # cleanly (WAL checkpoint), so the next start does not have to recover.
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 15s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.25
-    done
-  fi
+  stop_pid ferretdb "$pid" 15
   rm -f "$PID_FILE"
   log "stopped"
   # The database server goes with it: a restart of "the database" restarts both.

@@ -16,20 +16,19 @@
 #
 # Progress and errors go to stderr, so `$(scripts/infra/helm.sh ensure)` is just the path.
 set -euo pipefail
+SCRIPT=helm.sh
+# shellcheck source=scripts/infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # v3.22.0: newest Helm 3 on the proxy at the time of writing. It is built against k8s.io/client-go v0.37,
 # which is why scripts/infra/kube.sh runs kube-apiserver v1.37 (Helm supports its own minor and n-3).
 HELM_MODULE="helm.sh/helm/v3"
 HELM_VERSION="v3.22.0"
 
-CACHE_ROOT="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
 CACHE_DIR="$CACHE_ROOT/helm-$HELM_VERSION"
 BIN_DIR="$CACHE_DIR/bin"
 BIN="$BIN_DIR/helm"
 BUILD_LOG="$CACHE_DIR/build.log"
-
-log() { echo "helm.sh: $*" >&2; }
-die() { echo "helm.sh: $*" >&2; exit 1; }
 
 abs_path() { # print an absolute version of $1 (which need not exist)
   case "$1" in

@@ -19,6 +19,10 @@
 #   KAFKA_HEAP_OPTS         JVM heap flags, default "-Xms256m -Xmx512m" (machines have 2 cores, stay small)
 #   KAFKA_START_TIMEOUT     seconds `up` waits for the broker to answer, default 90
 set -euo pipefail
+SCRIPT=kafka.sh
+LOG_FD=1
+# shellcheck source=scripts/infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Newest 4.x on Maven Central at the time of writing. kafkajs 2.2.4 (the client the service uses) was
 # checked against it: admin create/delete topics, produce, consumer-group consume from beginning, and a
@@ -36,7 +40,6 @@ MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 HOST="127.0.0.1"
 PORT="${KAFKA_PORT:-39092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-39093}"
-CACHE_ROOT="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
 CACHE_DIR="$CACHE_ROOT/kafka-$KAFKA_VERSION"
 LIB_DIR="$CACHE_DIR/lib"
 TOOLS_DIR="$CACHE_DIR/tools"
@@ -53,9 +56,6 @@ HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 # fetchers must be able to read it back (replica.fetch.max.bytes >= message.max.bytes).
 MAX_MESSAGE_BYTES=8388608
 
-log() { echo "kafka.sh: $*"; }
-die() { echo "kafka.sh: $*" >&2; exit 1; }
-
 need_java() {
   command -v java >/dev/null 2>&1 || die "java not found on PATH; Kafka $KAFKA_VERSION needs a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
   local major
@@ -70,35 +70,7 @@ need_mvn() {
   command -v mvn >/dev/null 2>&1 || die "mvn not found on PATH; it is needed once to fetch the Kafka $KAFKA_VERSION jars into $CACHE_DIR (e.g. apt-get install maven)"
 }
 
-is_ours() {
-  # A pid file can outlive its process and the pid can be reused; only trust it while it is still our broker.
-  local pid="$1"
-  [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $CONFIG_FILE"
-}
-
-running_pid() {
-  local pid=""
-  [[ -f "$PID_FILE" ]] && pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && is_ours "$pid"; then
-    echo "$pid"
-    return 0
-  fi
-  # Pid file lost (e.g. run dir cleaned while running): look for our exact command line, so a second
-  # broker is never started onto the same data dir.
-  pid="$(pgrep -f "kafka.Kafka $CONFIG_FILE" 2>/dev/null | head -n1 || true)"
-  if [[ -n "$pid" ]] && is_ours "$pid"; then
-    echo "$pid" >"$PID_FILE"
-    echo "$pid"
-    return 0
-  fi
-  return 1
-}
-
-port_open() {
-  # bash's /dev/tcp needs no extra tools; the subshell keeps the fd from leaking.
-  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
+broker_pid() { running_pid "$PID_FILE" "kafka.Kafka $CONFIG_FILE"; }
 
 classpath() { echo "$LIB_DIR/*"; }
 
@@ -159,68 +131,8 @@ EOF
 # Compiled once into the cache (again only when this source changes) so a check costs one JVM start.
 build_ready_check() {
   mkdir -p "$TOOLS_DIR"
-  cat >"$TOOLS_DIR/KafkaReadyCheck.java.new" <<'EOF'
-import java.util.Properties;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
-import org.apache.kafka.clients.admin.DescribeClusterResult;
-import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
-import org.apache.kafka.clients.admin.ListTopicsOptions;
-
-/**
- * Usage: KafkaReadyCheck bootstrap timeoutSeconds pidToWatch|- [warm-groups].
- * Exit 0 once the broker serves metadata; 1 on timeout; 2 if the watched process died.
- */
-public class KafkaReadyCheck {
-  public static void main(String[] args) throws Exception {
-    String bootstrap = args[0];
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[1]));
-    Long pid = args.length > 2 && !args[2].equals("-") ? Long.valueOf(args[2]) : null;
-    boolean warmGroups = args.length > 3 && args[3].equals("warm-groups");
-    Properties props = new Properties();
-    props.put("bootstrap.servers", bootstrap);
-    props.put("client.id", "kafka-sh-ready-check");
-    props.put("request.timeout.ms", "3000");
-    props.put("default.api.timeout.ms", "5000");
-    props.put("reconnect.backoff.max.ms", "500");
-    String last = "no attempt";
-    try (Admin admin = Admin.create(props)) {
-      while (System.nanoTime() < deadline) {
-        if (pid != null && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-          System.err.println("broker process " + pid + " exited");
-          System.exit(2);
-        }
-        try {
-          DescribeClusterResult cluster = admin.describeCluster(new DescribeClusterOptions().timeoutMs(3000));
-          String clusterId = cluster.clusterId().get(4, TimeUnit.SECONDS);
-          int brokers = cluster.nodes().get(4, TimeUnit.SECONDS).size();
-          admin.listTopics(new ListTopicsOptions().timeoutMs(3000)).names().get(4, TimeUnit.SECONDS);
-          if (brokers > 0) {
-            String groups = "";
-            if (warmGroups) {
-              // FindCoordinator makes the broker create __consumer_offsets now rather than while the
-              // first test's consumer waits (kafkajs logs "group coordinator is not available" meanwhile).
-              int ms = (int) Math.max(2000, Math.min(30000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
-              admin.listConsumerGroupOffsets("kafka-sh-warmup", new ListConsumerGroupOffsetsOptions().timeoutMs(ms))
-                  .partitionsToOffsetAndMetadata().get(ms + 1000L, TimeUnit.MILLISECONDS);
-              groups = ", group coordinator ready";
-            }
-            System.out.println("cluster " + clusterId + ", " + brokers + " broker(s)" + groups);
-            return;
-          }
-          last = "no brokers registered yet";
-        } catch (Exception e) {
-          last = String.valueOf(e.getCause() != null ? e.getCause() : e);
-        }
-        Thread.sleep(500);
-      }
-    }
-    System.err.println("broker at " + bootstrap + " did not answer metadata requests: " + last);
-    System.exit(1);
-  }
-}
-EOF
+  # The source is a file of its own beside this script; compiled again only when it changed.
+  cp "$(dirname "${BASH_SOURCE[0]}")/kafka/KafkaReadyCheck.java" "$TOOLS_DIR/KafkaReadyCheck.java.new"
   if [[ -f "$TOOLS_DIR/KafkaReadyCheck.class" ]] && cmp -s "$TOOLS_DIR/KafkaReadyCheck.java.new" "$TOOLS_DIR/KafkaReadyCheck.java"; then
     rm -f "$TOOLS_DIR/KafkaReadyCheck.java.new"
     return 0
@@ -322,13 +234,9 @@ format_storage() {
   }
 }
 
-show_log_tail() {
-  echo "---- last lines of $LOG_DIR/server.log ----" >&2
-  tail -n 40 "$LOG_DIR/server.log" >&2 2>/dev/null || true
-  if [[ -s "$LOG_DIR/stdout.log" ]]; then
-    echo "---- last lines of $LOG_DIR/stdout.log ----" >&2
-    tail -n 20 "$LOG_DIR/stdout.log" >&2 || true
-  fi
+show_logs() {
+  show_log_tail "$LOG_DIR/server.log"
+  if [[ -s "$LOG_DIR/stdout.log" ]]; then show_log_tail "$LOG_DIR/stdout.log" 20; fi
 }
 
 cmd_up() {
@@ -345,13 +253,13 @@ cmd_up() {
   fi
 
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(broker_pid)"; then
     build_ready_check
     if ready_check 30 "$pid" >/dev/null; then
       log "already running on $HOST:$PORT (pid $pid)"
       return 0
     fi
-    show_log_tail
+    show_logs
     die "broker pid $pid is running but not answering on $HOST:$PORT; try: $0 down && $0 up"
   fi
   rm -f "$PID_FILE"
@@ -381,12 +289,12 @@ cmd_up() {
   local start=$SECONDS
   until port_open "$HOST" "$PORT"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail
+      show_logs
       rm -f "$PID_FILE"
       die "broker exited during startup"
     fi
     if ((SECONDS - start >= START_TIMEOUT)); then
-      show_log_tail
+      show_logs
       die "broker did not open $HOST:$PORT within ${START_TIMEOUT}s (pid $pid still running; '$0 down' stops it)"
     fi
     sleep 0.5
@@ -395,7 +303,7 @@ cmd_up() {
   ((left < 5)) && left=5
   local info
   if ! info="$(ready_check "$left" "$pid" warm-groups)"; then
-    show_log_tail
+    show_logs
     kill -0 "$pid" 2>/dev/null || rm -f "$PID_FILE"
     die "broker did not answer metadata requests within ${START_TIMEOUT}s"
   fi
@@ -408,7 +316,7 @@ cmd_status() {
     return 0
   fi
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(broker_pid)"; then
     if port_open "$HOST" "$PORT"; then
       echo "running on $HOST:$PORT (pid $pid)"
       return 0
@@ -426,28 +334,13 @@ cmd_down() {
     return 0
   fi
   local pid
-  if ! pid="$(running_pid)"; then
+  if ! pid="$(broker_pid)"; then
     rm -f "$PID_FILE"
     log "not running"
     return 0
   fi
-  log "stopping pid $pid"
-  # SIGTERM runs Kafka's shutdown hook: it flushes logs and writes a clean-shutdown marker, which makes
-  # the next start skip log recovery.
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 30s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.25
-    done
-  fi
+  # SIGTERM runs Kafka's shutdown hook: it flushes logs and writes a clean-shutdown marker.
+  stop_pid kafka "$pid" 30
   rm -f "$PID_FILE"
   log "stopped"
 }

@@ -42,6 +42,9 @@
 #   HRS_RUN_DIR             runtime root (certs, data, logs, pids), default $HRS_CACHE_DIR/run
 #   KUBE_START_TIMEOUT      seconds `up` waits for /readyz once the binaries exist, default 120
 set -euo pipefail
+SCRIPT=kube.sh
+# shellcheck source=scripts/infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MOD_DIR="$SCRIPT_DIR/kube"
@@ -53,7 +56,6 @@ ETCD_PORT="${KUBE_ETCD_PORT:-32379}"
 ETCD_PEER_PORT="${KUBE_ETCD_PEER_PORT:-32380}"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1" # first address of SERVICE_CIDR: the ClusterIP of the "kubernetes" Service
-CACHE_ROOT="${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}"
 RUN_DIR="${HRS_RUN_DIR:-$CACHE_ROOT/run}/kube"
 PKI_DIR="$RUN_DIR/pki"
 ETCD_DATA_DIR="$RUN_DIR/etcd"
@@ -63,13 +65,6 @@ APISERVER_LOG="$RUN_DIR/kube-apiserver.log"
 APISERVER_PID_FILE="$RUN_DIR/kube-apiserver.pid"
 KUBECONFIG_FILE="$RUN_DIR/kubeconfig"
 START_TIMEOUT="${KUBE_START_TIMEOUT:-120}"
-
-log() { echo "kube.sh: $*" >&2; }
-die() { echo "kube.sh: $*" >&2; exit 1; }
-
-need_tool() { # tool why
-  command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH; $2"
-}
 
 # ---------------------------------------------------------------------------------------------------
 # Versions: the wrapper module's go.mod is the single source of truth.
@@ -268,40 +263,8 @@ EOF
 etcd_marker() { echo "--data-dir=$ETCD_DATA_DIR"; }
 apiserver_marker() { echo "--tls-cert-file=$PKI_DIR/apiserver.crt"; }
 
-is_ours() { # pid marker
-  [[ "$1" =~ ^[0-9]+$ ]] && [[ -r "/proc/$1/cmdline" ]] &&
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
-}
-
-running_pid() { # pid_file marker
-  local pid_file="$1" marker="$2" pid=""
-  [[ -f "$pid_file" ]] && pid="$(cat "$pid_file" 2>/dev/null || true)"
-  if [[ -n "$pid" ]] && is_ours "$pid" "$marker"; then
-    echo "$pid"
-    return 0
-  fi
-  # Pid file lost (run dir cleaned while running): find our exact command line, so a second server is
-  # never started on the same data dir.
-  if command -v pgrep >/dev/null 2>&1; then
-    local p
-    for p in $(pgrep -f -- "$marker" 2>/dev/null || true); do
-      if is_ours "$p" "$marker"; then
-        echo "$p" >"$pid_file" 2>/dev/null || true
-        echo "$p"
-        return 0
-      fi
-    done
-  fi
-  return 1
-}
-
 etcd_pid() { running_pid "$ETCD_PID_FILE" "$(etcd_marker)"; }
 apiserver_pid() { running_pid "$APISERVER_PID_FILE" "$(apiserver_marker)"; }
-
-port_open() { # port
-  # bash's /dev/tcp needs no extra tools; the subshell keeps the fd from leaking.
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
 
 etcd_healthy() {
   [[ "$(curl -sS --max-time 3 "http://$HOST:$ETCD_PORT/health" 2>/dev/null || true)" == *'"health":"true"'* ]]
@@ -317,27 +280,6 @@ apiserver_ready() {
   # /readyz covers etcd, the RBAC bootstrap policy and every post-start hook; the default namespace is
   # created by a bootstrap controller right after, and Helm's first request may land in it.
   [[ "$(api_get /readyz || true)" == "ok" ]] && api_get /api/v1/namespaces/default >/dev/null
-}
-
-show_log_tail() { # log_file
-  echo "---- last lines of $1 ----" >&2
-  tail -n 40 "$1" >&2 2>/dev/null || true
-}
-
-stop_pid() { # name pid seconds_before_sigkill
-  local name="$1" pid="$2" secs="$3" i
-  log "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < secs * 4; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.25
-  done
-  log "$name still running after ${secs}s, sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 20; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.25
-  done
 }
 
 start_etcd() {
@@ -479,14 +421,14 @@ cmd_up() {
     die "kube-apiserver pid $apid is running but /readyz is not ok; try: $0 down && $0 up"
   fi
   rm -f "$APISERVER_PID_FILE"
-  if port_open "$APISERVER_PORT"; then
+  if port_open "$HOST" "$APISERVER_PORT"; then
     die "port $APISERVER_PORT on $HOST is taken by a process this script did not start; set KUBE_APISERVER_PORT, or KUBECONFIG_EXTERNAL to use a cluster of your own"
   fi
   if epid="$(etcd_pid)"; then
     etcd_healthy || die "our etcd (pid $epid) is running but not healthy on $HOST:$ETCD_PORT; try: $0 down && $0 up"
   else
     rm -f "$ETCD_PID_FILE"
-    if port_open "$ETCD_PORT" || port_open "$ETCD_PEER_PORT"; then
+    if port_open "$HOST" "$ETCD_PORT" || port_open "$HOST" "$ETCD_PEER_PORT"; then
       die "port $ETCD_PORT or $ETCD_PEER_PORT on $HOST is taken by a process this script did not start; set KUBE_ETCD_PORT/KUBE_ETCD_PEER_PORT"
     fi
   fi
