@@ -9,6 +9,7 @@ import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { AuthGuard } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
+import { ReleaseQueries } from './release-queries.service';
 import { ProblemFilter } from './problem';
 import { LogController } from './log.controller';
 import { ReleasesController } from './releases.controller';
@@ -21,6 +22,7 @@ import { ReleasesController } from './releases.controller';
     { provide: APP_FILTER, useClass: ProblemFilter },
     CommandBus,
     DryRunService,
+    ReleaseQueries,
     // The API only reads: the read model, and the raw log for the audit route.
     { provide: READ_MODEL, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },
     {

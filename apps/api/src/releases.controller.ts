@@ -16,40 +16,19 @@ import {
   UpgradeDataSchema,
 } from '@app/contracts';
 import { ReleaseCommand, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
-import { MongoEventStore } from '@app/event-store';
-import { ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
 import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
 import { AuthenticatedRequest } from './auth.guard';
-import { EVENT_STORE, READ_MODEL } from './api.constants';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
 import { openApiSchema } from './openapi';
-import { capBytes } from './paging';
 import { Problem } from './problem';
-import { commitForReader, parseVisiblePaths, Reader, redactText, redactValues } from './redaction';
+import type { Reader } from './redaction';
+import { ReleaseQueries } from './release-queries.service';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   throw new Problem('VALIDATION_FAILED', describeIssues(result.error, what), { errors: issueDetails(result.error, what) });
-};
-
-/** The longest list of valid revisions an error names; a longer history is named as a range. */
-const LISTED_REVISIONS = 100;
-
-
-/**
- * The revisions a release has, from its view alone: revisions are numbered 1..currentRevision without gaps,
- * so naming them needs no read of the history.
- */
-const validRevisions = (view: ReleaseView): { text: string; extra: Record<string, unknown> } => {
-  const last = view.currentRevision;
-  if (last === 0) return { text: 'none', extra: { validRevisions: [] } };
-  if (last <= LISTED_REVISIONS) {
-    const list = Array.from({ length: last }, (_, i) => i + 1);
-    return { text: list.join(', '), extra: { validRevisions: list } };
-  }
-  return { text: `1 to ${last}`, extra: { validRevisionRange: { first: 1, last } } };
 };
 
 const RevisionParam = z.coerce.number().int().min(1);
@@ -77,25 +56,6 @@ const IdempotencyKey = z
   .regex(/^[A-Za-z0-9._:-]{8,200}$/, 'must be 8 to 200 of A-Z a-z 0-9 . _ : -')
   .refine((k) => !RESERVED_KEY_PREFIXES.test(k), 'must not start with a prefix the system reserves (outcome:, expire:, remediate:, signal:, api:, result:)');
 
-const historyEntry = (r: RevisionView, reader: Reader) => ({
-  revision: r.revision,
-  operation: r.operation,
-  chartVersion: r.chartVersion,
-  status: r.status,
-  rollbackOf: r.rollbackOf,
-  causedByRevision: r.causedByRevision,
-  trigger: r.trigger,
-  requestedBy: r.requestedBy,
-  reason: r.reason,
-  requestedAt: r.requestedAt,
-  completedAt: r.completedAt,
-  error: r.error && !reader.operator ? redactText(r.error) : r.error,
-  helmRevision: r.helmRevision,
-  warnings: r.warnings,
-  remediation: r.remediation ?? null,
-  reportedFailure: r.reportedFailure ?? null,
-});
-
 const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));
 const accepted = ApiResponse({ status: 202, description: 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)' });
 const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (target, key, descriptor) => {
@@ -106,17 +66,12 @@ const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (targe
 @ApiBearerAuth()
 @Controller('api/v1/helm/releases')
 export class ReleasesController {
-  private readonly visiblePaths: string[][];
-
   constructor(
     private readonly bus: CommandBus,
     private readonly dryRuns: DryRunService,
-    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
-    @Inject(EVENT_STORE) private readonly store: MongoEventStore,
+    private readonly queries: ReleaseQueries,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.visiblePaths = parseVisiblePaths(config.VALUES_VIEWER_VISIBLE_PATHS);
-  }
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Install a release (or reinstall an uninstalled one)' })
@@ -158,9 +113,7 @@ export class ReleasesController {
     const parsed = schema.safeParse(body ?? {});
     if (!parsed.success) {
       // Name the valid targets, as the domain would: the caller should not need a second request.
-      const view = await this.readModel.get(releaseId);
-      if (!view) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
-      const valid = validRevisions(view);
+      const valid = await this.queries.validRevisions(releaseId);
       throw new Problem('VALIDATION_FAILED', `${describeIssues(parsed.error, 'body')}; valid revisions: ${valid.text}`, { errors: issueDetails(parsed.error, 'body'), ...valid.extra });
     }
     const command: RollbackRelease = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
@@ -204,20 +157,13 @@ export class ReleasesController {
   @ApiQuery({ name: 'after', required: false })
   @ApiQuery({ name: 'status', required: false })
   async list(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
-    const page = parse(PageQuery, query, 'query');
-    const releases = await this.readModel.list(page);
-    return {
-      items: releases.map((r) => this.release(r, this.reader(req))),
-      next: releases.length === page.limit ? releases[releases.length - 1].releaseId : null,
-    };
+    return this.queries.list(parse(PageQuery, query, 'query'), this.reader(req));
   }
 
   @Get(':releaseId')
   @ApiOperation({ summary: 'One release: status, current and last successful revision' })
   async get(@Param('releaseId') id: string, @Req() req: AuthenticatedRequest) {
-    const view = await this.readModel.get(this.releaseId(id));
-    if (!view) throw new Problem('RELEASE_NOT_FOUND', `Release '${id}' does not exist`);
-    return this.release(view, this.reader(req));
+    return this.queries.release(this.releaseId(id), this.reader(req));
   }
 
   @Get(':releaseId/history')
@@ -226,72 +172,28 @@ export class ReleasesController {
   })
   @ApiQuery({ name: 'afterRevision', required: false })
   @ApiQuery({ name: 'limit', required: false })
-  async history(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
-    const releaseId = this.releaseId(id);
-    const page = parse(HistoryQuery, query, 'query');
-    const revisions = await this.readModel.history(releaseId, page);
-    if (revisions.length === 0 && page.afterRevision === 0 && !(await this.readModel.get(releaseId))) {
-      throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
-    }
-    const reader = this.reader(req);
-    const entries = capBytes(revisions.map((r) => historyEntry(r, reader)));
-    return {
-      releaseId,
-      revisions: entries,
-      nextAfterRevision: entries.length < revisions.length || revisions.length === page.limit ? entries[entries.length - 1].revision : null,
-    };
+  history(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
+    return this.queries.history(this.releaseId(id), parse(HistoryQuery, query, 'query'), this.reader(req));
   }
 
   @Get(':releaseId/revisions/:revision')
   @ApiOperation({ summary: 'One revision with its exact values (secret-looking values masked for viewers)' })
-  async revision(@Param('releaseId') id: string, @Param('revision') revisionParam: string, @Req() req: AuthenticatedRequest) {
-    const releaseId = this.releaseId(id);
-    const revision = parse(RevisionParam, revisionParam, 'revision');
-    const view = await this.readModel.revision(releaseId, revision);
-    if (!view) {
-      const release = await this.readModel.get(releaseId);
-      if (!release) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
-      const valid = validRevisions(release);
-      throw new Problem('REVISION_NOT_FOUND', `Revision ${revision} is not in the history of '${releaseId}'; valid revisions: ${valid.text}`, valid.extra, 404);
-    }
-    const reader = this.reader(req);
-    const values = JSON.parse(view.valuesJson);
-    return {
-      releaseId,
-      ...historyEntry(view, reader),
-      chartDigest: view.chartDigest,
-      operationId: view.operationId,
-      atomic: view.atomic,
-      values: reader.operator ? values : redactValues(values, reader.visible),
-      valuesRedacted: !reader.operator,
-    };
+  revision(@Param('releaseId') id: string, @Param('revision') revision: string, @Req() req: AuthenticatedRequest) {
+    return this.queries.revision(this.releaseId(id), parse(RevisionParam, revision, 'revision'), this.reader(req));
   }
 
   @Get(':releaseId/events')
   @ApiOperation({ summary: 'The raw event log of the release (commits in order, with their hash chain), for audit' })
   @ApiQuery({ name: 'afterVersion', required: false })
   @ApiQuery({ name: 'limit', required: false })
-  async events(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
-    const releaseId = this.releaseId(id);
-    const page = parse(EventsQuery, query, 'query');
-    // The page by point reads of its versions: the cost of a page, whatever the length of the history.
-    const commits = await this.store.readTail(releaseId, page.afterVersion, page.afterVersion + page.limit);
-    if (commits.length === 0 && page.afterVersion === 0 && !(await this.readModel.get(releaseId))) {
-      throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
-    }
-    const reader = this.reader(req);
-    const shown = capBytes(commits.map((c) => commitForReader(c, reader)));
-    return {
-      releaseId,
-      commits: shown,
-      nextAfterVersion: shown.length < commits.length || commits.length === page.limit ? shown[shown.length - 1].version : null,
-    };
+  events(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
+    return this.queries.events(this.releaseId(id), parse(EventsQuery, query, 'query'), this.reader(req));
   }
 
-  /** Operators see values and error text as they are; everyone else sees them redacted. */
   private reader(req: AuthenticatedRequest): Reader {
-    return { operator: req.principal?.role === 'operator', visible: this.visiblePaths };
+    return this.queries.reader(req.principal);
   }
+
 
   /** The configured bounds of values, before any schema walks them: 413 when too large, else 400. */
   private checkValues(body: unknown): void {
@@ -333,20 +235,4 @@ export class ReleasesController {
     return { commandId: result.commandId, ...result.decision };
   }
 
-  private release(view: ReleaseView, reader: Reader) {
-    return {
-      releaseId: view.releaseId,
-      name: view.name,
-      namespace: view.namespace,
-      chart: view.chart,
-      status: view.status,
-      autoRollback: view.autoRollback,
-      currentRevision: view.currentRevision,
-      lastSuccessfulRevision: view.lastSuccessfulRevision,
-      pendingOperationId: view.pendingOperationId,
-      lastError: view.lastError && !reader.operator ? redactText(view.lastError) : view.lastError,
-      createdAt: view.createdAt,
-      updatedAt: view.updatedAt,
-    };
-  }
 }
