@@ -42,19 +42,11 @@ export interface CommitDoc {
   hash: string;
 }
 
-export interface Commit {
+/** A commit as read back: events parsed, opened and upcast, the result parsed; `id` is its log position. */
+export interface Commit extends Omit<CommitDoc, '_id' | 'pos' | 'events' | 'result'> {
   id: string;
-  streamId: string;
-  version: number;
-  commandId: string;
-  commandType: string;
   events: Array<DomainEvent & { eventId: string; schemaVersion: number }>;
   result: unknown;
-  metadata: CommitMetadata;
-  recordedAt: Date;
-  dispatched: boolean;
-  prevHash: string;
-  hash: string;
 }
 
 export interface RejectionDoc {
@@ -140,16 +132,7 @@ export const archiveKey = (streamId: string, schemaVersion: number, index: numbe
   `${streamId}#${schemaVersion}#${String(index).padStart(6, '0')}`;
 
 /** The hash chain over everything a commit says, so an edited, removed or reordered commit is detectable. */
-export const commitHash = (c: {
-  prevHash: string;
-  streamId: string;
-  version: number;
-  commandId: string;
-  commandType: string;
-  events: StoredEvent[];
-  result: string;
-  metadata: CommitMetadata;
-}): string =>
+export const commitHash = (c: Pick<CommitDoc, 'prevHash' | 'streamId' | 'version' | 'commandId' | 'commandType' | 'events' | 'result' | 'metadata'>): string =>
   createHash('sha256')
     .update(
       JSON.stringify([

@@ -24,8 +24,7 @@ export interface ReleaseView {
   pendingDeadline: string | null;
   /**
    * Present (true) exactly while an operation is pending. The watchdog's query is an equality on it, which
-   * FerretDB hands to PostgreSQL; a range or $ne filter it evaluates in Go over every release (measured
-   * at 10,000 releases: 734 ms against 20 ms).
+   * FerretDB hands to PostgreSQL; a range or $ne filter it evaluates in Go over every release.
    */
   pending?: true;
   lastError: string | null;

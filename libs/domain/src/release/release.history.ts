@@ -25,8 +25,8 @@ export const RELEASE_HISTORY_CHUNK = 100;
 
 /**
  * The release state as kept in snapshots and in memory: its oldest revisions cut off in whole chunks of
- * `chunk`, keeping at least the newest `keep`, and counted in `archivedRevisions`. This bounds a load (a
- * 10,000-revision snapshot was 4.2 MB of JSON). Every rule that needs a revision left out throws
+ * `chunk`, keeping at least the newest `keep`, and counted in `archivedRevisions`. This bounds a load (see
+ * docs/benchmarks.md for what a whole history costs). Every rule that needs a revision left out throws
  * NeedsFullHistory, so decisions do not change; `restoreRelease` puts the archived revisions back. A
  * revision is left out only once it can no longer change (every event changes the latest revision), and
  * only a state whose revisions are numbered without gaps is compacted (the count then names them).
