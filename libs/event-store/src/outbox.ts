@@ -1,14 +1,19 @@
 import { LruMap } from './lru';
-import { MongoEventStore } from './mongo-event-store';
+import type { MongoEventStore } from './mongo-event-store';
 import { Commit } from './store-records';
 
 /**
  * The outbox: a commit is undispatched until its events are on Kafka and a dispatched marker says so
- * (MongoEventStore.markDispatched). Commits are published in
- * version order per stream, each marked after the broker acknowledged it, so "commit v is dispatched"
+ * (MongoEventStore.markDispatched). Commits are published in version order per stream, each marked after the broker acknowledged it, so "commit v is dispatched"
  * implies every earlier commit of the stream is too. Delivery is at least once; consumers deduplicate by
  * event id.
  */
+/** What the dispatcher needs of the store: the outbox, the dispatched markers, and point reads of commits. */
+export type OutboxStorePort = Pick<
+  MongoEventStore,
+  'readCommit' | 'isDispatched' | 'markDispatched' | 'markDispatchedMany' | 'forgetOutboxEntries' | 'undispatchedOf' | 'streamsWithUndispatched'
+>;
+
 export class OutboxDispatcher {
   /** One chain per stream in this process, so two paths never publish the same stream at once. */
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -16,7 +21,7 @@ export class OutboxDispatcher {
   private readonly dispatchedUpTo: LruMap<number>;
 
   constructor(
-    private readonly store: MongoEventStore,
+    private readonly store: OutboxStorePort,
     private readonly publish: (commit: Commit) => Promise<void>,
     memory = 10_000,
   ) {
@@ -124,5 +129,4 @@ export class OutboxDispatcher {
     }
     return pending.length;
   }
-
 }
