@@ -1,7 +1,7 @@
 import { commandFingerprint, CommandResult, commandResultEvent, MessageLimits, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
 import { BatchItem, Commit, handleCommand, handleCommandBatch, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
-import { commitMessages, RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
+import { RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
   AppConfig,
@@ -13,13 +13,13 @@ import {
   METRICS_REGISTRY,
   OutgoingEvent,
   sendEvents,
-  sendEventsToTopics,
   VALUES_CIPHER,
 } from '@app/platform';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { EventPublisher } from './event-publisher';
 import { EVENT_STORE, OUTBOX, READ_MODEL, SOURCE } from './release-service.constants';
 
 const MAX_ATTEMPTS_ON_UNEXPECTED_ERROR = 3;
@@ -47,6 +47,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
     @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
+    private readonly publisher: EventPublisher,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -131,12 +132,7 @@ export class CommandProcessor implements OnApplicationShutdown {
       answers.forEach((answer, i) => {
         if (answer) results.push(this.resultMessage(this.resultOf(decided[i].item, answer), decided[i].correlationId));
       });
-      await this.outbox.dispatchFresh(commits, (ready: Commit[]) =>
-        sendEventsToTopics(this.producer, this.config, [
-          { topic: Topics.events, events: ready.flatMap((c) => commitMessages(c, SOURCE, this.cipher ?? undefined)) },
-          { topic: Topics.commandResults, events: results },
-        ]),
-      );
+      await this.outbox.dispatchFresh(commits, (ready: Commit[]) => this.publisher.publishCommits(ready, [{ topic: Topics.commandResults, events: results }]));
     } catch (error) {
       if (this.stopping) throw error;
       // Whatever the batch stored stays stored; every command of it is decided again one by one (the

@@ -1,12 +1,16 @@
 import { Topics, ValuesCipher } from '@app/contracts';
 import { Commit } from '@app/event-store';
 import { commitMessages } from '@app/release-store';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, sendEvents, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, OutgoingEvent, sendEventsToTopics, VALUES_CIPHER } from '@app/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import { SOURCE } from './release-service.constants';
 
-/** Puts the events of a commit on `helm.release.events`, keyed by release, with deterministic ids. */
+/**
+ * The one publisher of commits: their events on `helm.release.events`, keyed by release, with
+ * deterministic ids. The outbox calls it, for one commit at a time or for a fetch's commits together with
+ * the decisions that go out in the same send.
+ */
 @Injectable()
 export class EventPublisher {
   constructor(
@@ -15,8 +19,14 @@ export class EventPublisher {
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {}
 
-  /** Publishes the events of one commit, in order; called by the outbox. */
-  async publishCommit(commit: Commit): Promise<void> {
-    await sendEvents(this.producer, this.config, Topics.events, commitMessages(commit, SOURCE, this.cipher ?? undefined));
+  /** Publishes the events of one commit, in order. */
+  publishCommit(commit: Commit): Promise<void> {
+    return this.publishCommits([commit]);
+  }
+
+  /** Publishes the events of several commits (in order per release) and `alongside` in one acknowledged send. */
+  async publishCommits(commits: Commit[], alongside: Array<{ topic: string; events: OutgoingEvent[] }> = []): Promise<void> {
+    const events = commits.flatMap((c) => commitMessages(c, SOURCE, this.cipher ?? undefined));
+    await sendEventsToTopics(this.producer, this.config, [{ topic: Topics.events, events }, ...alongside]);
   }
 }
