@@ -1,7 +1,8 @@
-import { CommandMetadata, Decider, fold, isDomainError, NeedsFullHistory } from '@app/domain';
+import { CommandMetadata, Decider, isDomainError, NeedsFullHistory } from '@app/domain';
 import type { AggregateOptions, HandleResult, RejectedResult } from './aggregate';
+import { advanced, decideOn, snapshotIfDue } from './decision-steps';
 import { answerOf, appendInput } from './handle-command';
-import { keepSnapshotted, loadStream, LoadedStream, remember, saveStreamSnapshot, StreamCache } from './load-stream';
+import { loadStream, LoadedStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { PreparedCommit, rejectionKey } from './store-records';
 
@@ -52,40 +53,34 @@ export const handleCommandBatch = async <State, Command extends { type: string }
       left.add(streamId);
       return;
     }
-    let events: Event[];
+    let decided: { events: Event[]; after: State; result: Result };
     try {
-      events = options.decider.decide(command, loaded.state, metadata);
+      decided = decideOn(options, streamId, loaded.state, command, metadata);
     } catch (error) {
       // A refusal, or a decision that needs the whole history: handleCommand decides it.
       if (!isDomainError(error) && !(error instanceof NeedsFullHistory)) throw error;
       left.add(streamId);
       return;
     }
-    const state = fold(options.decider.evolve, loaded.state, events);
-    const result = options.summarize(streamId, events, state);
+    const { events, after: state, result } = decided;
     if (events.length === 0) {
       answers[index] = { outcome: 'ACCEPTED', result, commit: null, duplicate: false };
       return;
     }
     const commit = store.prepare(appendInput(streamId, command.type, metadata, events, result, loaded));
-    const recent = [...loaded.recent];
-    remember(recent, { commandId: metadata.commandId, version: commit.doc.version });
-    const after: LoadedStream<State> = { state, version: commit.doc.version, hash: commit.doc.hash, recent };
+    const after = advanced(loaded, state, { commandId: metadata.commandId, version: commit.doc.version, hash: commit.doc.hash });
     planned.push({ index, commit, after });
     current.set(streamId, after);
   });
   if (planned.length === 0) return answers;
 
   const { commits, collided } = await store.appendMany(planned.map((p) => p.commit));
-  const every = options.snapshotEvery ?? 0;
   const snapshots: Array<Promise<void>> = [];
   commits.forEach((commit, i) => {
     const { index, after } = planned[i];
     cache.set(commit.streamId, after);
     answers[index] = { outcome: 'ACCEPTED', result: commit.result as Result, commit, duplicate: false };
-    if (every > 0 && commit.version % every === 0) {
-      snapshots.push(saveStreamSnapshot(store, commit.streamId, after, options).then((kept) => keepSnapshotted(cache, commit.streamId, kept)));
-    }
+    snapshots.push(snapshotIfDue(store, cache, commit.streamId, after, options));
   });
   if (collided !== null) {
     // Nothing from the collision on was stored. The stream that collided was stale in memory: forget it.

@@ -1,7 +1,8 @@
-import { CommandMetadata, Decider, DomainError, fold, isDomainError, NeedsFullHistory } from '@app/domain';
+import { CommandMetadata, Decider, DomainError, isDomainError, NeedsFullHistory } from '@app/domain';
 import type { AggregateOptions, HandleResult, RejectedResult } from './aggregate';
+import { advanced, decideOn, snapshotIfDue } from './decision-steps';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
-import { keepSnapshotted, loadStream, LoadedStream, loadWholeStream, remember, saveStreamSnapshot, StreamCache } from './load-stream';
+import { loadStream, LoadedStream, loadWholeStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { AppendInput, RecordedRejection } from './store-records';
 
@@ -90,9 +91,9 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
     if (reload) loaded = await load(true);
     reload = false;
     const { state, version, hash } = loaded;
-    let events: Event[];
+    let decided: { events: Event[]; after: State; result: Result };
     try {
-      events = options.decider.decide(command, state, metadata);
+      decided = decideOn(options, streamId, state, command, metadata);
     } catch (error) {
       if (error instanceof NeedsFullHistory && !full) {
         full = true;
@@ -117,18 +118,14 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
       const recorded = await store.recordRejection(metadata.commandId, streamId, command.type, rejection(error), metadata.fingerprint);
       return answerOf({ outcome: 'REJECTED', error: recorded.error as RejectedResult, duplicate: false }, recorded.fingerprint, metadata.fingerprint);
     }
-    const after = fold(options.decider.evolve, state, events);
-    const result = options.summarize(streamId, events, after);
+    const { events, after, result } = decided;
     // A decision with no events (a late duplicate outcome, say) changes nothing and needs no commit.
     if (events.length === 0) return { outcome: 'ACCEPTED', result, commit: null, duplicate: false };
     try {
       const commit = await store.append(appendInput(streamId, command.type, metadata, events, result, { version, hash }));
-      const recent = [...loaded.recent];
-      remember(recent, commit);
-      const next: LoadedStream<State> = { state: after, version: commit.version, hash: commit.hash, recent };
+      const next = advanced(loaded, after, commit);
       cache?.set(streamId, next);
-      const every = options.snapshotEvery ?? 0;
-      if (every > 0 && commit.version % every === 0) keepSnapshotted(cache, streamId, await saveStreamSnapshot(store, streamId, next, options));
+      await snapshotIfDue(store, cache, streamId, next, options);
       return { outcome: 'ACCEPTED', result, commit, duplicate: false };
     } catch (error) {
       if (error instanceof DuplicateCommandError) {
