@@ -50,11 +50,14 @@ const EventsQuery = z.object({
  * name another's command, nor the ids the system derives for its own (`outcome:<operation>` of the
  * executor, `expire:` of the watchdog, `remediate:` and `signal:` of remediation), which are refused outright.
  */
-const RESERVED_KEY_PREFIXES = /^(outcome|expire|remediate|signal|api|result|dry-run):/i;
+const RESERVED_KEY_PREFIXES = ['outcome', 'expire', 'remediate', 'signal', 'api', 'result', 'dry-run'];
 const IdempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{8,200}$/, 'must be 8 to 200 of A-Z a-z 0-9 . _ : -')
-  .refine((k) => !RESERVED_KEY_PREFIXES.test(k), 'must not start with a prefix the system reserves (outcome:, expire:, remediate:, signal:, api:, result:)');
+  .refine(
+    (k) => !RESERVED_KEY_PREFIXES.some((p) => k.toLowerCase().startsWith(`${p}:`)),
+    `must not start with a prefix the system reserves (${RESERVED_KEY_PREFIXES.map((p) => `${p}:`).join(', ')})`,
+  );
 
 const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));
 const accepted = ApiResponse({ status: 202, description: 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)' });

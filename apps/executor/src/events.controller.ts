@@ -1,5 +1,5 @@
-import { MessageLimits, parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
-import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageLimits, VALUES_CIPHER } from '@app/platform';
+import { parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
+import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
@@ -9,7 +9,7 @@ import { ExecutorService, isOperationRequested } from './executor.service';
 
 @Controller()
 export class EventsController {
-  private readonly parseOptions: { cipher?: ValuesCipher; limits: MessageLimits };
+  private readonly parseOptions: ReturnType<typeof messageParseOptions>;
 
   constructor(
     private readonly executor: ExecutorService,
@@ -18,7 +18,7 @@ export class EventsController {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(VALUES_CIPHER) cipher: ValuesCipher | null,
   ) {
-    this.parseOptions = { ...(cipher ? { cipher } : {}), limits: messageLimits(config) };
+    this.parseOptions = messageParseOptions(config, cipher);
   }
 
   @EventPattern(EVENTS_TOPIC)

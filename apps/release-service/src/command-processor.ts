@@ -1,4 +1,4 @@
-import { commandFingerprint, CommandResult, commandResultEvent, MessageLimits, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
+import { commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
 import { BatchItem, Commit, handleCommand, handleCommandBatch, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
 import { RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
@@ -9,7 +9,7 @@ import {
   isTransientError,
   KAFKA_PRODUCER,
   LOGGER,
-  messageLimits,
+  messageParseOptions,
   METRICS_REGISTRY,
   OutgoingEvent,
   sendEvents,
@@ -41,7 +41,7 @@ export class CommandProcessor implements OnApplicationShutdown {
   private stopping = false;
   /** This instance owns its partitions' releases: their loaded streams stay in memory between commands. */
   private readonly streams = new StreamCache<ReleaseState>();
-  private readonly parseOptions: { cipher?: ValuesCipher; limits: MessageLimits };
+  private readonly parseOptions: ReturnType<typeof messageParseOptions>;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
@@ -72,7 +72,7 @@ export class CommandProcessor implements OnApplicationShutdown {
       help: 'Command messages parked on the dead-letter topic',
       registers: [registry],
     });
-    this.parseOptions = { ...(cipher ? { cipher } : {}), limits: messageLimits(config) };
+    this.parseOptions = messageParseOptions(config, cipher);
   }
 
   onApplicationShutdown(): void {

@@ -1,6 +1,6 @@
-import { commandEvent, MessageLimits, parseReleaseEvent, parseUpgradeFailedSignal, redactText, Topics, ValuesCipher } from '@app/contracts';
+import { commandEvent, parseReleaseEvent, parseUpgradeFailedSignal, redactText, Topics, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageLimits, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
@@ -17,7 +17,7 @@ import { ACTOR, CONSUMER_GROUP, EVENTS_TOPIC, SIGNALS_TOPIC, SOURCE } from './re
 @Controller()
 export class RemediationController {
   private readonly issued: Counter;
-  private readonly parseOptions: { cipher?: ValuesCipher; limits: MessageLimits };
+  private readonly parseOptions: ReturnType<typeof messageParseOptions>;
 
   constructor(
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
@@ -27,7 +27,7 @@ export class RemediationController {
     @Inject(VALUES_CIPHER) cipher: ValuesCipher | null,
   ) {
     this.issued = new Counter({ name: 'helm_remediation_commands_total', help: 'Commands issued by remediation', labelNames: ['kind'], registers: [registry] });
-    this.parseOptions = { ...(cipher ? { cipher } : {}), limits: messageLimits(config) };
+    this.parseOptions = messageParseOptions(config, cipher);
   }
 
   @EventPattern(EVENTS_TOPIC)

@@ -3,7 +3,7 @@
  * message naming every problem, instead of failing later on first use.
  */
 import { z } from 'zod';
-import { DEFAULT_VALUE_LIMITS, MAX_VALUE_LIMITS, MessageLimits } from '@app/contracts';
+import { DEFAULT_VALUE_LIMITS, MAX_VALUE_LIMITS, MessageLimits, ParseOptions, ValuesCipher } from '@app/contracts';
 
 const boolean = z
   .enum(['true', 'false', '1', '0'])
@@ -140,6 +140,12 @@ export const messageLimits = (config: Pick<AppConfig, 'KAFKA_MESSAGE_MAX_BYTES' 
   maxMessageBytes: config.KAFKA_MESSAGE_MAX_BYTES,
   values: { maxDepth: config.VALUES_MAX_DEPTH, maxBytes: config.VALUES_MAX_BYTES },
 });
+
+/** What every consumer parses its messages with: the configured bounds, and the cipher if a key is set. */
+export const messageParseOptions = (
+  config: Pick<AppConfig, 'KAFKA_MESSAGE_MAX_BYTES' | 'VALUES_MAX_DEPTH' | 'VALUES_MAX_BYTES'>,
+  cipher: ValuesCipher | null,
+): ParseOptions & { limits: MessageLimits } => ({ ...(cipher ? { cipher } : {}), limits: messageLimits(config) });
 
 /** Topic names with the configured prefix applied. */
 export const topicName = (config: Pick<AppConfig, 'KAFKA_TOPIC_PREFIX'>, topic: string): string =>
