@@ -1,6 +1,6 @@
 import { commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
-import { BatchItem, Commit, handleCommand, handleCommandBatch, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
+import { BatchItem, Commit, handleCommands, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
 import { RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
@@ -26,12 +26,20 @@ const MAX_ATTEMPTS_ON_UNEXPECTED_ERROR = 3;
 /** How long the database may stay unselectable before the process exits for its supervisor to restart it. */
 const DATABASE_UNREACHABLE_EXIT_MS = 45_000;
 
+type Located = KafkaMessage & { topic: string; partition: number };
+
+/** A command message read and validated, on its way through the write path. */
+interface Received {
+  message: Located;
+  item: BatchItem<ReleaseCommand>;
+  correlationId: string;
+}
+
 /**
- * Turns one message of the commands topic into a decision, exactly once in effect:
- * parse and validate (bad input: dead-letter topic + a rejected result), decide and append through
- * `handleCommand` (idempotent by command id), project the read model, publish the commit's events through
- * the outbox, and publish the decision. It returns only when all of that is stored, so the offset is
- * committed after the commit, never before.
+ * Turns messages of the commands topic into decisions, exactly once in effect: parse and validate (bad
+ * input: dead-letter topic + a rejected result), decide and append through the write path (idempotent by
+ * command id), project the read model, publish the commits' events through the outbox, and publish the
+ * decisions.
  */
 @Injectable()
 export class CommandProcessor implements OnApplicationShutdown {
@@ -98,56 +106,63 @@ export class CommandProcessor implements OnApplicationShutdown {
   }
 
   /**
-   * Decides the commands of one fetch of a partition together: one rejection query, one insert of all the
-   * commits (handleCommandBatch), one write per read-model collection, one Kafka send of all their events
-   * and decisions, one insert of the dispatched markers. What the batch leaves (a redelivery, a refusal,
-   * a collision, bad input) and anything after a failure goes through `process`, one command at a time and
-   * in order; that path is idempotent, so a command already stored by the batch is answered from the store.
-   * `heartbeat` (kafkajs, throttled by it) is called between those, so a slow stretch keeps the partitions.
+   * Decides the commands of one fetch of a partition together through the write path (handleCommands:
+   * one rejection query, one insert of all the commits), then projects them (one write per read-model
+   * collection) and publishes their events and the decisions (one Kafka send) through the outbox. Bad
+   * input is dead-lettered first. If that fails, every command is decided again on its own, in order,
+   * with retries: the write path is idempotent, so what the first try stored is answered from the store and
+   * published if it is not yet. `heartbeat` (kafkajs, throttled by it) is called between those, so a slow
+   * stretch keeps the partitions.
    */
   async processBatch(messages: KafkaMessage[], topic: string, partition: number, heartbeat: () => Promise<void> = async () => undefined): Promise<void> {
     const started = process.hrtime.bigint();
-    const slow = new Set<KafkaMessage>();
-    const decided: Array<{ message: KafkaMessage; item: BatchItem<ReleaseCommand>; correlationId: string }> = [];
+    const valid: Received[] = [];
     for (const message of messages) {
+      const located = { ...message, topic, partition };
       const parsed = parseCommand(message.value as Buffer | null, message.key ? message.key.toString() : null, this.parseOptions);
       if (!parsed.ok) {
-        slow.add(message);
+        await this.refuseUnreadable(located, parsed);
         continue;
       }
       const { command, context } = parsed.value;
-      decided.push({
-        message,
-        correlationId: context.correlationId,
-        item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context, command) },
-      });
+      valid.push({ message: located, correlationId: context.correlationId, item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context, command) } });
     }
-
-    let answers: Array<HandleResult<DecisionSummary> | null> = decided.map(() => null);
+    if (valid.length === 0) return;
     try {
-      answers = await handleCommandBatch(this.store, decided.map((d) => d.item), RELEASE_AGGREGATE, this.streams);
-      const commits = answers.flatMap((a) => (a?.outcome === 'ACCEPTED' && a.commit ? [a.commit] : []));
-      await this.readModel.catchUpMany(this.store, commits);
-      const results: OutgoingEvent[] = [];
-      answers.forEach((answer, i) => {
-        if (answer) results.push(this.resultMessage(this.resultOf(decided[i].item, answer), decided[i].correlationId));
-      });
-      await this.outbox.dispatchFresh(commits, (ready: Commit[]) => this.publisher.publishCommits(ready, [{ topic: Topics.commandResults, events: results }]));
+      await this.decide(valid, started);
     } catch (error) {
       if (this.stopping) throw error;
-      // Whatever the batch stored stays stored; every command of it is decided again one by one (the
-      // idempotent path answers those already stored from the store, and publishes what is missing).
-      this.logger.warn({ err: error, topic, partition, commands: messages.length }, 'batch failed; deciding its commands one by one');
-      answers = decided.map(() => null);
+      this.logger.warn({ err: error, topic, partition, commands: valid.length }, 'batch failed; deciding its commands one by one');
+      for (const one of valid) {
+        await this.decideWithRetries(one);
+        // One at a time may take long (a database outage): keep the group membership meanwhile.
+        await heartbeat();
+      }
     }
+  }
+
+  /**
+   * The write path for `received`, then what its decisions are owed, in this order: the read model (a caller
+   * told "accepted" can read its revision at once), the events of commits found again for a redelivery
+   * (if not yet published), then the new commits' events with every decision in one send. It returns only
+   * when all of that is stored and sent, so the offsets are committed after the commits, never before.
+   */
+  private async decide(received: Received[], started: bigint): Promise<void> {
+    const answers = await handleCommands(this.store, received.map((r) => r.item), RELEASE_AGGREGATE, this.streams);
+    const commits = answers.flatMap((a) => (a.outcome === 'ACCEPTED' && a.commit ? [a.commit] : []));
+    await this.readModel.catchUpMany(this.store, commits);
+    const fresh: Commit[] = [];
+    for (const answer of answers) {
+      if (answer.outcome !== 'ACCEPTED' || !answer.commit) continue;
+      if (answer.duplicate) await this.outbox.dispatchCommit(answer.commit);
+      else fresh.push(answer.commit);
+    }
+    const results = answers.map((answer, i) => this.resultMessage(this.resultOf(received[i].item, answer), received[i].correlationId));
+    await this.outbox.dispatchFresh(fresh, (ready: Commit[]) => this.publisher.publishCommits(ready, [{ topic: Topics.commandResults, events: results }]));
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     answers.forEach((answer, i) => {
-      const { message, item, correlationId } = decided[i];
-      if (!answer) {
-        slow.add(message);
-        return;
-      }
+      const { item, correlationId } = received[i];
       this.commands.inc({ type: item.command.type, outcome: answer.outcome });
       this.latency.observe({ type: item.command.type }, seconds);
       this.logger.info(
@@ -163,72 +178,21 @@ export class CommandProcessor implements OnApplicationShutdown {
         'command decided',
       );
     });
-    for (const message of messages) {
-      if (!slow.has(message)) continue;
-      await this.process({ ...message, topic, partition });
-      // One at a time may take long (a database outage): keep the group membership meanwhile.
-      await heartbeat();
-    }
   }
 
-  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }, command: ReleaseCommand): CommandMetadata {
-    return {
-      commandId: context.id,
-      fingerprint: commandFingerprint(command),
-      // The decision's own clock, not the sender's: deadlines must not depend on a caller's clock.
-      now: new Date().toISOString(),
-      actor: context.actor,
-      correlationId: context.correlationId,
-      ...(context.causationId ? { causationId: context.causationId } : {}),
-    };
-  }
-
-  private resultOf(item: BatchItem<ReleaseCommand>, answer: HandleResult<DecisionSummary>): CommandResult {
-    const { commandId } = item.metadata;
-    return answer.outcome === 'ACCEPTED'
-      ? { commandId, releaseId: item.streamId, outcome: 'ACCEPTED', decision: answer.result }
-      : { commandId, releaseId: item.streamId, outcome: 'REJECTED', error: answer.error as RejectedError };
-  }
-
-  async process(message: KafkaMessage & { partition?: number; topic?: string }): Promise<void> {
-    const started = process.hrtime.bigint();
-    const key = message.key ? message.key.toString() : null;
-    const parsed = parseCommand(message.value as Buffer | null, key, this.parseOptions);
-    if (!parsed.ok) {
-      await this.deadLetter(message, parsed.error);
-      if (parsed.id) {
-        await this.publishResult(
-          {
-            commandId: parsed.id,
-            ...(parsed.releaseId ? { releaseId: parsed.releaseId } : {}),
-            outcome: 'REJECTED',
-            error: { code: parsed.code, message: parsed.error },
-          },
-          parsed.correlationId,
-        );
-      }
-      this.commands.inc({ type: 'invalid', outcome: 'DEAD_LETTERED' });
-      return;
-    }
-    const { command, context } = parsed.value;
-    const releaseId = command.data.releaseId;
-    const log = this.logger.child({ correlationId: context.correlationId, commandId: context.id, releaseId, commandType: command.type });
-    const metadata = this.metadataOf(context, command);
-
+  /**
+   * One command through `decide`, until it is decided: a transient failure (the database, the broker) is
+   * retried with backoff; a command that keeps failing otherwise is parked on the dead-letter topic, so
+   * the partition keeps flowing.
+   */
+  private async decideWithRetries(one: Received): Promise<void> {
+    const { item, message, correlationId } = one;
+    const log = this.logger.child({ correlationId, commandId: item.metadata.commandId, releaseId: item.streamId, commandType: item.command.type });
     let unexpectedFailures = 0;
     let unreachableSince: number | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const handled = await handleCommand(this.store, releaseId, command, metadata, RELEASE_AGGREGATE, this.streams);
-        if (handled.outcome === 'ACCEPTED') {
-          // Read model first: a caller told "accepted" can read its revision at once.
-          await this.readModel.catchUp(this.store, releaseId, handled.commit ?? undefined);
-          if (handled.commit) await this.outbox.dispatchCommit(handled.commit, !handled.duplicate);
-        }
-        await this.publishResult(this.resultOf({ streamId: releaseId, command, metadata }, handled as HandleResult<DecisionSummary>), context.correlationId);
-        this.commands.inc({ type: command.type, outcome: handled.outcome });
-        this.latency.observe({ type: command.type }, Number(process.hrtime.bigint() - started) / 1e9);
-        log.info({ outcome: handled.outcome, duplicate: handled.duplicate, ...(handled.outcome === 'REJECTED' ? { code: handled.error.code } : { revision: (handled.result as DecisionSummary).revision }) }, 'command decided');
+        await this.decide([one], process.hrtime.bigint());
         return;
       } catch (error) {
         if (this.stopping) {
@@ -252,17 +216,47 @@ export class CommandProcessor implements OnApplicationShutdown {
         unexpectedFailures += 1;
         log.error({ err: error, attempt: unexpectedFailures }, 'command failed');
         if (unexpectedFailures >= MAX_ATTEMPTS_ON_UNEXPECTED_ERROR) {
-          // A poison message: park it so the partition keeps flowing.
           await this.deadLetter(message, `failed ${unexpectedFailures} times: ${(error as Error).message}`);
           await this.publishResult(
-            { commandId: context.id, releaseId, outcome: 'REJECTED', error: { code: 'INVALID_MESSAGE', message: 'The command could not be processed and was dead-lettered' } },
-            context.correlationId,
+            { commandId: item.metadata.commandId, releaseId: item.streamId, outcome: 'REJECTED', error: { code: 'INVALID_MESSAGE', message: 'The command could not be processed and was dead-lettered' } },
+            correlationId,
           );
-          this.commands.inc({ type: command.type, outcome: 'DEAD_LETTERED' });
+          this.commands.inc({ type: item.command.type, outcome: 'DEAD_LETTERED' });
           return;
         }
       }
     }
+  }
+
+  /** Bad input: parked on the dead-letter topic with its reason, and refused to its sender if it says who that is. */
+  private async refuseUnreadable(message: Located, parsed: Extract<ReturnType<typeof parseCommand>, { ok: false }>): Promise<void> {
+    await this.deadLetter(message, parsed.error);
+    if (parsed.id) {
+      await this.publishResult(
+        { commandId: parsed.id, ...(parsed.releaseId ? { releaseId: parsed.releaseId } : {}), outcome: 'REJECTED', error: { code: parsed.code, message: parsed.error } },
+        parsed.correlationId,
+      );
+    }
+    this.commands.inc({ type: 'invalid', outcome: 'DEAD_LETTERED' });
+  }
+
+  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }, command: ReleaseCommand): CommandMetadata {
+    return {
+      commandId: context.id,
+      fingerprint: commandFingerprint(command),
+      // The decision's own clock, not the sender's: deadlines must not depend on a caller's clock.
+      now: new Date().toISOString(),
+      actor: context.actor,
+      correlationId: context.correlationId,
+      ...(context.causationId ? { causationId: context.causationId } : {}),
+    };
+  }
+
+  private resultOf(item: BatchItem<ReleaseCommand>, answer: HandleResult<DecisionSummary>): CommandResult {
+    const { commandId } = item.metadata;
+    return answer.outcome === 'ACCEPTED'
+      ? { commandId, releaseId: item.streamId, outcome: 'ACCEPTED', decision: answer.result }
+      : { commandId, releaseId: item.streamId, outcome: 'REJECTED', error: answer.error as RejectedError };
   }
 
   private async publishResult(result: CommandResult, correlationId?: string): Promise<void> {
@@ -276,7 +270,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     };
   }
 
-  private async deadLetter(message: KafkaMessage & { partition?: number; topic?: string }, error: string): Promise<void> {
+  private async deadLetter(message: Located, error: string): Promise<void> {
     this.deadLettered.inc();
     this.logger.warn({ error, partition: message.partition, offset: message.offset }, 'command dead-lettered');
     await deadLetter(this.producer, this.config, Topics.commandsDlq, message, error, 'release-service');

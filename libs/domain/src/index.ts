@@ -2,6 +2,7 @@ export * from './core/decider';
 export * from './core/domain-error';
 export * from './release/release.events';
 export * from './release/release';
+export * from './release/release.transitions';
 export * from './release/release.history';
 export * from './release/release.commands';
 export * from './release/release.decide';

@@ -1,7 +1,8 @@
 import { CommandMetadata, fold } from '@app/domain';
-import type { AggregateOptions } from './aggregate';
+import type { AggregateOptions, HandleResult } from './aggregate';
 import { keepSnapshotted, LoadedStream, remember, saveStreamSnapshot, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
+import { AppendInput } from './store-records';
 
 /**
  * The steps of a decision that the one-command handler and the batch share, so each rule is written
@@ -38,3 +39,37 @@ export const snapshotIfDue = async <State>(
   const every = options.snapshotEvery ?? 0;
   if (every > 0 && next.version % every === 0) keepSnapshotted(cache, streamId, await saveStreamSnapshot(store, streamId, next, options));
 };
+
+/** The commit of a decision made on a stream at `on` (its version and hash). */
+export const appendInput = (
+  streamId: string,
+  commandType: string,
+  metadata: CommandMetadata,
+  events: Array<{ type: string; data: unknown }>,
+  result: unknown,
+  on: { version: number; hash: string },
+): AppendInput => ({
+  streamId,
+  expectedVersion: on.version,
+  commandId: metadata.commandId,
+  commandType,
+  events,
+  result,
+  metadata: {
+    actor: metadata.actor,
+    correlationId: metadata.correlationId,
+    ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
+    now: metadata.now,
+    ...(metadata.fingerprint ? { fingerprint: metadata.fingerprint } : {}),
+  },
+  prevHash: on.hash,
+});
+
+/**
+ * The answer to a command id already decided, unless it now comes with other content: a client that
+ * reuses its idempotency key for another request is told so, and neither answer changes.
+ */
+export const answerOf = <Result>(decided: HandleResult<Result>, stored: string | undefined, incoming: string | undefined): HandleResult<Result> =>
+  stored && incoming && stored !== incoming
+    ? { outcome: 'REJECTED', error: { code: 'IDEMPOTENCY_KEY_REUSED', message: 'This command id was already used for a command with other content; nothing was changed' }, duplicate: true }
+    : decided;

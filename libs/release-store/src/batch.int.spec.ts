@@ -3,11 +3,11 @@ import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
 import { ReleaseReadModel } from './release-read-model';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
-import { BatchItem, Commit, handleCommand, handleCommandBatch, HandleResult, loadStream, MongoEventStore, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
+import { BatchItem, Commit, handleCommand, decideTogether, HandleResult, loadStream, MongoEventStore, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
 
-// The release service's batch path (one fetch of a partition decided together), on the real MongoDB-wire
-// server: its answers must be those of the one-by-one path, and whatever it cannot decide it must leave.
-describe('handleCommandBatch, catchUpMany and dispatchFresh', () => {
+// The write path's quick pass (one fetch of a partition decided together), on the real MongoDB-wire
+// server: its answers must be those of the careful step, and whatever it cannot decide it must leave.
+describe('the write path in one pass (decideTogether), catchUpMany and dispatchFresh', () => {
   let connection: Connection;
   let store: MongoEventStore;
   let n = 0;
@@ -24,9 +24,10 @@ describe('handleCommandBatch, catchUpMany and dispatchFresh', () => {
     type: 'RecordOperationResult',
     data: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: 1 },
   });
-  const batch = (items: Array<BatchItem<ReleaseCommand>>, cache: StreamCache<ReleaseState>) =>
-    handleCommandBatch(store, items, RELEASE_AGGREGATE, cache);
-  /** What the one-by-one path does with what the batch left: the release service's fallback. */
+  /** The write path's quick pass alone (what handleCommands runs first), to see what it leaves. */
+  const batch = async (items: Array<BatchItem<ReleaseCommand>>, cache: StreamCache<ReleaseState>) =>
+    (await decideTogether(store, items, RELEASE_AGGREGATE, cache)).answers;
+  /** What the write path's careful step does with what the quick pass left. */
   const finish = async (items: Array<BatchItem<ReleaseCommand>>, answers: Array<HandleResult<DecisionSummary> | null>, cache: StreamCache<ReleaseState>) => {
     const all: Array<HandleResult<DecisionSummary>> = [];
     for (const [i, answer] of answers.entries()) {

@@ -2,7 +2,7 @@ import { CommandMetadata, compactRelease, DecisionSummary, fold, ReleaseCommand,
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
-import { AggregateOptions, handleCommand, handleCommandBatch, loadStream, loadWholeStream, MongoEventStore, StreamCache, verifyChain } from '@app/event-store';
+import { AggregateOptions, decideTogether, handleCommand, loadStream, loadWholeStream, MongoEventStore, StreamCache, verifyChain } from '@app/event-store';
 
 // A release state compacted to its newest revisions, on the real MongoDB-wire server: snapshots and the
 // cache hold the window, and a decision that reaches past it is made again on the whole stream.
@@ -134,14 +134,14 @@ describe('compacted release history', () => {
     expect(bogus).toMatchObject({ outcome: 'REJECTED', error: { code: 'OPERATION_NOT_FOUND' } });
   });
 
-  it('leaves a decision that needs the whole history from the batch path to the one-by-one path', async () => {
+  it('leaves a decision that needs the whole history from the quick pass to the careful step', async () => {
     const id = `cp-d-${uniqueSuffix()}`;
     await seed(id, 7);
     const cache = new StreamCache<ReleaseState>();
     const items = [
       { streamId: id, command: { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1 } } as ReleaseCommand, metadata: meta() },
     ];
-    const answers = await handleCommandBatch(store, items, options, cache);
+    const { answers } = await decideTogether(store, items, options, cache);
     expect(answers).toEqual([null]);
     const decided = await handle(id, items[0].command, cache, items[0].metadata);
     expect(decided).toMatchObject({ outcome: 'ACCEPTED', result: { revision: 8, targetRevision: 1 } });

@@ -1,5 +1,5 @@
-import type { ChartRef, Operation, ReleaseEvent, ReleaseStatus, RevisionStatus, Trigger } from '@app/domain';
-import { assertNever } from '@app/domain';
+import type { ChartRef, Operation, ReleaseEvent, ReleaseStatus, Revision, RevisionStatus, Trigger } from '@app/domain';
+import { changeOf } from '@app/domain';
 import type { Commit } from '@app/event-store';
 
 /**
@@ -89,7 +89,37 @@ export const projectCommits = (
   return { view, revisionOps };
 };
 
-/** One event's effect on the release's view, and the revision writes it adds to `revisionOps`. */
+/** A revision as the read model stores it: absent fields as null, text sealed at rest. */
+const revisionView = (releaseId: string, r: Revision, seal: (text: string) => string): RevisionView => ({
+  _id: revisionKey(releaseId, r.revision),
+  releaseId,
+  revision: r.revision,
+  operation: r.operation,
+  chartVersion: r.chartVersion,
+  valuesJson: seal(JSON.stringify(r.values)),
+  chartDigest: r.chartDigest ?? null,
+  status: r.status,
+  rollbackOf: r.rollbackOf ?? null,
+  causedByRevision: r.causedByRevision ?? null,
+  trigger: r.trigger,
+  requestedBy: r.requestedBy,
+  reason: r.reason ?? null,
+  requestedAt: r.requestedAt,
+  completedAt: r.completedAt ?? null,
+  error: r.error === undefined ? null : seal(r.error),
+  helmRevision: r.helmRevision ?? null,
+  operationId: r.operationId,
+  atomic: r.atomic,
+  warnings: r.warnings,
+  remediation: r.remediation ?? null,
+  reportedFailure: r.reportedFailure ?? null,
+});
+
+/**
+ * One event's effect on the release's view, and the revision writes it adds to `revisionOps`: the
+ * domain's own change (changeOf), laid out as the view's fields; only what the view alone keeps (its
+ * lastSuccessfulRevision, its first creation) is worked out here.
+ */
 const projectEvent = (
   view: ReleaseView | null,
   event: ReleaseEvent,
@@ -97,118 +127,39 @@ const projectEvent = (
   revisionOps: RevisionOp[],
   seal: (text: string) => string,
 ): ReleaseView | null => {
-  const setRevision = (releaseId: string, revision: number, set: Partial<RevisionView>) =>
-    revisionOps.push({ id: revisionKey(releaseId, revision), set });
-  switch (event.type) {
-    case 'InstallRequested':
-    case 'UpgradeRequested':
-    case 'RollbackRequested': {
-      const d = event.data;
-      const operation: Operation =
-        event.type === 'InstallRequested' ? 'INSTALL' : event.type === 'UpgradeRequested' ? 'UPGRADE' : 'ROLLBACK';
-      const rollback = event.type === 'RollbackRequested' ? event.data : undefined;
-      const insert: RevisionView = {
-        _id: revisionKey(d.releaseId, d.revision),
-        releaseId: d.releaseId,
-        revision: d.revision,
-        operation,
-        chartVersion: d.chartVersion,
-        valuesJson: seal(JSON.stringify(d.values)),
-        chartDigest: rollback?.chartDigest ?? null,
-        status: `PENDING_${operation}`,
-        rollbackOf: rollback?.rollbackOf ?? null,
-        causedByRevision: rollback?.causedByRevision ?? null,
-        trigger: d.trigger,
-        requestedBy: d.requestedBy,
-        reason: d.reason ?? null,
-        requestedAt: d.requestedAt,
-        completedAt: null,
-        error: null,
-        helmRevision: null,
-        operationId: d.operationId,
-        atomic: d.atomic,
-        warnings: rollback?.warnings ?? (event.type === 'UpgradeRequested' ? (event.data.warnings ?? []) : []),
-        remediation: null,
-        reportedFailure: null,
-      };
-      revisionOps.push({ insert });
-      const base: ReleaseView = view ?? {
-        _id: d.releaseId,
-        releaseId: d.releaseId,
-        version: 0,
-        name: d.name,
-        namespace: d.namespace,
-        chart: d.chart,
-        autoRollback: false,
-        status: 'PENDING_INSTALL',
-        currentRevision: 0,
-        lastSuccessfulRevision: null,
-        pendingOperationId: null,
-        pendingDeadline: null,
-        lastError: null,
-        createdAt: commit.metadata.now,
-        updatedAt: commit.metadata.now,
-      };
-      return {
-        ...base,
-        name: d.name,
-        namespace: d.namespace,
-        chart: d.chart,
-        ...(event.type === 'InstallRequested' ? { autoRollback: event.data.autoRollback } : {}),
-        status: `PENDING_${operation}`,
-        currentRevision: d.revision,
-        pendingOperationId: d.operationId,
-        pendingDeadline: d.deadline,
-      };
-    }
-    case 'RevisionDeployed': {
-      const d = event.data;
-      setRevision(d.releaseId, d.revision, {
-        status: 'DEPLOYED',
-        completedAt: d.completedAt,
-        ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
-        ...(d.chartDigest !== undefined ? { chartDigest: d.chartDigest } : {}),
-      });
-      const v = view!;
-      return {
-        ...v,
-        status: 'DEPLOYED',
-        lastSuccessfulRevision: Math.max(v.lastSuccessfulRevision ?? 0, d.revision),
-        pendingOperationId: null,
-        pendingDeadline: null,
-        lastError: null,
-      };
-    }
-    case 'RevisionFailed': {
-      const d = event.data;
-      setRevision(d.releaseId, d.revision, {
-        status: 'FAILED',
-        completedAt: d.completedAt,
-        error: seal(d.error),
-        ...(d.helmRevision !== undefined ? { helmRevision: d.helmRevision } : {}),
-      });
-      return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: seal(d.error) };
-    }
-    case 'UninstallRequested':
-      return {
-        ...view!,
-        status: 'PENDING_UNINSTALL',
-        pendingOperationId: event.data.operationId,
-        pendingDeadline: event.data.deadline,
-      };
-    case 'ReleaseUninstalled':
-      return { ...view!, status: 'UNINSTALLED', pendingOperationId: null, pendingDeadline: null };
-    case 'UninstallFailed':
-      return { ...view!, status: 'FAILED', pendingOperationId: null, pendingDeadline: null, lastError: seal(event.data.error) };
-    case 'UpgradeFailureReported':
-      setRevision(event.data.releaseId, event.data.revision, { reportedFailure: event.data.reason });
-      return view;
-    case 'AutomaticRollbackImpossible':
-      setRevision(event.data.releaseId, event.data.causedByRevision, {
-        remediation: `automatic rollback impossible: ${event.data.reason}`,
-      });
-      return view;
-    default:
-      return assertNever(event, 'release event');
+  const { releaseId } = event.data;
+  const { status, pending, lastError, chart, added, changed } = changeOf(event);
+  if (added) revisionOps.push({ insert: revisionView(releaseId, added, seal) });
+  if (changed) {
+    const { error, ...set } = changed.change;
+    revisionOps.push({ id: revisionKey(releaseId, changed.revision), set: { ...set, ...(error !== undefined ? { error: seal(error) } : {}) } });
   }
+  if (!view && !(added && 'name' in event.data)) throw new Error(`Event ${event.type} cannot apply to a release that was never installed`);
+  let next: ReleaseView =
+    view ??
+    ({
+      _id: releaseId,
+      releaseId,
+      version: 0,
+      autoRollback: false,
+      currentRevision: 0,
+      lastSuccessfulRevision: null,
+      pendingOperationId: null,
+      pendingDeadline: null,
+      lastError: null,
+      createdAt: commit.metadata.now,
+      updatedAt: commit.metadata.now,
+    } as ReleaseView);
+  if (added && 'name' in event.data) {
+    next = { ...next, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
+    if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback };
+  }
+  return {
+    ...next,
+    ...(status !== undefined ? { status } : {}),
+    ...(chart !== undefined ? { chart } : {}),
+    ...(pending !== undefined ? { pendingOperationId: pending?.operationId ?? null, pendingDeadline: pending?.deadline ?? null } : {}),
+    ...(lastError !== undefined ? { lastError: lastError === null ? null : seal(lastError) } : {}),
+    ...(changed?.change.status === 'DEPLOYED' ? { lastSuccessfulRevision: Math.max(next.lastSuccessfulRevision ?? 0, changed.revision) } : {}),
+  };
 };

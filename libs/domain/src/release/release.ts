@@ -1,21 +1,11 @@
 /**
- * The release aggregate's state and `evolve`. Its events are in release.events.ts, decisions in
- * release.decide.ts, history queries and compaction in release.history.ts. Pure TypeScript: no framework,
- * no I/O, no clock.
+ * The release aggregate's state and `evolve`. Its events are in release.events.ts, what each of them
+ * changes in release.transitions.ts, decisions in release.decide.ts, history queries and compaction in
+ * release.history.ts. Pure TypeScript: no framework, no I/O, no clock.
  */
-import { assertNever, NeedsFullHistory } from '../core/decider';
-import {
-  ChartRef,
-  DesiredRevision,
-  Operation,
-  OperationKind,
-  ReleaseEvent,
-  ReleaseStatus,
-  RevisionStatus,
-  Trigger,
-  Values,
-  canonicalJson,
-} from './release.events';
+import { NeedsFullHistory } from '../core/decider';
+import { ChartRef, Operation, OperationKind, ReleaseEvent, ReleaseStatus, RevisionStatus, Trigger, Values, canonicalJson } from './release.events';
+import { changeOf, ReleaseChange } from './release.transitions';
 
 // ----------------------------------------------------------------------------------------------- state
 
@@ -93,34 +83,6 @@ export const initialState = (): ReleaseState => ({ status: 'NONE' });
 
 // ---------------------------------------------------------------------------------------------- evolve
 
-const revisionFrom = (
-  data: DesiredRevision,
-  operation: Operation,
-  extra: Partial<Revision> = {},
-): Revision => ({
-  revision: data.revision,
-  operation,
-  chartVersion: data.chartVersion,
-  values: data.values,
-  status: `PENDING_${operation}`,
-  trigger: data.trigger,
-  requestedBy: data.requestedBy,
-  ...(data.reason !== undefined ? { reason: data.reason } : {}),
-  requestedAt: data.requestedAt,
-  operationId: data.operationId,
-  atomic: data.atomic,
-  warnings: [],
-  ...extra,
-});
-
-const pendingFrom = (data: DesiredRevision, kind: Operation): PendingOperation => ({
-  operationId: data.operationId,
-  kind,
-  revision: data.revision,
-  atomic: data.atomic,
-  deadline: data.deadline,
-});
-
 /**
  * The revision numbered `revision` if the state holds it, undefined if the release has no such revision.
  * A revision the state left out (compacted) cannot be answered from it: NeedsFullHistory.
@@ -159,144 +121,63 @@ const existing = (state: ReleaseState, event: ReleaseEvent): ExistingRelease => 
   return state;
 };
 
+/** The release after `change` (release.transitions.ts), before the state's own bookkeeping. */
+const applyChange = (release: ExistingRelease, change: ReleaseChange): ExistingRelease => {
+  const { status, pending, lastError, chart, added, changed } = change;
+  return {
+    ...release,
+    ...(status !== undefined ? { status } : {}),
+    ...(pending !== undefined ? { pending } : {}),
+    ...(lastError !== undefined ? { lastError: lastError ?? undefined } : {}),
+    ...(chart !== undefined ? { chart } : {}),
+    revisions: added
+      ? [...release.revisions, added]
+      : changed
+        ? updateRevision(release, changed.revision, changed.change)
+        : release.revisions,
+  };
+};
+
+/** A configuration that failed, remembered so automation never applies it again. */
+const quarantine = (release: ExistingRelease, revision: number): QuarantinedConfiguration[] => {
+  const failed = heldRevision(release, revision);
+  return failed
+    ? [...release.quarantined, { chartVersion: failed.chartVersion, values: canonicalJson(failed.values), revision: failed.revision }]
+    : release.quarantined;
+};
+
 export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState => {
+  const change = changeOf(event);
+  if (event.type === 'InstallRequested') {
+    // An install starts the release afresh; a re-install after an uninstall keeps its history.
+    const { data } = event;
+    const previous = state.status === 'NONE' ? undefined : state;
+    return {
+      status: 'PENDING_INSTALL',
+      releaseId: data.releaseId,
+      name: data.name,
+      namespace: data.namespace,
+      chart: data.chart,
+      autoRollback: data.autoRollback,
+      revisions: [...(previous?.revisions ?? []), change.added!],
+      ...(previous?.archivedRevisions ? { archivedRevisions: previous.archivedRevisions } : {}),
+      pending: change.pending!,
+      finishedUninstalls: previous?.finishedUninstalls ?? [],
+      quarantined: previous?.quarantined ?? [],
+    };
+  }
+  const release = existing(state, event);
+  const next = applyChange(release, change);
   switch (event.type) {
-    case 'InstallRequested': {
-      const { data } = event;
-      const previous = state.status === 'NONE' ? [] : state.revisions;
-      return {
-        status: 'PENDING_INSTALL',
-        releaseId: data.releaseId,
-        name: data.name,
-        namespace: data.namespace,
-        chart: data.chart,
-        autoRollback: data.autoRollback,
-        revisions: [...previous, revisionFrom(data, 'INSTALL')],
-        ...(state.status !== 'NONE' && state.archivedRevisions ? { archivedRevisions: state.archivedRevisions } : {}),
-        pending: pendingFrom(data, 'INSTALL'),
-        finishedUninstalls: state.status === 'NONE' ? [] : state.finishedUninstalls,
-        quarantined: state.status === 'NONE' ? [] : state.quarantined,
-      };
-    }
-    case 'UpgradeRequested': {
-      const release = existing(state, event);
-      return {
-        ...release,
-        status: 'PENDING_UPGRADE',
-        chart: event.data.chart,
-        revisions: [...release.revisions, revisionFrom(event.data, 'UPGRADE', { warnings: event.data.warnings ?? [] })],
-        pending: pendingFrom(event.data, 'UPGRADE'),
-      };
-    }
-    case 'RollbackRequested': {
-      const release = existing(state, event);
-      const { data } = event;
-      return {
-        ...release,
-        status: 'PENDING_ROLLBACK',
-        chart: data.chart,
-        revisions: [
-          ...release.revisions,
-          revisionFrom(data, 'ROLLBACK', {
-            rollbackOf: data.rollbackOf,
-            ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
-            ...(data.causedByRevision !== undefined ? { causedByRevision: data.causedByRevision } : {}),
-            warnings: data.warnings,
-          }),
-        ],
-        pending: pendingFrom(data, 'ROLLBACK'),
-      };
-    }
-    case 'RevisionDeployed': {
-      const release = existing(state, event);
-      const { data } = event;
-      return {
-        ...release,
-        status: 'DEPLOYED',
-        revisions: updateRevision(release, data.revision, {
-          status: 'DEPLOYED',
-          completedAt: data.completedAt,
-          ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
-          ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
-        }),
-        pending: null,
-        lastError: undefined,
-      };
-    }
-    case 'RevisionFailed': {
-      const release = existing(state, event);
-      const { data } = event;
-      const failed = heldRevision(release, data.revision);
-      return {
-        ...release,
-        quarantined: failed
-          ? [...release.quarantined, { chartVersion: failed.chartVersion, values: canonicalJson(failed.values), revision: failed.revision }]
-          : release.quarantined,
-        status: 'FAILED',
-        revisions: updateRevision(release, data.revision, {
-          status: 'FAILED',
-          completedAt: data.completedAt,
-          error: data.error,
-          ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
-        }),
-        pending: null,
-        lastError: data.error,
-      };
-    }
-    case 'UninstallRequested': {
-      const release = existing(state, event);
-      return {
-        ...release,
-        status: 'PENDING_UNINSTALL',
-        pending: {
-          operationId: event.data.operationId,
-          kind: 'UNINSTALL',
-          atomic: false,
-          deadline: event.data.deadline,
-        },
-      };
-    }
-    case 'ReleaseUninstalled': {
-      const release = existing(state, event);
-      const uninstall = event.data.cause === 'UNINSTALL';
-      return {
-        ...release,
-        status: 'UNINSTALLED',
-        pending: null,
-        finishedUninstalls: uninstall
-          ? [...release.finishedUninstalls, event.data.operationId]
-          : release.finishedUninstalls,
-      };
-    }
-    case 'UninstallFailed': {
-      const release = existing(state, event);
-      return {
-        ...release,
-        status: 'FAILED',
-        pending: null,
-        finishedUninstalls: [...release.finishedUninstalls, event.data.operationId],
-        lastError: event.data.error,
-      };
-    }
-    case 'UpgradeFailureReported': {
-      const release = existing(state, event);
-      const reported = heldRevision(release, event.data.revision);
-      return {
-        ...release,
-        revisions: updateRevision(release, event.data.revision, { reportedFailure: event.data.reason }),
-        quarantined: reported
-          ? [...release.quarantined, { chartVersion: reported.chartVersion, values: canonicalJson(reported.values), revision: reported.revision }]
-          : release.quarantined,
-      };
-    }
-    case 'AutomaticRollbackImpossible': {
-      const release = existing(state, event);
-      return {
-        ...release,
-        revisions: updateRevision(release, event.data.causedByRevision, { remediation: `automatic rollback impossible: ${event.data.reason}` }),
-      };
-    }
+    case 'RevisionFailed':
+      return { ...next, quarantined: quarantine(release, event.data.revision) };
+    case 'UpgradeFailureReported':
+      return { ...next, quarantined: quarantine(release, event.data.revision) };
+    case 'ReleaseUninstalled':
+      return event.data.cause === 'UNINSTALL' ? { ...next, finishedUninstalls: [...release.finishedUninstalls, event.data.operationId] } : next;
+    case 'UninstallFailed':
+      return { ...next, finishedUninstalls: [...release.finishedUninstalls, event.data.operationId] };
     default:
-      return assertNever(event, 'release event');
+      return next;
   }
 };

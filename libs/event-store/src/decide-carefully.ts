@@ -1,44 +1,10 @@
 import { CommandMetadata, Decider, DomainError, isDomainError, NeedsFullHistory } from '@app/domain';
 import type { AggregateOptions, HandleResult, RejectedResult } from './aggregate';
-import { advanced, decideOn, snapshotIfDue } from './decision-steps';
+import { advanced, answerOf, appendInput, decideOn, snapshotIfDue } from './decision-steps';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
 import { loadStream, LoadedStream, loadWholeStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
-import { AppendInput, RecordedRejection } from './store-records';
-
-/** The commit of a decision made on a stream at `on` (its version and hash). */
-export const appendInput = (
-  streamId: string,
-  commandType: string,
-  metadata: CommandMetadata,
-  events: Array<{ type: string; data: unknown }>,
-  result: unknown,
-  on: { version: number; hash: string },
-): AppendInput => ({
-  streamId,
-  expectedVersion: on.version,
-  commandId: metadata.commandId,
-  commandType,
-  events,
-  result,
-  metadata: {
-    actor: metadata.actor,
-    correlationId: metadata.correlationId,
-    ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
-    now: metadata.now,
-    ...(metadata.fingerprint ? { fingerprint: metadata.fingerprint } : {}),
-  },
-  prevHash: on.hash,
-});
-
-/**
- * The answer to a command id already decided, unless it now comes with other content: a client that
- * reuses its idempotency key for another request is told so, and neither answer changes.
- */
-export const answerOf = <Result>(decided: HandleResult<Result>, stored: string | undefined, incoming: string | undefined): HandleResult<Result> =>
-  stored && incoming && stored !== incoming
-    ? { outcome: 'REJECTED', error: { code: 'IDEMPOTENCY_KEY_REUSED', message: 'This command id was already used for a command with other content; nothing was changed' }, duplicate: true }
-    : decided;
+import { RecordedRejection } from './store-records';
 
 const rejection = (error: DomainError): RejectedResult => ({
   code: error.code,
@@ -46,41 +12,54 @@ const rejection = (error: DomainError): RejectedResult => ({
   ...(Object.keys(error.details).length ? { details: error.details } : {}),
 });
 
+/** What the quick pass already knows of a command it leaves, so deciding it carefully asks for it once only. */
+export interface Known {
+  /** The stream in the cache was read from the store by this very call, with nothing appended since. */
+  fresh: boolean;
+  /** The command's recorded refusal (null: none). */
+  refused: RecordedRejection | null;
+}
+
 /**
- * The one command handler, for any aggregate:
+ * The careful step of the write path (handleCommands), for one command the quick pass left:
  * 1. a command already decided (same id) gets its first answer again, changing nothing;
  * 2. read the stream (snapshot + tail) and fold it;
- * 3. decide: a DomainError is a rejection, recorded so a redelivery gets the same answer;
+ * 3. decide: a DomainError is a rejection, recorded so a redelivery gets the same answer, and only ever
+ *    on the stream as stored (never on a cached copy that may be stale);
  * 4. append the events as one commit at the expected version;
  * 5. on a version conflict, another writer won: go back to 2, a bounded number of times.
  */
-export const handleCommand = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
+export const decideCarefully = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
   store: MongoEventStore,
   streamId: string,
   command: Command,
   metadata: CommandMetadata,
   options: AggregateOptions<State, Command, Event, Result>,
-  cache?: StreamCache<State>,
+  cache: StreamCache<State>,
+  known?: Known,
 ): Promise<HandleResult<Result>> => {
   const decider = options.decider as unknown as Decider<State, never, Event>;
   // Whether `loaded` came from the cache (and may be stale) rather than from the store just now.
   let cached = false;
+  // The first load may be the quick pass's own fresh read, in the cache: as good as the store's.
+  let firstLoad = true;
   // Whether decisions need the whole history (a decision asked for it with NeedsFullHistory).
   let full = false;
   const load = async (fresh: boolean): Promise<LoadedStream<State>> => {
-    const hit = fresh ? undefined : cache?.get(streamId);
-    cached = hit !== undefined;
+    const hit = fresh ? undefined : cache.get(streamId);
+    cached = hit !== undefined && !(firstLoad && known?.fresh);
+    firstLoad = false;
     const loaded =
       hit ??
       (full
         ? await loadWholeStream<State, Event>(store, streamId, decider, options)
         : await loadStream<State, Event>(store, streamId, decider, options.snapshotSchemaVersion));
-    cache?.set(streamId, loaded);
+    cache.set(streamId, loaded);
     return loaded;
   };
 
   // The recorded refusal, if any, is asked for while the stream loads: one round trip less per command.
-  const [first, refused] = await Promise.all([load(false), store.findRejection(streamId, metadata.commandId)]);
+  const [first, refused] = await Promise.all([load(false), known ? known.refused : store.findRejection(streamId, metadata.commandId)]);
   let loaded = first;
   const previous = await priorDecision<Result>(store, streamId, metadata, loaded, false, refused);
   if (previous) return previous;
@@ -124,12 +103,12 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
     try {
       const commit = await store.append(appendInput(streamId, command.type, metadata, events, result, { version, hash }));
       const next = advanced(loaded, after, commit);
-      cache?.set(streamId, next);
+      cache.set(streamId, next);
       await snapshotIfDue(store, cache, streamId, next, options);
       return { outcome: 'ACCEPTED', result, commit, duplicate: false };
     } catch (error) {
       if (error instanceof DuplicateCommandError) {
-        cache?.delete(streamId);
+        cache.delete(streamId);
         const first = await priorDecision<Result>(store, streamId, metadata, await load(true), true);
         if (first) return first;
       }
@@ -142,7 +121,7 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
       throw error;
     }
   }
-  cache?.delete(streamId);
+  cache.delete(streamId);
   throw new ConcurrencyRetriesExhaustedError(streamId, maxAttempts);
 };
 

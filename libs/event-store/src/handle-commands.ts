@@ -1,7 +1,7 @@
 import { CommandMetadata, Decider, isDomainError, NeedsFullHistory } from '@app/domain';
 import type { AggregateOptions, HandleResult, RejectedResult } from './aggregate';
-import { advanced, decideOn, snapshotIfDue } from './decision-steps';
-import { answerOf, appendInput } from './handle-command';
+import { decideCarefully, Known } from './decide-carefully';
+import { advanced, answerOf, appendInput, decideOn, snapshotIfDue } from './decision-steps';
 import { loadStream, LoadedStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { PreparedCommit, rejectionKey } from './store-records';
@@ -13,26 +13,67 @@ export interface BatchItem<Command> {
 }
 
 /**
- * Decides a batch of commands (one Kafka fetch, several streams, in order per stream) with one rejection
- * query and one ordered insert of all the commits, instead of a handful of round trips per command.
- *
- * Only the plain case is decided here: a new command accepted on the stream as loaded (and a command
- * refused before, answered again). Everything else is left to `handleCommand`, which the caller runs
- * afterwards, in order, for each item answered `null`: a redelivery of a recent command, a refusal (it is
- * recorded only after a fresh read), a commit that collided in the insert. Once an item of a stream is
- * left, so are the stream's later items, so per stream the decisions keep the order of the commands.
+ * The write path, the one way commands become commits, for one command or a whole Kafka fetch (several
+ * streams, in order per stream):
+ * 1. load each stream once (the cache, or snapshot + tail) and every command's recorded refusal (one query);
+ * 2. decide in memory, in order per stream, each decision on the state the one before left;
+ * 3. append all the commits in one ordered insert, snapshot where one is due;
+ * 4. decide carefully (decideCarefully), one at a time and in order, what steps 2-3 leave: a redelivery
+ *    of a recent command, a refusal (recorded only after a fresh read), a decision that needs the whole
+ *    history, a commit that collided in the insert. Once an item of a stream is left, so are the stream's
+ *    later items, so per stream the decisions keep the order of the commands.
+ * Every item gets its answer, in the order given. What to project and publish is the caller's, from the
+ * commits the answers carry.
  */
-export const handleCommandBatch = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
+export const handleCommands = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
+  store: MongoEventStore,
+  items: Array<BatchItem<Command>>,
+  options: AggregateOptions<State, Command, Event, Result>,
+  cache: StreamCache<State> = new StreamCache<State>(),
+): Promise<Array<HandleResult<Result>>> => {
+  const { answers, known } = await decideTogether(store, items, options, cache);
+  for (const [index, item] of items.entries()) {
+    answers[index] ??= await decideCarefully(store, item.streamId, item.command, item.metadata, options, cache, known.get(index));
+  }
+  return answers as Array<HandleResult<Result>>;
+};
+
+/** One command through the write path. */
+export const handleCommand = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
+  store: MongoEventStore,
+  streamId: string,
+  command: Command,
+  metadata: CommandMetadata,
+  options: AggregateOptions<State, Command, Event, Result>,
+  cache?: StreamCache<State>,
+): Promise<HandleResult<Result>> => (await handleCommands(store, [{ streamId, command, metadata }], options, cache))[0];
+
+/**
+ * Steps 1-3 of the write path: decides the plain cases (a new command accepted on the stream as loaded,
+ * a command refused before answered again) and leaves the rest null. For the first item it leaves of a
+ * stream, it says what it learnt, so the careful step does not ask again.
+ */
+export const decideTogether = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
   store: MongoEventStore,
   items: Array<BatchItem<Command>>,
   options: AggregateOptions<State, Command, Event, Result>,
   cache: StreamCache<State>,
-): Promise<Array<HandleResult<Result> | null>> => {
+): Promise<{ answers: Array<HandleResult<Result> | null>; known: Map<number, Known> }> => {
   const decider = options.decider as unknown as Decider<State, never, Event>;
   const answers: Array<HandleResult<Result> | null> = items.map(() => null);
+  const known = new Map<number, Known>();
   const streamIds = [...new Set(items.map((i) => i.streamId))];
+  // Streams read from the store just now, with nothing decided on them yet.
+  const fresh = new Set<string>();
   const [loadedList, rejected] = await Promise.all([
-    Promise.all(streamIds.map(async (id) => cache.get(id) ?? (await loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion)))),
+    Promise.all(
+      streamIds.map(async (id) => {
+        const hit = cache.get(id);
+        if (hit) return hit;
+        fresh.add(id);
+        return loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion);
+      }),
+    ),
     store.findRejections(items.map((i) => ({ streamId: i.streamId, commandId: i.metadata.commandId }))),
   ]);
   loadedList.forEach((loaded, i) => cache.set(streamIds[i], loaded));
@@ -41,6 +82,10 @@ export const handleCommandBatch = async <State, Command extends { type: string }
   const left = new Set<string>();
   const planned: Array<{ index: number; commit: PreparedCommit; after: LoadedStream<State> }> = [];
 
+  const leave = (streamId: string, index: number): void => {
+    left.add(streamId);
+    known.set(index, { fresh: fresh.has(streamId), refused: null });
+  };
   items.forEach(({ streamId, command, metadata }, index) => {
     if (left.has(streamId)) return;
     const refused = rejected.get(rejectionKey(streamId, metadata.commandId));
@@ -50,7 +95,7 @@ export const handleCommandBatch = async <State, Command extends { type: string }
     }
     const loaded = current.get(streamId)!;
     if (loaded.recent.some(([id]) => id === metadata.commandId)) {
-      left.add(streamId);
+      leave(streamId, index);
       return;
     }
     let decided: { events: Event[]; after: State; result: Result };
@@ -59,7 +104,7 @@ export const handleCommandBatch = async <State, Command extends { type: string }
     } catch (error) {
       // A refusal, or a decision that needs the whole history: handleCommand decides it.
       if (!isDomainError(error) && !(error instanceof NeedsFullHistory)) throw error;
-      left.add(streamId);
+      leave(streamId, index);
       return;
     }
     const { events, after: state, result } = decided;
@@ -71,8 +116,9 @@ export const handleCommandBatch = async <State, Command extends { type: string }
     const after = advanced(loaded, state, { commandId: metadata.commandId, version: commit.doc.version, hash: commit.doc.hash });
     planned.push({ index, commit, after });
     current.set(streamId, after);
+    fresh.delete(streamId);
   });
-  if (planned.length === 0) return answers;
+  if (planned.length === 0) return { answers, known };
 
   const { commits, collided } = await store.appendMany(planned.map((p) => p.commit));
   const snapshots: Array<Promise<void>> = [];
@@ -90,9 +136,12 @@ export const handleCommandBatch = async <State, Command extends { type: string }
     cache.delete(planned[collided].commit.doc.streamId);
     const unstored = new Set(planned.slice(collided).map((p) => p.commit.doc.streamId));
     items.forEach((item, index) => {
-      if (index >= from && unstored.has(item.streamId)) answers[index] = null;
+      if (index >= from && unstored.has(item.streamId)) {
+        answers[index] = null;
+        known.delete(index);
+      }
     });
   }
   await Promise.all(snapshots);
-  return answers;
+  return { answers, known };
 };
