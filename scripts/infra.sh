@@ -19,6 +19,14 @@ print_env() {
   "$here/infra/kube.sh" env
 }
 
+# Runs `command` on each server in order, all of them even when one fails; exit 1 if any did.
+each() { # command server...
+  local command="$1" rc=0 server
+  shift
+  for server in "$@"; do "$here/infra/$server.sh" "$command" || rc=1; done
+  exit "$rc"
+}
+
 case "${1:-}" in
   up)
     # Progress goes to stderr, the export lines alone to stdout: `eval "$(scripts/infra.sh up)"` works.
@@ -27,20 +35,9 @@ case "${1:-}" in
     "$here/infra/kube.sh" up >/dev/null
     print_env
     ;;
-  status)
-    rc=0
-    "$here/infra/kafka.sh" status || rc=1
-    "$here/infra/ferretdb.sh" status || rc=1
-    "$here/infra/kube.sh" status || rc=1
-    exit "$rc"
-    ;;
-  down)
-    rc=0
-    "$here/infra/kube.sh" down || rc=1
-    "$here/infra/ferretdb.sh" down || rc=1
-    "$here/infra/kafka.sh" down || rc=1
-    exit "$rc"
-    ;;
+  status) each status kafka ferretdb kube ;;
+  # The reverse of `up`: the cluster before the stores it does not need.
+  down) each down kube ferretdb kafka ;;
   env) print_env ;;
   *)
     echo "usage: scripts/infra.sh up|status|down|env" >&2

@@ -298,10 +298,7 @@ cmd_up() {
   fi
   mkdir -p "$RUN_DIR"
   # Two concurrent `up`s (e.g. parallel test jobs) must not both build or start a server on one data dir.
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$RUN_DIR/.lock"
-    flock -w 300 9 || die "another ferretdb.sh is holding $RUN_DIR/.lock"
-  fi
+  take_lock 9 "$RUN_DIR/.lock" 300
 
   local pid
   if pid="$(ferretdb_pid)"; then
@@ -427,21 +424,4 @@ cmd_down() {
   pg_down
 }
 
-cmd_logs() {
-  [[ -f "$LOG_FILE" ]] || die "no log yet at $LOG_FILE"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F "$LOG_FILE"
-  fi
-  cat "$LOG_FILE"
-}
-
-case "${1:-}" in
-up) cmd_up ;;
-status) cmd_status ;;
-down) cmd_down ;;
-logs) cmd_logs "${2:-}" ;;
-*)
-  echo "usage: $0 up|status|down|logs [-f]" >&2
-  exit 2
-  ;;
-esac
+server_main "$@"

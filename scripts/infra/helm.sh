@@ -66,14 +66,11 @@ build_binary() {
   need_go
   mkdir -p "$CACHE_DIR"
   # Two concurrent `ensure`s (e.g. parallel test jobs) must not both build into the same directory.
-  if command -v flock >/dev/null 2>&1; then
-    exec 8>"$CACHE_DIR/.lock"
-    flock -w 1200 8 || die "another helm.sh is holding $CACHE_DIR/.lock"
-    # Whoever held the lock may just have built it.
-    if [[ -x "$BIN" ]]; then
-      exec 8>&-
-      return 0
-    fi
+  take_lock 8 "$CACHE_DIR/.lock" 1200
+  # Whoever held the lock may just have built it.
+  if [[ -x "$BIN" ]]; then
+    exec 8>&-
+    return 0
   fi
   : >"$BUILD_LOG"
   log "building helm $HELM_VERSION from the Go module proxy into $BIN_DIR (first run only, ~2 min on 2 cores)"

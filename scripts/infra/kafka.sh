@@ -46,6 +46,7 @@ TOOLS_DIR="$CACHE_DIR/tools"
 RUN_DIR="${HRS_RUN_DIR:-$CACHE_ROOT/run}/kafka"
 DATA_DIR="$RUN_DIR/data"
 LOG_DIR="$RUN_DIR/logs"
+LOG_FILE="$LOG_DIR/server.log"
 PID_FILE="$RUN_DIR/kafka.pid"
 CONFIG_FILE="$RUN_DIR/server.properties"
 LOG4J_CONFIG="$RUN_DIR/log4j2.xml"
@@ -247,10 +248,7 @@ cmd_up() {
   need_java
   mkdir -p "$RUN_DIR"
   # Two concurrent `up`s (e.g. parallel test jobs) must not both format and start a broker.
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$RUN_DIR/.lock"
-    flock -w 120 9 || die "another kafka.sh is holding $RUN_DIR/.lock"
-  fi
+  take_lock 9 "$RUN_DIR/.lock" 120
 
   local pid
   if pid="$(broker_pid)"; then
@@ -345,21 +343,4 @@ cmd_down() {
   log "stopped"
 }
 
-cmd_logs() {
-  [[ -f "$LOG_DIR/server.log" ]] || die "no log yet at $LOG_DIR/server.log"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F "$LOG_DIR/server.log"
-  fi
-  cat "$LOG_DIR/server.log"
-}
-
-case "${1:-}" in
-up) cmd_up ;;
-status) cmd_status ;;
-down) cmd_down ;;
-logs) cmd_logs "${2:-}" ;;
-*)
-  echo "usage: $0 up|status|down|logs [-f]" >&2
-  exit 2
-  ;;
-esac
+server_main "$@"

@@ -125,13 +125,10 @@ build_component() { # component version binary expected-version-output-substring
   need_go
   mkdir -p "$dir"
   # Two concurrent `up`s with different run dirs still share this cache: only one builds.
-  if command -v flock >/dev/null 2>&1; then
-    exec 8>"$dir/.lock"
-    flock -w 3600 8 || die "another kube.sh is holding $dir/.lock"
-    if [[ -x "$bin" && "$(cat "$dir/.source" 2>/dev/null || true)" == "$stamp" ]]; then
-      exec 8>&-
-      return 0
-    fi
+  take_lock 8 "$dir/.lock" 3600
+  if [[ -x "$bin" && "$(cat "$dir/.source" 2>/dev/null || true)" == "$stamp" ]]; then
+    exec 8>&-
+    return 0
   fi
   local build_log="$dir/build.log" tmp="$dir/$name.tmp"
   : >"$build_log"
@@ -307,21 +304,7 @@ start_etcd() {
     </dev/null >>"$ETCD_LOG" 2>&1 8>&- 9>&- &
   local pid=$!
   echo "$pid" >"$ETCD_PID_FILE"
-  local start=$SECONDS
-  until etcd_healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail "$ETCD_LOG"
-      rm -f "$ETCD_PID_FILE"
-      die "etcd exited during startup"
-    fi
-    if ((SECONDS - start >= 30)); then
-      show_log_tail "$ETCD_LOG"
-      stop_pid etcd "$pid" 10
-      rm -f "$ETCD_PID_FILE"
-      die "etcd did not report healthy on $HOST:$ETCD_PORT within 30s (stopped it again)"
-    fi
-    sleep 0.2
-  done
+  await_ready etcd "$pid" "$ETCD_PID_FILE" "$ETCD_LOG" 30 etcd_healthy
 }
 
 start_apiserver() {
@@ -360,21 +343,7 @@ start_apiserver() {
     </dev/null >>"$APISERVER_LOG" 2>&1 8>&- 9>&- &
   local pid=$!
   echo "$pid" >"$APISERVER_PID_FILE"
-  local start=$SECONDS
-  until apiserver_ready; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log_tail "$APISERVER_LOG"
-      rm -f "$APISERVER_PID_FILE"
-      die "kube-apiserver exited during startup (etcd is left running; '$0 down' stops it)"
-    fi
-    if ((SECONDS - start >= START_TIMEOUT)); then
-      show_log_tail "$APISERVER_LOG"
-      stop_pid kube-apiserver "$pid" 15
-      rm -f "$APISERVER_PID_FILE"
-      die "kube-apiserver did not answer /readyz with ok within ${START_TIMEOUT}s (stopped it again; etcd is left running)"
-    fi
-    sleep 0.5
-  done
+  await_ready kube-apiserver "$pid" "$APISERVER_PID_FILE" "$APISERVER_LOG" "$START_TIMEOUT" apiserver_ready "etcd is left running; '$0 down' stops it"
 }
 
 print_env() { # kubeconfig helm
@@ -397,10 +366,7 @@ cmd_up() {
   need_tool curl "it checks the API server's /readyz (apt-get install curl)"
   mkdir -p "$RUN_DIR"
   # Two concurrent `up`s (e.g. parallel test jobs) must not both start servers on one data dir.
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$RUN_DIR/.lock"
-    flock -w 3600 9 || die "another kube.sh is holding $RUN_DIR/.lock"
-  fi
+  take_lock 9 "$RUN_DIR/.lock" 3600
   local start=$SECONDS
 
   local apid epid

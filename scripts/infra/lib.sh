@@ -68,3 +68,53 @@ stop_pid() { # name pid seconds_before_sigkill
     sleep 0.25
   done
 }
+
+# Holds an exclusive lock on `file` through file descriptor `fd` until the script exits (or `exec fd>&-`),
+# so two concurrent runs never build or start the same thing. Without flock there is no lock.
+take_lock() { # fd file seconds
+  command -v flock >/dev/null 2>&1 || return 0
+  eval "exec $1>\"\$2\""
+  flock -w "$3" "$1" || die "another $SCRIPT is holding $2"
+}
+
+# Waits until `ready_fn` succeeds for a server just started as `pid`; if it exits or takes longer than
+# `seconds`, shows its log, stops it and dies with `hint` appended.
+await_ready() { # name pid pid_file log_file seconds ready_fn [hint]
+  local name="$1" pid="$2" pid_file="$3" log_file="$4" secs="$5" ready="$6" hint="${7:-}" start=$SECONDS
+  until "$ready"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log_tail "$log_file"
+      rm -f "$pid_file"
+      die "$name exited during startup${hint:+ ($hint)}"
+    fi
+    if ((SECONDS - start >= secs)); then
+      show_log_tail "$log_file"
+      stop_pid "$name" "$pid" 15
+      rm -f "$pid_file"
+      die "$name was not ready within ${secs}s (stopped it again${hint:+; $hint})"
+    fi
+    sleep 0.2
+  done
+}
+
+# Prints a log, or follows it with -f.
+show_log() { # log_file [-f]
+  [[ -f "$1" ]] || die "no log yet at $1"
+  [[ "${2:-}" == "-f" ]] && exec tail -n 100 -F "$1"
+  cat "$1"
+}
+
+# The command line of a server script: up|status|down|logs [-f], with the script's cmd_up, cmd_status
+# and cmd_down, and its log in LOG_FILE.
+server_main() { # "$@"
+  case "${1:-}" in
+  up) cmd_up ;;
+  status) cmd_status ;;
+  down) cmd_down ;;
+  logs) show_log "$LOG_FILE" "${2:-}" ;;
+  *)
+    echo "usage: $0 up|status|down|logs [-f]" >&2
+    exit 2
+    ;;
+  esac
+}

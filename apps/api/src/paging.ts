@@ -10,3 +10,12 @@ export const capBytes = <T>(items: T[], maxBytes = PAGE_MAX_BYTES): T[] => {
   }
   return items;
 };
+
+/**
+ * A page of `fetched` (at most `limit` items) as it is shown, cut at the byte cap, and the cursor of the
+ * next page: the key of the last item shown when the page was cut or full, null when it was the last.
+ */
+export const pageOf = <T, Key>(fetched: T[], limit: number, key: (item: T) => Key): { shown: T[]; next: Key | null } => {
+  const shown = capBytes(fetched);
+  return { shown, next: shown.length < fetched.length || fetched.length === limit ? key(shown[shown.length - 1]) : null };
+};

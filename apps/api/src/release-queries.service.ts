@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@app/platform';
 import { ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import type { Principal } from './auth.guard';
-import { capBytes } from './paging';
+import { pageOf } from './paging';
 import { Problem } from './problem';
 import { commitForReader, parseVisiblePaths, Reader, redactText, redactValues } from './redaction';
 
@@ -36,11 +36,12 @@ export class ReleaseQueries {
   /** The whole log across releases, a page at a time, in the order of recording. */
   async log(page: { limit: number; after?: string }, reader: Reader) {
     const commits = await this.store.readAll({ ...(page.after ? { after: page.after } : {}), limit: page.limit });
-    const shown = capBytes(commits.map((c) => ({ id: c.id, commit: commitForReader(c, reader) })));
-    return {
-      commits: shown.map((p) => p.commit),
-      next: shown.length < commits.length || commits.length === page.limit ? shown[shown.length - 1].id : null,
-    };
+    const { shown, next } = pageOf(
+      commits.map((c) => ({ id: c.id, commit: commitForReader(c, reader) })),
+      page.limit,
+      (p) => p.id,
+    );
+    return { commits: shown.map((p) => p.commit), next };
   }
 
   async list(page: { limit: number; after?: string; status?: string }, reader: Reader) {
@@ -58,12 +59,8 @@ export class ReleaseQueries {
   async history(releaseId: string, page: { limit: number; afterRevision: number }, reader: Reader) {
     const revisions = await this.readModel.history(releaseId, page);
     if (revisions.length === 0 && page.afterRevision === 0) await this.existing(releaseId);
-    const entries = capBytes(revisions.map((r) => historyEntry(r, reader)));
-    return {
-      releaseId,
-      revisions: entries,
-      nextAfterRevision: entries.length < revisions.length || revisions.length === page.limit ? entries[entries.length - 1].revision : null,
-    };
+    const { shown, next } = pageOf(revisions.map((r) => historyEntry(r, reader)), page.limit, (e) => e.revision);
+    return { releaseId, revisions: shown, nextAfterRevision: next };
   }
 
   async revision(releaseId: string, revision: number, reader: Reader) {
@@ -88,12 +85,8 @@ export class ReleaseQueries {
     // The page by point reads of its versions: the cost of a page, whatever the length of the history.
     const commits = await this.store.readTail(releaseId, page.afterVersion, page.afterVersion + page.limit);
     if (commits.length === 0 && page.afterVersion === 0) await this.existing(releaseId);
-    const shown = capBytes(commits.map((c) => commitForReader(c, reader)));
-    return {
-      releaseId,
-      commits: shown,
-      nextAfterVersion: shown.length < commits.length || commits.length === page.limit ? shown[shown.length - 1].version : null,
-    };
+    const { shown, next } = pageOf(commits.map((c) => commitForReader(c, reader)), page.limit, (c) => c.version);
+    return { releaseId, commits: shown, nextAfterVersion: next };
   }
 
   /**

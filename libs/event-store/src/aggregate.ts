@@ -1,7 +1,14 @@
-import type { Decider } from '@app/domain';
+import type { CommandMetadata, Decider } from '@app/domain';
 import type { Commit } from './store-records';
 
 /** What the generic command handler needs to know of an aggregate, and what it answers. */
+
+/** A command for a stream, as the write path takes it. */
+export interface BatchItem<Command> {
+  streamId: string;
+  command: Command;
+  metadata: CommandMetadata;
+}
 
 export interface RejectedResult {
   code: string;

@@ -1,5 +1,5 @@
 import { CommandMetadata, Decider, DomainError, isDomainError, NeedsFullHistory } from '@app/domain';
-import type { AggregateOptions, HandleResult, RejectedResult } from './aggregate';
+import type { AggregateOptions, BatchItem, HandleResult, RejectedResult } from './aggregate';
 import { advanced, answerOf, appendInput, decideOn, snapshotIfDue } from './decision-steps';
 import { ConcurrencyError, ConcurrencyRetriesExhaustedError, DuplicateCommandError } from './errors';
 import { loadStream, LoadedStream, loadWholeStream, StreamCache } from './load-stream';
@@ -31,9 +31,7 @@ export interface Known {
  */
 export const decideCarefully = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
   store: MongoEventStore,
-  streamId: string,
-  command: Command,
-  metadata: CommandMetadata,
+  { streamId, command, metadata }: BatchItem<Command>,
   options: AggregateOptions<State, Command, Event, Result>,
   cache: StreamCache<State>,
   known?: Known,

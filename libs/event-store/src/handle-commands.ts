@@ -1,16 +1,10 @@
 import { CommandMetadata, Decider, isDomainError, NeedsFullHistory } from '@app/domain';
-import type { AggregateOptions, HandleResult, RejectedResult } from './aggregate';
+import type { AggregateOptions, BatchItem, HandleResult, RejectedResult } from './aggregate';
 import { decideCarefully, Known } from './decide-carefully';
 import { advanced, answerOf, appendInput, decideOn, snapshotIfDue } from './decision-steps';
 import { loadStream, LoadedStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { PreparedCommit, rejectionKey } from './store-records';
-
-export interface BatchItem<Command> {
-  streamId: string;
-  command: Command;
-  metadata: CommandMetadata;
-}
 
 /**
  * The write path, the one way commands become commits, for one command or a whole Kafka fetch (several
@@ -33,7 +27,7 @@ export const handleCommands = async <State, Command extends { type: string }, Ev
 ): Promise<Array<HandleResult<Result>>> => {
   const { answers, known } = await decideTogether(store, items, options, cache);
   for (const [index, item] of items.entries()) {
-    answers[index] ??= await decideCarefully(store, item.streamId, item.command, item.metadata, options, cache, known.get(index));
+    answers[index] ??= await decideCarefully(store, item, options, cache, known.get(index));
   }
   return answers as Array<HandleResult<Result>>;
 };

@@ -41,6 +41,8 @@ const tokens = z.string().transform((raw, ctx): TokenGrant[] => {
   return grants;
 });
 
+const TopicPrefixSchema = z.string().regex(/^[a-zA-Z0-9._-]*$/).default('');
+
 export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: z
@@ -50,7 +52,7 @@ export const ConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().default('helm-rollback-service'),
   /** Topic name prefix, so several test runs or tenants can share one broker. */
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/).default(''),
+  KAFKA_TOPIC_PREFIX: TopicPrefixSchema,
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   /**
    * How long the group waits for a silent consumer before giving its partitions to another: the time a
@@ -150,3 +152,13 @@ export const messageParseOptions = (
 /** Topic names with the configured prefix applied. */
 export const topicName = (config: Pick<AppConfig, 'KAFKA_TOPIC_PREFIX'>, topic: string): string =>
   `${config.KAFKA_TOPIC_PREFIX}${topic}`;
+
+/**
+ * A consumed topic's name for a handler decorator, which is evaluated when its file is imported, before
+ * the app's configuration is loaded: it reads the topic prefix alone, by the same rule as the config.
+ * An invalid prefix is reported by loadConfig at start; here it falls back to none.
+ */
+export const consumedTopic = (topic: string, env: NodeJS.ProcessEnv = process.env): string => {
+  const prefix = TopicPrefixSchema.safeParse(env.KAFKA_TOPIC_PREFIX);
+  return `${prefix.success ? prefix.data : ''}${topic}`;
+};

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, consumedTopic, loadConfig, topicName } from './config';
 
 describe('config', () => {
   it('has working local defaults', () => {
@@ -29,5 +29,15 @@ describe('config', () => {
     expect(message).toMatch(/API_PORT/);
     expect(message).toMatch(/AUTH_TOKENS/);
     expect(message).not.toMatch(/supersecret/);
+  });
+
+  it('names a consumed topic from the prefix alone, as the loaded config names it', () => {
+    for (const env of [{}, { KAFKA_TOPIC_PREFIX: 'run-7.' }, { KAFKA_TOPIC_PREFIX: 'x', API_PORT: 'not a port' }]) {
+      expect(consumedTopic('helm.release.events', env)).toBe(`${env.KAFKA_TOPIC_PREFIX ?? ''}helm.release.events`);
+    }
+    expect(consumedTopic('helm.release.events', { KAFKA_TOPIC_PREFIX: 'run-7.' })).toBe(topicName(loadConfig({ KAFKA_TOPIC_PREFIX: 'run-7.' }), 'helm.release.events'));
+    // A prefix the config refuses stops the app at start (loadConfig); the decorator is not where it fails.
+    expect(consumedTopic('helm.release.events', { KAFKA_TOPIC_PREFIX: 'a b' })).toBe('helm.release.events');
+    expect(() => loadConfig({ KAFKA_TOPIC_PREFIX: 'a b' })).toThrow(ConfigError);
   });
 });

@@ -10,9 +10,9 @@ import { evolve, ExistingRelease, heldRevision, initialState, newestRevisionWher
 import { isQuarantined, lastSuccessfulRevision, latestRevision } from './release.history';
 import { InstallRelease, ReleaseCommand, Requested, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
-import { nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList } from './release.rules';
+import { Decision, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList } from './release.rules';
 
-const install = ({ data }: InstallRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
   if (state.status !== 'NONE') {
     requireIdle(state);
     if (state.status !== 'UNINSTALLED') {
@@ -42,7 +42,7 @@ const install = ({ data }: InstallRelease, state: ReleaseState, metadata: Comman
   ];
 };
 
-const upgrade = ({ data }: UpgradeRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+const upgrade: Decision<UpgradeRelease> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
   requireInstalled(release);
@@ -121,7 +121,7 @@ const rollbackTo = (
 const isRevisionNumber = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 1;
 
-const rollback = ({ data }: RollbackRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+const rollback: Decision<RollbackRelease> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   if (!isRevisionNumber(data.targetRevision)) {
     throw new DomainError(
@@ -172,11 +172,7 @@ const requireAutomaticRollbackAllowed = (release: ExistingRelease, causedByRevis
   }
 };
 
-const rollbackToLastSuccessful = (
-  { data }: RollbackToLastSuccessful,
-  state: ReleaseState,
-  metadata: CommandMetadata,
-): ReleaseEvent[] => {
+const rollbackToLastSuccessful: Decision<RollbackToLastSuccessful> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
   const trigger = data.trigger ?? 'MANUAL';
@@ -222,7 +218,7 @@ const rollbackToLastSuccessful = (
   return rollbackTo(release, target, data, metadata, trigger, data.causedByRevision);
 };
 
-const uninstall = ({ data }: UninstallRelease, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+const uninstall: Decision<UninstallRelease> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
   requireInstalled(release);
@@ -239,27 +235,22 @@ const uninstall = ({ data }: UninstallRelease, state: ReleaseState, metadata: Co
   ];
 };
 
+/** The decision of each command type; the mapped type makes a new command without one a compile error. */
+const decisions: { [Type in ReleaseCommand['type']]: Decision<Extract<ReleaseCommand, { type: Type }>> } = {
+  InstallRelease: install,
+  UpgradeRelease: upgrade,
+  RollbackRelease: rollback,
+  RollbackToLastSuccessful: rollbackToLastSuccessful,
+  UninstallRelease: uninstall,
+  RecordOperationResult: recordOperationResult,
+  ReportUpgradeFailure: reportUpgradeFailure,
+  ExpireOperation: expireOperation,
+};
+
 export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
-  switch (command.type) {
-    case 'InstallRelease':
-      return install(command, state, metadata);
-    case 'UpgradeRelease':
-      return upgrade(command, state, metadata);
-    case 'RollbackRelease':
-      return rollback(command, state, metadata);
-    case 'RollbackToLastSuccessful':
-      return rollbackToLastSuccessful(command, state, metadata);
-    case 'UninstallRelease':
-      return uninstall(command, state, metadata);
-    case 'RecordOperationResult':
-      return recordOperationResult(command, state, metadata);
-    case 'ReportUpgradeFailure':
-      return reportUpgradeFailure(command, state, metadata);
-    case 'ExpireOperation':
-      return expireOperation(command, state, metadata);
-    default:
-      return assertNever(command, 'release command');
-  }
+  const decision = decisions[command.type] as Decision<ReleaseCommand> | undefined;
+  if (!decision) return assertNever(command as never, 'release command');
+  return decision(command, state, metadata);
 };
 
 export const releaseDecider: Decider<ReleaseState, ReleaseCommand, ReleaseEvent> = {

@@ -1,11 +1,10 @@
 /** Decisions on what happened to an operation: its outcome, a reported failure, its deadline passing. */
-import { CommandMetadata } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
 import { ReleaseEvent } from './release.events';
-import { ExistingRelease, heldRevision, newestRevisionWhere, ReleaseState } from './release';
+import { ExistingRelease, heldRevision, newestRevisionWhere } from './release';
 import { latestRevision } from './release.history';
 import { ExpireOperation, RecordOperationResult, ReportUpgradeFailure } from './release.commands';
-import { requireIdle, requireRelease, revisionList } from './release.rules';
+import { Decision, requireIdle, requireRelease, revisionList } from './release.rules';
 
 /** Whether an outcome for `operationId` was already recorded: a redelivered outcome then changes nothing. */
 const alreadyFinished = (release: ExistingRelease, operationId: string): boolean => {
@@ -73,11 +72,7 @@ const failed = (
   return events;
 };
 
-export const recordOperationResult = (
-  { data }: RecordOperationResult,
-  state: ReleaseState,
-  metadata: CommandMetadata,
-): ReleaseEvent[] => {
+export const recordOperationResult: Decision<RecordOperationResult> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   // Only the first outcome of a pending operation counts; a redelivered or late one is a no-op.
   if (!requirePendingOperation(release, data.operationId)) return [];
@@ -120,11 +115,7 @@ export const recordOperationResult = (
   ];
 };
 
-export const reportUpgradeFailure = (
-  { data }: ReportUpgradeFailure,
-  state: ReleaseState,
-  metadata: CommandMetadata,
-): ReleaseEvent[] => {
+export const reportUpgradeFailure: Decision<ReportUpgradeFailure> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
   const revision = heldRevision(release, data.revision);
@@ -152,7 +143,7 @@ export const reportUpgradeFailure = (
   ];
 };
 
-export const expireOperation = ({ data }: ExpireOperation, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+export const expireOperation: Decision<ExpireOperation> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   if (!requirePendingOperation(release, data.operationId)) return [];
   const { deadline } = release.pending!;

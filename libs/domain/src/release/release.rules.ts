@@ -1,9 +1,12 @@
 /** The preconditions and building blocks every decision of the release aggregate shares. */
 import { CommandMetadata } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
-import { OperationRequest, Trigger } from './release.events';
+import { OperationRequest, ReleaseEvent, Trigger } from './release.events';
 import { ExistingRelease, ReleaseState, revisionNumbers } from './release';
-import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, Requested } from './release.commands';
+import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Requested } from './release.commands';
+
+/** A decision on one kind of command: the events it leads to, or a DomainError. */
+export type Decision<Command extends ReleaseCommand> = (command: Command, state: ReleaseState, metadata: CommandMetadata) => ReleaseEvent[];
 
 export const revisionList = (release: ExistingRelease): string => revisionNumbers(release).join(', ') || 'none';
 
