@@ -45,7 +45,7 @@ export default tseslint.config(
     { lib: 'release-store', allowed: ['domain', 'contracts', 'event-store'] },
   ].map(({ lib, allowed }) => ({
     files: [`libs/${lib}/**/*.ts`],
-    ignores: ['**/*.spec.ts'],
+    ignores: ['**/*.spec.ts', '**/*.spec-support.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -12,8 +12,9 @@ import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
 import { commitHash, commitKey, MongoEventStore } from '@app/event-store';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
-import { dropDatabase, median, timeEach } from './support';
+import { RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
+import { withBenchDatabase } from './database';
+import { median, timeEach } from './support';
 
 const SIZES = (process.env.BENCH_PROBE_RELEASES ?? '100,1000').split(',').map(Number);
 const REPEAT = 15;
@@ -45,13 +46,8 @@ const releaseCommits = (id: string) => {
   return { docs, state, hash };
 };
 
-const probe = async (releases: number): Promise<void> => {
-  const uri = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:37017/x');
-  uri.pathname = `/bench_probe_${randomUUID().slice(0, 8)}`;
-  const connection = await mongoose.createConnection(uri.toString(), { autoIndex: false }).asPromise();
-  try {
-    const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
-    await store.ensureIndexes();
+const probe = (releases: number): Promise<void> =>
+  withBenchDatabase('bench_probe', async ({ connection, store }) => {
     const readModel = new ReleaseReadModel(connection);
     await readModel.ensureIndexes();
     const seeded = Array.from({ length: releases }, (_, i) => ({ id: `r-${i}`, ...releaseCommits(`r-${i}`) }));
@@ -95,11 +91,7 @@ const probe = async (releases: number): Promise<void> => {
     await time('lib: watchdog, readModel.overdue', () => readModel.overdue(new Date().toISOString()));
     console.log(`\n${releases} releases, ${docs.length} commits, ${releases * 2} revisions: median ms of ${REPEAT}`);
     for (const [what, ms] of rows) console.log(`${ms.toFixed(1).padStart(8)}  ${what}`);
-  } finally {
-    await dropDatabase(connection);
-    await connection.close();
-  }
-};
+  });
 
 async function main(): Promise<void> {
   for (const releases of SIZES) await probe(releases);

@@ -8,9 +8,10 @@ import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { CommandMetadata, RELEASE_HISTORY_CHUNK, RELEASE_HISTORY_WINDOW, ReleaseCommand, ReleaseState } from '@app/domain';
 import { commitHash, commitKey, handleCommand, loadStream, loadWholeStream, MongoEventStore, RECENT_COMMANDS, saveStreamSnapshot } from '@app/event-store';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from '@app/release-store';
+import { RELEASE_AGGREGATE } from '@app/release-store';
+import { withBenchDatabase } from './database';
 import { localServers } from './kafka-support';
-import { dropDatabase, figure, median, report, reportOnly, timeEach } from './support';
+import { figure, median, report, reportOnly, timeEach } from './support';
 
 const LONG = Number(process.env.BENCH_LONG_REVISIONS ?? 10_000);
 const SHORT = Number(process.env.BENCH_SHORT_REVISIONS ?? 10);
@@ -67,13 +68,7 @@ const seedStream = async (store: MongoEventStore, id: string, revisions: number)
 };
 
 async function main(): Promise<void> {
-  const uri = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:37017/x');
-  uri.pathname = `/bench_${randomUUID().slice(0, 8)}`;
-  const connection = await mongoose.createConnection(uri.toString(), { autoIndex: false }).asPromise();
-  try {
-    const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
-    await store.ensureIndexes();
-
+  await withBenchDatabase('bench', async ({ uri, connection, store }) => {
     // 1. Aggregate load.
     const long = `long-${LONG}`;
     const short = `short-${SHORT}`;
@@ -116,7 +111,7 @@ async function main(): Promise<void> {
       ),
     );
 
-    const { database } = localServers(uri.toString());
+    const { database } = localServers(uri);
     report('event-store', [
       figure({
         figure: `aggregate load, ${LONG} vs ${SHORT} revisions (median ms)`,
@@ -138,10 +133,7 @@ async function main(): Promise<void> {
       figure({ figure: 'store.append vs raw insertOne (appends/s)', ours: 1000 / appendMs, baseline: 1000 / rawMs, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
       figure({ figure: 'handleCommand (read, decide, append) vs raw insertOne (/s)', ours: 1000 / handleMs, baseline: 1000 / rawMs, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
     ]);
-  } finally {
-    await dropDatabase(connection);
-    await connection.close();
-  }
+  });
 }
 
 main().catch((error) => {

@@ -3,7 +3,7 @@
  * topic, bulk sends, a raw request/reply client, and resident-memory sampling of child processes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { Consumer, Kafka, Producer } from 'kafkajs';
+import { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { now } from './support';
 
 /** What the benchmarks read of a command-result message (and of the raw baselines' look-alikes). */
@@ -15,14 +15,22 @@ export interface DecisionMessage {
   error?: { code: string; message: string };
 }
 
-/** Resolves once the consumer has joined its group and fetched once: from then on nothing is missed. */
-const fetching = (consumer: Consumer): Promise<void> =>
-  new Promise((resolve) => {
+/**
+ * Connects `consumer`, subscribes it to `topic` and hands each message to `onMessage`. Resolves once the
+ * consumer has joined its group and fetched once: from then on nothing is missed.
+ */
+const consume = async (consumer: Consumer, topic: string, fromBeginning: boolean, onMessage: (message: KafkaMessage) => void): Promise<void> => {
+  const fetching = new Promise<void>((resolve) => {
     const off = consumer.on(consumer.events.FETCH, () => {
       off();
       resolve();
     });
   });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning });
+  await consumer.run({ eachMessage: async ({ message }) => onMessage(message) });
+  await fetching;
+};
 
 /**
  * Records every decision on a topic, from the beginning, by command id, and tells when a set of commands
@@ -43,26 +51,20 @@ export class DecisionRecorder {
     this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   }
 
-  async start(): Promise<void> {
-    const ready = fetching(this.consumer);
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        const raw = message.value.toString();
-        const data = (JSON.parse(raw) as { data?: DecisionMessage }).data;
-        if (!data?.commandId) return;
-        this.lastRaw = raw;
-        this.decisions.set(data.commandId, data);
-        if (this.waiter?.missing.delete(data.commandId) && this.waiter.missing.size === 0) {
-          const { resolve } = this.waiter;
-          this.waiter = null;
-          resolve(now());
-        }
-      },
+  start(): Promise<void> {
+    return consume(this.consumer, this.topic, true, (message) => {
+      if (!message.value) return;
+      const raw = message.value.toString();
+      const data = (JSON.parse(raw) as { data?: DecisionMessage }).data;
+      if (!data?.commandId) return;
+      this.lastRaw = raw;
+      this.decisions.set(data.commandId, data);
+      if (this.waiter?.missing.delete(data.commandId) && this.waiter.missing.size === 0) {
+        const { resolve } = this.waiter;
+        this.waiter = null;
+        resolve(now());
+      }
     });
-    await ready;
   }
 
   /** Resolves with the time the last of `ids` was answered; call before sending them. */
@@ -118,18 +120,12 @@ export class RawRequester {
     this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   }
 
-  async start(): Promise<void> {
-    const ready = fetching(this.consumer);
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.replies, fromBeginning: false });
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        const id = (JSON.parse(message.value!.toString()) as { data: { commandId: string } }).data.commandId;
-        this.waiters.get(id)?.();
-        this.waiters.delete(id);
-      },
+  start(): Promise<void> {
+    return consume(this.consumer, this.replies, false, (message) => {
+      const id = (JSON.parse(message.value!.toString()) as { data: { commandId: string } }).data.commandId;
+      this.waiters.get(id)?.();
+      this.waiters.delete(id);
     });
-    await ready;
   }
 
   /** One round trip, in ms. */

@@ -3,22 +3,17 @@
  * goal >= 0.5x). Both read every commit; the replay also decodes, upcasts, projects and writes the views.
  */
 import { randomUUID } from 'node:crypto';
-import mongoose from 'mongoose';
 import { CommandMetadata, ReleaseState } from '@app/domain';
-import { handleCommand, loadStream, MongoEventStore } from '@app/event-store';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
-import { dropDatabase, figure, now, report } from './support';
+import { handleCommand, loadStream } from '@app/event-store';
+import { RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
+import { withBenchDatabase } from './database';
+import { figure, now, report } from './support';
 
 const RELEASES = Number(process.env.BENCH_REPLAY_RELEASES ?? 50);
 const UPGRADES = Number(process.env.BENCH_REPLAY_UPGRADES ?? 10);
 
 async function main(): Promise<void> {
-  const uri = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:37017/x');
-  uri.pathname = `/bench_replay_${randomUUID().slice(0, 8)}`;
-  const connection = await mongoose.createConnection(uri.toString(), { autoIndex: false }).asPromise();
-  try {
-    const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
-    await store.ensureIndexes();
+  await withBenchDatabase('bench_replay', async ({ connection, store }) => {
     const meta = (): CommandMetadata => ({ commandId: randomUUID(), now: new Date().toISOString(), actor: 'bench', correlationId: 'bench' });
     for (let r = 0; r < RELEASES; r += 1) {
       const id = `r-${r}`;
@@ -42,10 +37,7 @@ async function main(): Promise<void> {
     report('replay', [
       figure({ figure: `replay into a rebuilt read model, ${total} commits (commits/s)`, ours: (total / replayMs) * 1000, baseline: (raw.length / rawMs) * 1000, unit: '/s', higherIsBetter: true, goalValue: 0.5, goal: '>= 0.5x' }),
     ]);
-  } finally {
-    await dropDatabase(connection);
-    await connection.close();
-  }
+  });
 }
 
 main().catch((error) => {

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ITopicConfig, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { Consumer, ITopicConfig, Kafka, KafkaMessage, logLevel, Partitioners, Producer } from 'kafkajs';
 import mongoose from 'mongoose';
 import { commandEvent, Topics } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
@@ -128,6 +128,18 @@ const seed = async (b: Bench): Promise<string> => {
 };
 
 /**
+ * Runs a baseline's stand-in for the release service on the requests topic: from the beginning, as many
+ * partitions at once as the service consumes, `handle` given each request's id.
+ */
+const serveRequests = async (consumer: Consumer, requests: string, handle: (id: string, message: KafkaMessage) => Promise<void>): Promise<void> => {
+  await consumer.subscribe({ topic: requests, fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: SERVICE_CONCURRENCY,
+    eachMessage: async ({ message }) => handle((JSON.parse(message.value!.toString()) as { id: string }).id, message),
+  });
+};
+
+/**
  * The raw baseline of the throughput figure: a kafkajs consumer group with the service's partition count
  * and concurrency; per message one insert of a real commit's size and one result of a real result's size.
  */
@@ -141,14 +153,9 @@ const rawThroughput = async (b: Bench, commitTemplate: Record<string, unknown>, 
   const workerProducer = appLikeProducer(b.kafka);
   await Promise.all([recorder.start(), workerProducer.connect(), worker.connect()]);
   try {
-    await worker.subscribe({ topic: requests, fromBeginning: true });
-    await worker.run({
-      partitionsConsumedConcurrently: SERVICE_CONCURRENCY,
-      eachMessage: async ({ message }) => {
-        const id = (JSON.parse(message.value!.toString()) as { id: string }).id;
-        await collection.insertOne({ ...commitTemplate, _id: `${id}@0000000001` as never, pos: new mongoose.Types.ObjectId(), commandId: id });
-        await workerProducer.send({ topic: replies, messages: [{ key: message.key, value: withCommandId(resultTemplate, id) }], acks: -1 });
-      },
+    await serveRequests(worker, requests, async (id, message) => {
+      await collection.insertOne({ ...commitTemplate, _id: `${id}@0000000001` as never, pos: new mongoose.Types.ObjectId(), commandId: id });
+      await workerProducer.send({ topic: replies, messages: [{ key: message.key, value: withCommandId(resultTemplate, id) }], acks: -1 });
     });
     const ids = range(RELEASES).map(() => randomUUID());
     const answered = recorder.allAnswered(ids, PHASE_TIMEOUT_MS, 'raw baseline');
@@ -192,13 +199,8 @@ const rawRoundTrips = async (b: Bench, requestTemplate: string, resultTemplate: 
   const requester = new RawRequester(b.kafka, b.producer, requests, replies, `${b.config.KAFKA_TOPIC_PREFIX}bench-rr-client`);
   await Promise.all([echo.connect(), echoProducer.connect()]);
   try {
-    await echo.subscribe({ topic: requests, fromBeginning: true });
-    await echo.run({
-      partitionsConsumedConcurrently: SERVICE_CONCURRENCY,
-      eachMessage: async ({ message }) => {
-        const id = (JSON.parse(message.value!.toString()) as { id: string }).id;
-        await echoProducer.send({ topic: replies, messages: [{ key: message.key, value: withCommandId(resultTemplate, id) }], acks: -1 });
-      },
+    await serveRequests(echo, requests, async (id, message) => {
+      await echoProducer.send({ topic: replies, messages: [{ key: message.key, value: withCommandId(resultTemplate, id) }], acks: -1 });
     });
     await requester.start();
     const trip = (i: number) => {

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { commandEvent, Topics } from '@app/contracts';
-import { AppConfig } from '@app/platform';
-import { Captured, ChartRepo, envOf, KafkaProbe, kubeGet, RunningApp, startApp, startChartRepo, testConfig, testKube, uniqueSuffix, waitFor } from '@app/test-support';
+import { Captured, ChartRepo, kubeGet, request, Stack, startChartRepo, startStack, testCluster, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 
 const run = promisify(execFile);
 
@@ -14,29 +13,13 @@ const OPERATOR = 'operator-token-0123456789';
 const VALUES_KEY = randomBytes(32).toString('base64');
 
 describe('rollbacks with real Helm on a real API server (e2e)', () => {
-  const { helmBin, kubeconfig } = testKube();
-  let config: AppConfig;
+  const { helmBin, kubeconfig, namespace, configMap } = testCluster('e2e');
   let repo: ChartRepo;
-  let releaseService: RunningApp;
-  let executor: RunningApp;
-  let remediation: RunningApp[] = [];
-  let api: RunningApp;
-  let probe: KafkaProbe;
-  let events: Captured[];
-  let results: Captured[];
-  const namespace = `e2e-${uniqueSuffix()}`;
-  // Values sealed at rest and on Kafka in this suite: every value that reaches the cluster intact below was
-  // encrypted by the API, stored sealed, and opened by the executor.
-  const env = () => envOf(config, { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY });
+  let stack: Stack<'releaseService' | 'executor' | 'remediation' | 'secondRemediation' | 'api', 'events' | 'results'>;
 
   const http = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${api.url}/api/v1/helm${path}`, {
-      method,
-      headers: { authorization: `Bearer ${OPERATOR}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    const res = await request(stack.apps.api, method, `/api/v1/helm${path}`, { body, token: OPERATOR });
+    return { status: res.status, body: res.text ? JSON.parse(res.text) : null };
   };
   const release = async (id: string) => (await http('GET', `/releases/${id}`)).body;
   const history = async (id: string) => (await http('GET', `/releases/${id}/history`)).body.revisions as Array<Record<string, unknown>>;
@@ -45,10 +28,14 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       const r = await release(id);
       return r && !String(r.status).startsWith('PENDING') ? r : null;
     }, { timeoutMs, intervalMs: 300, what: `${id} to settle` });
-  const configMap = async (name: string) =>
-    (await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${name}-config`)).body as { data?: Record<string, string> };
   const install = (releaseId: string, values: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     http('POST', '/releases', { releaseId, namespace, chart: { name: 'web', repository: repo.url }, chartVersion: '1.0.0', values, timeoutSeconds: 30, ...extra });
+  const installAndSettle = async (releaseId: string, values: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    await install(releaseId, values, extra);
+    await settled(releaseId);
+  };
+  /** The values the chart wrote to the cluster for a release. */
+  const clusterValues = async (name: string) => JSON.parse((await configMap(name)).data!['values.json']);
   const helmValues = async (name: string) =>
     JSON.parse((await run(helmBin, ['get', 'values', name, '-n', namespace, '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } })).stdout);
 
@@ -60,28 +47,28 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
   const remediationCaughtUp = async (id: string, failure: Captured) => {
     const marker = JSON.parse(failure.value!.toString()) as { id: string; data: Record<string, unknown> };
     const revision = 900 + Math.floor(Math.random() * 99);
-    await probe.send(Topics.events, id, JSON.stringify({ ...marker, id: `${marker.id}-marker-${revision}`, data: { ...marker.data, revision, remediate: true } }));
-    await waitFor(() => results.some((r) => (r.json() as { data: { commandId: string } }).data.commandId === `remediate:${id}:${revision}`), {
+    await stack.probe.send(Topics.events, id, JSON.stringify({ ...marker, id: `${marker.id}-marker-${revision}`, data: { ...marker.data, revision, remediate: true } }));
+    await waitFor(() => stack.recorded.results.some((r) => (r.json() as { data: { commandId: string } }).data.commandId === `remediate:${id}:${revision}`), {
       timeoutMs: 60_000,
       what: 'the marker rollback request answered',
     });
   };
 
   beforeAll(async () => {
-    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}`, REQUEST_TIMEOUT_MS: '20000' });
+    const config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}`, REQUEST_TIMEOUT_MS: '20000' });
     repo = await startChartRepo(helmBin);
-    releaseService = await startApp('release-service', env());
-    executor = await startApp('executor', env());
-    remediation = [await startApp('remediation', env()), await startApp('remediation', env())];
-    api = await startApp('api', env());
-    probe = new KafkaProbe(config);
-    await probe.start();
-    [events, results] = await Promise.all([probe.record([Topics.events]), probe.record([Topics.commandResults])]);
+    stack = await startStack(config, {
+      // Two remediators: a failure that both of them read must still be undone once (see the 'auto' test).
+      apps: { releaseService: 'release-service', executor: 'executor', remediation: 'remediation', secondRemediation: 'remediation', api: 'api' },
+      // Values sealed at rest and on Kafka in this suite: every value that reaches the cluster intact below was
+      // encrypted by the API, stored sealed, and opened by the executor.
+      env: { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY },
+      record: { events: [Topics.events], results: [Topics.commandResults] },
+    });
   });
 
   afterAll(async () => {
-    await probe?.stop();
-    await Promise.all([api, executor, ...remediation, releaseService].map((a) => a?.stop()));
+    await stack?.stop();
     await repo?.stop();
   });
 
@@ -113,21 +100,19 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
 
   it('records Helm\'s message for a broken upgrade, and rolling back to the last successful restores the cluster', async () => {
     const id = 'broken';
-    await install(id, { greeting: 'good' });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'good' });
     await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' } });
     const failed = await settled(id);
     expect(failed.status).toBe('FAILED');
     expect(failed.lastError).toMatch(/not a valid key|Invalid value/);
     await http('POST', `/releases/${id}/rollback/last-successful`, { reason: 'recover' });
     expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
-    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'good' });
+    expect(await clusterValues(id)).toEqual({ greeting: 'good' });
   });
 
   it('a failed rollback leaves the release FAILED; rollback elsewhere, upgrade, and uninstall + reinstall each recover', async () => {
     const id = 'recover';
-    await install(id, { greeting: 'one' });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'one' });
     await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0' }); // rev 2: rejected by the API server
     await settled(id);
     const toBroken = await http('POST', `/releases/${id}/rollback`, { targetRevision: 2 }); // rev 3: fails again
@@ -142,10 +127,10 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 6 });
     expect((await http('DELETE', `/releases/${id}`)).status).toBe(202);
     expect(await settled(id)).toMatchObject({ status: 'UNINSTALLED' });
-    expect((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${id}-config`)).status).toBe(404);
+    expect((await configMap(id)).status).toBe(404);
     await install(id, { greeting: 'again' });
     expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 7 });
-    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'again' });
+    expect(await clusterValues(id)).toEqual({ greeting: 'again' });
   });
 
   it('removes a failed atomic install from the cluster: revision 1 FAILED, release UNINSTALLED, reinstall takes revision 2', async () => {
@@ -153,17 +138,16 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     await http('POST', '/releases', { releaseId: id, namespace, chart: { name: 'web', repository: repo.url }, chartVersion: '1.3.0', values: {}, atomic: true, timeoutSeconds: 5 });
     expect(await settled(id)).toMatchObject({ status: 'UNINSTALLED', currentRevision: 1 });
     expect((await history(id)).map((r) => [r.revision, r.operation, r.status])).toEqual([[1, 'INSTALL', 'FAILED']]);
-    expect((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${id}-config`)).status).toBe(404);
+    expect((await configMap(id)).status).toBe(404);
     expect((await kubeGet(kubeconfig, `/apis/apps/v1/namespaces/${namespace}/deployments/${id}-never-ready`)).status).toBe(404);
     await install(id, { greeting: 'second try' });
     expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', currentRevision: 2 });
-    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'second try' });
+    expect(await clusterValues(id)).toEqual({ greeting: 'second try' });
   });
 
   it('refuses an upgrade to a quarantined configuration unless forced', async () => {
     const id = 'quarantine';
-    await install(id, { greeting: 'good' });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'good' });
     await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' } });
     expect(await settled(id)).toMatchObject({ status: 'FAILED' });
     const refused = await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.2.0', values: { greeting: 'bad' } });
@@ -175,14 +159,13 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
 
   it('undoes a failed atomic upgrade automatically, once, even with the failure delivered three times to two remediators', async () => {
     const id = 'auto';
-    await install(id, { greeting: 'good' });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'good' });
     await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.3.0', values: { greeting: 'never' }, atomic: true, timeoutSeconds: 5 });
     await waitFor(async () => (await history(id)).length === 3 && (await release(id)).status === 'DEPLOYED', { timeoutMs: 120_000, what: 'the automatic rollback' });
     // Deliver the failure event twice more, as a redelivery would.
-    const failure = events.find((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed'))!;
-    await probe.send(Topics.events, id, failure.value!);
-    await probe.send(Topics.events, id, failure.value!);
+    const failure = stack.recorded.events.find((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed'))!;
+    await stack.probe.send(Topics.events, id, failure.value!);
+    await stack.probe.send(Topics.events, id, failure.value!);
     await remediationCaughtUp(id, failure);
     const revisions = await history(id);
     expect(revisions.map((r) => [r.revision, r.operation, r.status, r.trigger, r.rollbackOf, r.causedByRevision])).toEqual([
@@ -190,19 +173,18 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       [2, 'UPGRADE', 'FAILED', 'MANUAL', null, null],
       [3, 'ROLLBACK', 'DEPLOYED', 'AUTOMATIC', 1, 2],
     ]);
-    expect(JSON.parse((await configMap(id)).data!['values.json'])).toEqual({ greeting: 'good' });
+    expect(await clusterValues(id)).toEqual({ greeting: 'good' });
   });
 
   it('rolls back on an upgrade-failed signal from another service; a malformed signal is dead-lettered', async () => {
     const id = 'signal';
-    await install(id, { greeting: 'good' }, { autoRollback: true });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'good' }, { autoRollback: true });
     await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { greeting: 'deployed-but-broken' } });
     await settled(id);
-    const dlq = await probe.record([Topics.upgradeFailedSignalsDlq]);
-    await probe.send(Topics.upgradeFailedSignals, id, '{"not": "a signal"}');
+    const dlq = await stack.probe.record([Topics.upgradeFailedSignalsDlq]);
+    await stack.probe.send(Topics.upgradeFailedSignals, id, '{"not": "a signal"}');
     const signalId = `sig-${uniqueSuffix()}`;
-    await probe.send(Topics.upgradeFailedSignals, id, JSON.stringify({ specversion: '1.0', id: signalId, source: 'urn:test:smoke-tests', type: 'helm.release.upgrade-failed', data: { releaseId: id, revision: 2, reason: 'smoke tests failed' } }));
+    await stack.probe.send(Topics.upgradeFailedSignals, id, JSON.stringify({ specversion: '1.0', id: signalId, source: 'urn:test:smoke-tests', type: 'helm.release.upgrade-failed', data: { releaseId: id, revision: 2, reason: 'smoke tests failed' } }));
     await waitFor(async () => (await history(id)).length === 3 && (await release(id)).status === 'DEPLOYED', { timeoutMs: 90_000, what: 'the signalled rollback' });
     const revisions = await history(id);
     expect(revisions[1]).toMatchObject({ status: 'DEPLOYED', reportedFailure: 'smoke tests failed' });
@@ -213,22 +195,21 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
 
   it('an automatic rollback that fails triggers nothing further; the release stays FAILED', async () => {
     const id = 'noloop';
-    await install(id, { greeting: 'good' });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'good' });
     // From here the test plays the executor, so the automatic rollback can be made to fail.
-    await executor.stop();
+    await stack.apps.executor.stop();
     try {
       await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', atomic: true });
       const reportFailure = async () => {
         const r = await release(id);
         const commandId = `fail-${uniqueSuffix()}`;
-        await probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: r.pendingOperationId, outcome: 'FAILED', error: 'injected failure' } }, { id: commandId, source: 'urn:test', actor: 'test', correlationId: commandId })));
+        await stack.probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: r.pendingOperationId, outcome: 'FAILED', error: 'injected failure' } }, { id: commandId, source: 'urn:test', actor: 'test', correlationId: commandId })));
       };
       await reportFailure(); // the upgrade fails -> remediation asks for an automatic rollback
       await waitFor(async () => (await release(id)).status === 'PENDING_ROLLBACK', { what: 'the automatic rollback request' });
       await reportFailure(); // the automatic rollback fails too
       await waitFor(async () => (await release(id)).status === 'FAILED', { what: 'the failed rollback' });
-      const failure = events.filter((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed')).at(-1)!;
+      const failure = stack.recorded.events.filter((e) => e.key === id && String((e.json() as { type: string }).type).endsWith('RevisionFailed')).at(-1)!;
       await remediationCaughtUp(id, failure);
       const revisions = await history(id);
       expect(revisions.map((r) => [r.operation, r.status, r.trigger])).toEqual([
@@ -238,18 +219,17 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       ]);
       expect((await release(id)).status).toBe('FAILED');
     } finally {
-      executor = await startApp('executor', env());
+      stack.apps.executor = await stack.start('executor');
     }
   });
 
   it('survives kill -9 of the executor during a Helm call: the operation is finished after restart, never stuck', async () => {
     const id = 'crash';
-    await install(id, { greeting: 'good' });
-    await settled(id);
+    await installAndSettle(id, { greeting: 'good' });
     await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.3.0', timeoutSeconds: 20 });
-    await waitFor(() => executor.output().includes('"operation started"') && executor.output().includes(id), { what: 'the Helm call to start' });
-    await executor.stop('SIGKILL');
-    executor = await startApp('executor', env());
+    await waitFor(() => stack.apps.executor.output().includes('"operation started"') && stack.apps.executor.output().includes(id), { what: 'the Helm call to start' });
+    await stack.apps.executor.stop('SIGKILL');
+    stack.apps.executor = await stack.start('executor');
     // The redelivered operation runs again and fails by timeout (the watchdog would fail it otherwise).
     const after = await settled(id, 150_000);
     expect(after.status).toBe('FAILED');

@@ -1,6 +1,5 @@
 import { commandEvent, Topics } from '@app/contracts';
-import { AppConfig } from '@app/platform';
-import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 
 // The apps run as separate processes on the real broker and database. The executor's part (reporting
 // an operation's outcome) is played by this test publishing operation-result commands on the real topic.
@@ -8,26 +7,11 @@ const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789ab';
 
 describe('rollback commands over Kafka and the REST API (e2e)', () => {
-  let config: AppConfig;
-  let releaseService: RunningApp;
-  let api: RunningApp;
-  let probe: KafkaProbe;
-  let events: Captured[];
-  let results: Captured[];
-  let dlq: Captured[];
+  let stack: Stack<'releaseService' | 'api', 'events' | 'results' | 'dlq'>;
 
   const http = async (method: string, path: string, body?: unknown, token: string | null = OPERATOR, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${api.url}/api/v1/helm${path}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : null };
+    const res = await request(stack.apps.api, method, `/api/v1/helm${path}`, { body, token, headers });
+    return { status: res.status, type: res.type, body: res.text ? JSON.parse(res.text) : null };
   };
 
   const installBody = (releaseId: string, values: Record<string, unknown> = { replicas: 1, greeting: 'hi "there"' }) => ({
@@ -47,31 +31,30 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
       { type: 'RecordOperationResult', data: { releaseId, operationId: release.pendingOperationId, outcome, ...(outcome === 'FAILED' ? { error: 'helm: timed out waiting for the condition' } : { helmRevision: release.currentRevision }) } },
       { id, source: 'urn:test:executor', actor: 'executor', correlationId: id },
     );
-    await probe.send(Topics.commands, releaseId, JSON.stringify(command));
+    await stack.probe.send(Topics.commands, releaseId, JSON.stringify(command));
     await waitFor(async () => (await http('GET', `/releases/${releaseId}`, undefined, VIEWER)).body.pendingOperationId === null, { what: `${releaseId} to settle` });
   };
 
+  /** A release at revision 2, idle: installed 1.0.0 and upgraded to 1.1.0, both reported deployed. */
+  const installAndUpgrade = async (releaseId: string) => {
+    await http('POST', '/releases', installBody(releaseId));
+    await complete(releaseId);
+    await http('POST', `/releases/${releaseId}/upgrade`, { chartVersion: '1.1.0' });
+    await complete(releaseId);
+  };
   const history = async (releaseId: string) => (await http('GET', `/releases/${releaseId}/history`, undefined, VIEWER)).body.revisions;
   const commitCount = async (releaseId: string) => (await http('GET', `/releases/${releaseId}/events?limit=100`, undefined, VIEWER)).body.commits.length;
 
   beforeAll(async () => {
-    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '15000', VALUES_VIEWER_VISIBLE_PATHS: 'replicas,greeting' });
-    releaseService = await startApp('release-service', envOf(config));
-    api = await startApp('api', envOf(config));
-    probe = new KafkaProbe(config);
-    await probe.start();
-    [events, results, dlq] = await Promise.all([
-      probe.record([Topics.events]),
-      probe.record([Topics.commandResults]),
-      probe.record([Topics.commandsDlq]),
-    ]);
+    stack = await startStack(
+      testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '15000', VALUES_VIEWER_VISIBLE_PATHS: 'replicas,greeting' }),
+      { apps: { releaseService: 'release-service', api: 'api' }, record: { events: [Topics.events], results: [Topics.commandResults], dlq: [Topics.commandsDlq] } },
+    );
   });
 
   afterAll(async () => {
-    await probe?.stop();
-    const codes = await Promise.all([api?.stop(), releaseService?.stop()]);
     // A clean SIGTERM shutdown is part of the contract.
-    expect(codes).toEqual([0, 0]);
+    expect(await stack?.stop()).toEqual([0, 0]);
   });
 
   it('runs the seed scenario: install 1.0.0, upgrade 1.1.0, rollback to 1 gives revision 3 with chart 1.0.0', async () => {
@@ -104,8 +87,8 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect((await http('GET', `/releases/${id}`, undefined, VIEWER)).body).toMatchObject({ status: 'DEPLOYED', currentRevision: 3, lastSuccessfulRevision: 3 });
 
     // On the events topic: revision 3 requested (PENDING_ROLLBACK), then deployed, in order.
-    await waitFor(() => events.filter((e) => e.key === id).length >= 6, { what: 'six events of the seed release' });
-    const ofSeed = events.filter((e) => e.key === id).map((e) => e.json() as { type: string; data: { revision: number } });
+    await waitFor(() => stack.recorded.events.filter((e) => e.key === id).length >= 6, { what: 'six events of the seed release' });
+    const ofSeed = stack.recorded.events.filter((e) => e.key === id).map((e) => e.json() as { type: string; data: { revision: number } });
     const rollbackEvents = ofSeed.filter((e) => e.data.revision === 3).map((e) => e.type);
     expect(rollbackEvents).toEqual(['helm.release.event.RollbackRequested', 'helm.release.event.RevisionDeployed']);
     expect(ofSeed.map((e) => e.type)).toEqual([
@@ -120,10 +103,7 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
 
   it('refuses invalid targets with a 4xx code and appends nothing', async () => {
     const id = 'targets';
-    await http('POST', '/releases', installBody(id));
-    await complete(id);
-    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
-    await complete(id);
+    await installAndUpgrade(id);
     const before = await commitCount(id);
     for (const body of [{ targetRevision: 0 }, { targetRevision: -1 }, { targetRevision: '3' }, { targetRevision: 2.5 }, {}]) {
       const res = await http('POST', `/releases/${id}/rollback`, body);
@@ -179,10 +159,7 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
 
   it('20 concurrent rollbacks of one release: exactly one 202, the rest 409, contiguous history', async () => {
     const id = 'stampede';
-    await http('POST', '/releases', installBody(id));
-    await complete(id);
-    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
-    await complete(id);
+    await installAndUpgrade(id);
     const answers = await Promise.all(Array.from({ length: 20 }, () => http('POST', `/releases/${id}/rollback`, { targetRevision: 1 })));
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses.filter((s) => s === 202)).toHaveLength(1);
@@ -193,17 +170,14 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
 
   it('applies a rollback published straight to Kafka by another service, once per command id', async () => {
     const id = 'fromkafka';
-    await http('POST', '/releases', installBody(id));
-    await complete(id);
-    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0' });
-    await complete(id);
+    await installAndUpgrade(id);
     const commandId = `svc-${uniqueSuffix()}`;
     const message = JSON.stringify(
       commandEvent({ type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1, reason: 'canary failed' } }, { id: commandId, source: 'urn:test:deployer', actor: 'deployer', correlationId: commandId }),
     );
-    await probe.send(Topics.commands, id, message);
-    await probe.send(Topics.commands, id, message);
-    const forCommand = () => results.filter((r) => (r.json() as { data: { commandId: string } }).data.commandId === commandId);
+    await stack.probe.send(Topics.commands, id, message);
+    await stack.probe.send(Topics.commands, id, message);
+    const forCommand = () => stack.recorded.results.filter((r) => (r.json() as { data: { commandId: string } }).data.commandId === commandId);
     await waitFor(() => forCommand().length >= 2, { what: 'two results for the command' });
     const [first, second] = forCommand().map((r) => (r.json() as { data: unknown }).data);
     expect(first).toMatchObject({ outcome: 'ACCEPTED', decision: { revision: 3, targetRevision: 1 } });
@@ -219,12 +193,12 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     const unknown = { ...JSON.parse(JSON.stringify(valid)), id: `unk-${uniqueSuffix()}`, type: 'helm.release.command.explode' };
     const huge = JSON.stringify({ ...JSON.parse(JSON.stringify(valid)), id: `huge-${uniqueSuffix()}`, data: { releaseId: id, padding: 'x'.repeat(5 * 1024 * 1024) } });
     // Same key, so the same partition: the valid command waits behind the three bad ones.
-    await probe.send(Topics.commands, id, '{"specversion": "1.0", "id": ');
-    await probe.send(Topics.commands, id, JSON.stringify(unknown));
-    await probe.send(Topics.commands, id, huge);
-    await probe.send(Topics.commands, id, JSON.stringify(valid));
+    await stack.probe.send(Topics.commands, id, '{"specversion": "1.0", "id": ');
+    await stack.probe.send(Topics.commands, id, JSON.stringify(unknown));
+    await stack.probe.send(Topics.commands, id, huge);
+    await stack.probe.send(Topics.commands, id, JSON.stringify(valid));
     await waitFor(async () => (await http('GET', `/releases/${id}`, undefined, VIEWER)).body.status === 'PENDING_UNINSTALL', { what: 'the valid command to apply' });
-    const ours = () => dlq.filter((m) => m.key === id);
+    const ours = () => stack.recorded.dlq.filter((m) => m.key === id);
     await waitFor(() => ours().length >= 3, { what: 'three dead letters' });
     expect(ours()).toHaveLength(3);
     const reasons = ours().map((m) => m.headers!['dlq-error']!.toString());
@@ -250,8 +224,8 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     }
     expect((await http('GET', '/releases', undefined, VIEWER)).status).toBe(200);
     // Tokens never reach the logs.
-    expect(api.output()).not.toContain(OPERATOR);
-    expect(api.output()).not.toContain(VIEWER);
+    expect(stack.apps.api.output()).not.toContain(OPERATOR);
+    expect(stack.apps.api.output()).not.toContain(VIEWER);
   });
 
   it('shows viewers the keys and types of values (and the declared non-secret paths), operators the values, on every read route', async () => {
@@ -268,8 +242,8 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
       expect(JSON.stringify((await http('GET', `/releases/${id}${path}`, undefined, VIEWER)).body)).not.toContain('hunter2-secret');
     }
     // Values never reach the logs of any app.
-    expect(api.output()).not.toContain('hunter2-secret');
-    expect(releaseService.output()).not.toContain('hunter2-secret');
+    expect(stack.apps.api.output()).not.toContain('hunter2-secret');
+    expect(stack.apps.releaseService.output()).not.toContain('hunter2-secret');
   });
 
   it('answers unknown releases and malformed bodies with problem+json, never a 500', async () => {

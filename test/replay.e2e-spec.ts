@@ -4,7 +4,7 @@ import { CommandMetadata, ReleaseCommand, ReleaseState } from '@app/domain';
 import { handleCommand, loadStream, MongoEventStore } from '@app/event-store';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import { AppConfig } from '@app/platform';
-import { envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { envOf, request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
 
 const CLI = join(__dirname, '..', 'dist', 'apps', 'replay', 'src', 'cli.js');
@@ -16,8 +16,7 @@ describe('audit replay (e2e)', () => {
   let connection: Connection;
   let store: MongoEventStore;
   let live: ReleaseReadModel;
-  let api: RunningApp;
-  let probe: KafkaProbe;
+  let stack: Stack<'api'>;
   let n = 0;
 
   const cli = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
@@ -56,14 +55,11 @@ describe('audit replay (e2e)', () => {
         await complete(id, (r + round) % 4 === 3 ? 'FAILED' : 'SUCCEEDED');
       }
     }
-    api = await startApp('api', envOf(config));
-    probe = new KafkaProbe(config);
-    await probe.start();
+    stack = await startStack(config, { apps: { api: 'api' } });
   });
 
   afterAll(async () => {
-    await probe?.stop();
-    await api?.stop();
+    await stack?.stop();
     await connection?.dropDatabase();
     await connection?.close();
   });
@@ -73,8 +69,8 @@ describe('audit replay (e2e)', () => {
       const commits: Array<{ releaseId: string; version: number }> = [];
       let next: string | null = null;
       do {
-        const res = await fetch(`${api.url}/api/v1/helm/events?limit=7${next ? `&after=${next}` : ''}`, { headers: { authorization: `Bearer ${VIEWER}` } });
-        const body = (await res.json()) as { commits: Array<{ releaseId: string; version: number }>; next: string | null };
+        const res = await request(stack.apps.api, 'GET', `/api/v1/helm/events?limit=7${next ? `&after=${next}` : ''}`, { token: VIEWER });
+        const body = JSON.parse(res.text) as { commits: Array<{ releaseId: string; version: number }>; next: string | null };
         commits.push(...body.commits);
         expect(JSON.stringify(body)).not.toContain('p4ss-w0rd');
         next = body.next;
@@ -91,17 +87,17 @@ describe('audit replay (e2e)', () => {
 
   it('re-publishes every event to a topic, in per-release order, for a fresh consumer group', async () => {
     const topic = `${config.KAFKA_TOPIC_PREFIX}audit-sink`;
-    const admin = probe.kafka.admin();
+    const admin = stack.probe.kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await admin.disconnect();
     const result = await cli('publish', '--topic', topic);
     expect(result).toMatchObject({ code: 0 });
     expect(result.stdout).toMatch(/published 40 events of 40 commits/);
-    const received = await probe.record([topic.slice(config.KAFKA_TOPIC_PREFIX.length)]);
+    const received = await stack.probe.record([topic.slice(config.KAFKA_TOPIC_PREFIX.length)]);
     await waitFor(() => received.length >= 40, { what: '40 republished events' });
     // The command has exited: everything it published is on the topic, so reading to the end proves the count.
-    await probe.caughtUp(received, topic.slice(config.KAFKA_TOPIC_PREFIX.length));
+    await stack.probe.caughtUp(received, topic.slice(config.KAFKA_TOPIC_PREFIX.length));
     expect(received).toHaveLength(40);
     const ids = received.map((m) => (m.json() as { id: string }).id);
     expect(new Set(ids).size).toBe(40);

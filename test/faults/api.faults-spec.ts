@@ -1,6 +1,5 @@
 import { commandEvent, Topics } from '@app/contracts';
-import { AppConfig } from '@app/platform';
-import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import fc from 'fast-check';
 import mongoose, { Connection } from 'mongoose';
 import { checkInvariants, commandScript, recordScenario } from './harness';
@@ -18,31 +17,19 @@ interface Route {
 }
 
 describe('faults: hostile input over HTTP and Kafka', () => {
-  let config: AppConfig;
-  let api: RunningApp;
-  let service: RunningApp;
-  let probe: KafkaProbe;
-  let results: Captured[];
-  let events: Captured[];
-  let dlq: Captured[];
+  let stack: Stack<'service' | 'api', 'results' | 'events' | 'dlq'>;
   let db: Connection;
   let routes: Route[];
 
   const http = async (method: string, path: string, init: { body?: string; token?: string | null; type?: string } = {}) => {
-    const token = init.token === undefined ? OPERATOR : init.token;
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body !== undefined ? { 'content-type': init.type ?? 'application/json' } : {}) },
-      ...(init.body !== undefined ? { body: init.body } : {}),
-    });
-    const text = await res.text();
+    const res = await request(stack.apps.api, method, path, { ...init, token: init.token === undefined ? OPERATOR : init.token });
     let json: unknown = null;
     try {
-      json = text ? JSON.parse(text) : null;
+      json = res.text ? JSON.parse(res.text) : null;
     } catch {
-      json = text;
+      json = res.text;
     }
-    return { status: res.status, type: res.headers.get('content-type') ?? '', body: json as Record<string, unknown> };
+    return { status: res.status, type: res.type, body: json as Record<string, unknown> };
   };
 
   /** A route of the document with its path parameters filled in. */
@@ -66,7 +53,7 @@ describe('faults: hostile input over HTTP and Kafka', () => {
     });
     expect(res.status).toBe(202);
     const result = (operationId: string) =>
-      probe.send(
+      stack.probe.send(
         Topics.commands,
         releaseId,
         JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: `done-${operationId}`, source: 'urn:test', actor: 'executor', correlationId: operationId })),
@@ -77,21 +64,18 @@ describe('faults: hostile input over HTTP and Kafka', () => {
   };
 
   beforeAll(async () => {
-    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '20000' });
-    service = await startApp('release-service', envOf(config, { LOG_LEVEL: 'info' }));
-    api = await startApp('api', envOf(config, { LOG_LEVEL: 'info' }));
-    probe = new KafkaProbe(config);
-    await probe.start();
-    [results, events, dlq] = await Promise.all([probe.record([Topics.commandResults]), probe.record([Topics.events]), probe.record([Topics.commandsDlq])]);
-    db = await mongoose.createConnection(config.MONGODB_URI).asPromise();
-    const doc = (await (await fetch(`${api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    stack = await startStack(testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}`, REQUEST_TIMEOUT_MS: '20000' }), {
+      apps: { service: 'release-service', api: 'api' },
+      env: { LOG_LEVEL: 'info' },
+      record: { results: [Topics.commandResults], events: [Topics.events], dlq: [Topics.commandsDlq] },
+    });
+    db = await mongoose.createConnection(stack.config.MONGODB_URI).asPromise();
+    const doc = (await (await fetch(`${stack.apps.api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
   });
 
   afterAll(async () => {
-    await probe?.stop();
-    const codes = await Promise.all([api?.stop(), service?.stop()]);
-    expect(codes).toEqual([0, 0]);
+    expect(await stack?.stop()).toEqual([0, 0]);
     await db?.dropDatabase().catch(() => undefined);
     await db?.close();
   });
@@ -204,8 +188,8 @@ describe('faults: hostile input over HTTP and Kafka', () => {
         expectProblem(await http('POST', fill(route.path, ['fuzz-target', '1']), { body, type }), `${route.method} ${route.path} as ${type}`);
       }
     }
-    expect(api.process.exitCode).toBeNull();
-    expect(service.process.exitCode).toBeNull();
+    expect(stack.apps.api.process.exitCode).toBeNull();
+    expect(stack.apps.service.process.exitCode).toBeNull();
     recordScenario('fuzzed HTTP, every route', { routes: routes.length, requests, serverErrors: 0, exits: 0 });
   }, 600_000);
 
@@ -232,18 +216,18 @@ describe('faults: hostile input over HTTP and Kafka', () => {
       }
     });
     const poisonSent = messages.filter((m) => m.poison);
-    for (const m of messages) await probe.producer.send({ topic: probe.topic(Topics.commands), acks: -1, messages: [{ key: m.key, value: m.value }] });
-    const answered = () => new Set(results.map((r) => (r.json() as { data: { commandId: string } }).data.commandId));
+    for (const m of messages) await stack.probe.producer.send({ topic: stack.probe.topic(Topics.commands), acks: -1, messages: [{ key: m.key, value: m.value }] });
+    const answered = () => new Set(stack.recorded.results.map((r) => (r.json() as { data: { commandId: string } }).data.commandId));
     await waitFor(() => script.every((m) => answered().has(m.id)), { timeoutMs: 180_000, intervalMs: 500, what: 'answers to the valid commands' });
-    await waitFor(() => dlq.filter((d) => d.key?.startsWith('poison-')).length >= poisonSent.length, { timeoutMs: 60_000, what: 'the poison on the dead-letter topic' });
+    await waitFor(() => stack.recorded.dlq.filter((d) => d.key?.startsWith('poison-')).length >= poisonSent.length, { timeoutMs: 60_000, what: 'the poison on the dead-letter topic' });
     // Every valid command is answered, and a command is dead-lettered before it is answered: the topic holds
     // all it ever will of this traffic, so reading it to its end proves what is (and is not) there.
-    await probe.caughtUp(dlq, Topics.commandsDlq);
-    const parked = dlq.filter((d) => d.key?.startsWith('poison-') || script.some((m) => m.key === d.key));
+    await stack.probe.caughtUp(stack.recorded.dlq, Topics.commandsDlq);
+    const parked = stack.recorded.dlq.filter((d) => d.key?.startsWith('poison-') || script.some((m) => m.key === d.key));
     // Exactly the poison, byte for byte, and nothing valid.
     expect(parked.map((d) => d.key).sort()).toEqual(poisonSent.map((m) => m.key).sort());
     for (const d of parked) expect(d.value?.toString() ?? '').toBe(poisonSent.find((m) => m.key === d.key)!.value);
-    const inv = await checkInvariants(db, script, results.filter((r) => script.some((m) => m.id === (r.json() as { data: { commandId: string } }).data.commandId)), events);
+    const inv = await checkInvariants(db, script, stack.recorded.results.filter((r) => script.some((m) => m.id === (r.json() as { data: { commandId: string } }).data.commandId)), stack.recorded.events);
     recordScenario('poison mixed into valid traffic', { valid: script.length, poison: poisonSent.length, kinds: [...new Set(poisonSent.map((m) => m.poison))], deadLettered: parked.length, accepted: inv.accepted, duplicateCommits: inv.duplicateCommits, versionGaps: inv.versionGaps });
     expect(new Set(poisonSent.map((m) => m.poison)).size).toBe(poison.length);
     expect(inv).toMatchObject({ accepted: script.length, rejected: 0, missingResults: 0, inconsistentResults: 0, duplicateCommits: 0, versionGaps: 0 });
@@ -259,13 +243,13 @@ describe('faults: hostile input over HTTP and Kafka', () => {
     const kafkaIds = Array.from({ length: 50 }, (_, i) => `race-kafka-${i}-${uniqueSuffix()}`);
     const [httpResults] = await Promise.all([
       Promise.all(Array.from({ length: 50 }, () => http('POST', `/api/v1/helm/releases/${releaseId}/rollback`, { body: JSON.stringify({ targetRevision: 1 }) }))),
-      probe.producer.send({
-        topic: probe.topic(Topics.commands),
+      stack.probe.producer.send({
+        topic: stack.probe.topic(Topics.commands),
         acks: -1,
         messages: kafkaIds.map((id) => ({ key: releaseId, value: JSON.stringify(commandEvent({ type: 'RollbackRelease', data: { releaseId, targetRevision: 1 } }, { id, source: 'urn:test', actor: 'racer', correlationId: id })) })),
       }),
     ]);
-    const answers = () => kafkaIds.map((id) => results.find((r) => (r.json() as { data: { commandId: string } }).data.commandId === id)?.json() as { data: { outcome: string; error?: { code: string } } } | undefined);
+    const answers = () => kafkaIds.map((id) => stack.recorded.results.find((r) => (r.json() as { data: { commandId: string } }).data.commandId === id)?.json() as { data: { outcome: string; error?: { code: string } } } | undefined);
     await waitFor(() => answers().every(Boolean), { timeoutMs: 60_000, what: 'answers to the Kafka rollbacks' });
     const httpAccepted = httpResults.filter((r) => r.status === 202).length;
     const kafkaAccepted = answers().filter((a) => a!.data.outcome === 'ACCEPTED').length;
@@ -279,7 +263,7 @@ describe('faults: hostile input over HTTP and Kafka', () => {
   }, 180_000);
 
   it('tokens and values never reach the logs of any app', async () => {
-    const logs = api.output() + service.output();
+    const logs = stack.apps.api.output() + stack.apps.service.output();
     expect(logs.length).toBeGreaterThan(1000);
     for (const secret of [OPERATOR, VIEWER, 'hunter2-secret']) expect(logs.includes(secret)).toBe(false);
   });

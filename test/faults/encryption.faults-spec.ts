@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { commandEvent, Topics, ValuesCipher } from '@app/contracts';
-import { AppConfig } from '@app/platform';
-import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
 import { recordScenario } from './harness';
 
@@ -16,23 +15,15 @@ const ERROR_SECRET = `err-s3cr3t-${uniqueSuffix()}`;
 const KEY = randomBytes(32).toString('base64');
 
 describe('faults: values encrypted at rest and on Kafka', () => {
-  let config: AppConfig;
-  let api: RunningApp;
-  let service: RunningApp;
-  let probe: KafkaProbe;
-  let topics: Captured[];
+  let stack: Stack<'service' | 'api', 'topics'>;
   let db: Connection;
 
-  const http = async (method: string, path: string, body?: unknown, token = OPERATOR) => {
-    const res = await fetch(`${api.url}/api/v1/helm${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  const http = async (method: string, path: string, body?: object, token = OPERATOR) => {
+    const res = await request(stack.apps.api, method, `/api/v1/helm${path}`, { body, token });
+    return { status: res.status, body: JSON.parse(res.text) as Record<string, unknown> };
   };
   const complete = async (releaseId: string, operationId: string) => {
-    await probe.send(
+    await stack.probe.send(
       Topics.commands,
       releaseId,
       JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: `done-${operationId}`, source: 'urn:test', actor: 'executor', correlationId: operationId })),
@@ -41,19 +32,16 @@ describe('faults: values encrypted at rest and on Kafka', () => {
   };
 
   beforeAll(async () => {
-    config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}` });
-    const env = envOf(config, { VALUES_ENCRYPTION_KEY: KEY });
-    service = await startApp('release-service', env);
-    api = await startApp('api', env);
-    probe = new KafkaProbe(config);
-    await probe.start();
-    topics = await probe.record([Topics.commands, Topics.events, Topics.commandResults, Topics.commandsDlq]);
-    db = await mongoose.createConnection(config.MONGODB_URI).asPromise();
+    stack = await startStack(testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR},viewer:ann:${VIEWER}` }), {
+      apps: { service: 'release-service', api: 'api' },
+      env: { VALUES_ENCRYPTION_KEY: KEY },
+      record: { topics: [Topics.commands, Topics.events, Topics.commandResults, Topics.commandsDlq] },
+    });
+    db = await mongoose.createConnection(stack.config.MONGODB_URI).asPromise();
   });
 
   afterAll(async () => {
-    await probe?.stop();
-    await Promise.all([api?.stop(), service?.stop()]);
+    await stack?.stop();
     await db?.dropDatabase().catch(() => undefined);
     await db?.close();
   });
@@ -74,10 +62,10 @@ describe('faults: values encrypted at rest and on Kafka', () => {
     await complete(id, upgrade.body.operationId as string);
     const rollback = await http('POST', `/releases/${id}/rollback`, { targetRevision: 1 });
     expect(rollback.status).toBe(202);
-    await waitFor(() => topics.filter((t) => t.topic.endsWith(Topics.events)).length >= 5, { what: 'the events on Kafka' });
+    await waitFor(() => stack.recorded.topics.filter((t) => t.topic.endsWith(Topics.events)).length >= 5, { what: 'the events on Kafka' });
     // The rollback fails with error text that quotes a value, reported sealed as the executor reports it.
     const errorText = `helm upgrade failed: ConfigMap "web" is invalid: data.password: "${ERROR_SECRET}"`;
-    await probe.send(
+    await stack.probe.send(
       Topics.commands,
       id,
       JSON.stringify(
@@ -110,12 +98,12 @@ describe('faults: values encrypted at rest and on Kafka', () => {
       }
     }
     // Raw topics: every message's bytes.
-    for (const message of topics) {
+    for (const message of stack.recorded.topics) {
       const text = message.value?.toString() ?? '';
       for (const secret of [SECRET, SECRET2, 'db.internal', ERROR_SECRET]) expect({ topic: message.topic, leaked: text.includes(secret) }).toEqual({ topic: message.topic, leaked: false });
     }
-    const sealedMessages = topics.filter((t) => t.value?.toString().includes('$sealed')).length;
-    recordScenario('values encrypted at rest and on Kafka', { documents, sealedDocuments: sealed, messages: topics.length, sealedMessages, plaintextFound: 0 });
+    const sealedMessages = stack.recorded.topics.filter((t) => t.value?.toString().includes('$sealed')).length;
+    recordScenario('values encrypted at rest and on Kafka', { documents, sealedDocuments: sealed, messages: stack.recorded.topics.length, sealedMessages, plaintextFound: 0 });
     // The check above could pass by storing nothing: the sealed values are there.
     expect(sealed).toBeGreaterThanOrEqual(5);
     expect(sealedMessages).toBeGreaterThanOrEqual(5);

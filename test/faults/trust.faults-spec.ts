@@ -1,7 +1,6 @@
 import { commandEvent, releaseEventMessage, Topics } from '@app/contracts';
 import type { ReleaseEvent } from '@app/domain';
-import { AppConfig } from '@app/platform';
-import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { envOf, request, Stack, startApp, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import { recordScenario } from './harness';
 
 // The trust boundaries, each attack as a user tried it against a running service: path spellings that
@@ -16,69 +15,47 @@ const deepJson = (levels: number, leaf = '1'): string => `${'{"a":'.repeat(level
 const INVALID_UTF8 = Buffer.concat([Buffer.from('{"specversion":"1.0","id":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')]);
 
 describe('faults: trust boundaries', () => {
-  let config: AppConfig;
-  let api: RunningApp;
-  let service: RunningApp;
-  let executor: RunningApp;
-  let remediation: RunningApp;
-  let probe: KafkaProbe;
-  let commands: Captured[];
-  let results: Captured[];
-  let dlqs: Captured[];
+  let stack: Stack<'service' | 'executor' | 'remediation' | 'api', 'commands' | 'results' | 'dlqs'>;
   const table: Array<{ input: string; edge: string; after: string }> = [];
 
   const http = async (method: string, path: string, init: { body?: string; token?: string | null; headers?: Record<string, string> } = {}) => {
-    const token = init.token === undefined ? OPERATOR : init.token;
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
-      ...(init.body !== undefined ? { body: init.body } : {}),
-    });
-    const text = await res.text();
+    const res = await request(stack.apps.api, method, path, { ...init, token: init.token === undefined ? OPERATOR : init.token });
+    const { text } = res;
     let body: Record<string, unknown> = {};
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
       body = { text };
     }
-    return { status: res.status, type: res.headers.get('content-type') ?? '', allow: res.headers.get('allow'), body, text };
+    return { status: res.status, type: res.type, allow: res.allow, body, text };
   };
   const installBody = (releaseId: string, extra: Record<string, unknown> = {}) =>
     JSON.stringify({ releaseId, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: { a: 1 }, ...extra });
   const resultOf = (commandId: string) =>
-    results.map((r) => r.json() as { data: { commandId: string; outcome: string; error?: { code: string; message: string } } }).find((r) => r.data.commandId === commandId)?.data;
+    stack.recorded.results.map((r) => r.json() as { data: { commandId: string; outcome: string; error?: { code: string; message: string } } }).find((r) => r.data.commandId === commandId)?.data;
 
   beforeAll(async () => {
-    config = testConfig({
+    const config = testConfig({
       AUTH_TOKENS: `operator:ops:${OPERATOR},operator:other:${OTHER_OPERATOR},viewer:ann:${VIEWER}`,
       REQUEST_TIMEOUT_MS: '20000',
       // Loopback written out is allowed; `localhost` is allowed by name but resolves to loopback.
       CHART_REPOSITORIES: 'http://127.0.0.1:*,http://localhost:*,https://charts.example.com/*',
     });
-    const env = envOf(config, { LOG_LEVEL: 'info' });
-    service = await startApp('release-service', env);
-    executor = await startApp('executor', env);
-    remediation = await startApp('remediation', env);
-    api = await startApp('api', env);
-    probe = new KafkaProbe(config);
-    await probe.start();
-    [commands, results, dlqs] = await Promise.all([
-      probe.record([Topics.commands]),
-      probe.record([Topics.commandResults]),
-      probe.record([Topics.commandsDlq, Topics.eventsDlq, Topics.upgradeFailedSignalsDlq]),
-    ]);
+    stack = await startStack(config, {
+      apps: { service: 'release-service', executor: 'executor', remediation: 'remediation', api: 'api' },
+      env: { LOG_LEVEL: 'info' },
+      record: { commands: [Topics.commands], results: [Topics.commandResults], dlqs: [Topics.commandsDlq, Topics.eventsDlq, Topics.upgradeFailedSignalsDlq] },
+    });
   });
 
   afterAll(async () => {
-    await probe?.stop();
-    const codes = await Promise.all([api, service, executor, remediation].map((a) => a?.stop()));
     // No process exited on its own because of what it read: each was still running, and stopped cleanly.
-    expect(codes).toEqual([0, 0, 0, 0]);
+    expect(await stack?.stop()).toEqual([0, 0, 0, 0]);
     recordScenario('trust boundaries', { rows: table });
   });
 
   it('auth is decided on the matched route: other spellings of a route are no route (404), never data without a token', async () => {
-    const doc = (await (await fetch(`${api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${stack.apps.api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => ({ method: m.toUpperCase(), path: path.replace(/\{[^}]+\}/g, (p) => (p === '{revision}' ? '1' : 'web')) })));
     expect(routes.length).toBeGreaterThanOrEqual(14);
     const variants = (path: string) => [
@@ -128,9 +105,9 @@ describe('faults: trust boundaries', () => {
     const poison: Array<[string, string | Buffer]> = [['deep', deepCommand], ['5mb', huge], ['utf8', INVALID_UTF8]];
 
     // Commands: the release service.
-    for (const [kind, value] of poison) await probe.send(Topics.commands, bad(`command-${kind}`), value);
+    for (const [kind, value] of poison) await stack.probe.send(Topics.commands, bad(`command-${kind}`), value);
     const validId = `valid-${tag}`;
-    await probe.send(Topics.commands, 'after-poison', JSON.stringify(commandEvent({ type: 'InstallRelease', data: JSON.parse(installBody('after-poison')) }, { id: validId, source: 'urn:test', actor: 't', correlationId: validId })));
+    await stack.probe.send(Topics.commands, 'after-poison', JSON.stringify(commandEvent({ type: 'InstallRelease', data: JSON.parse(installBody('after-poison')) }, { id: validId, source: 'urn:test', actor: 't', correlationId: validId })));
     await waitFor(() => resultOf(validId)?.outcome === 'ACCEPTED', { timeoutMs: 60_000, what: 'the command after the poison answered' });
 
     // Events: the executor and remediation both consume them.
@@ -139,11 +116,11 @@ describe('faults: trust boundaries', () => {
       JSON.stringify(releaseEventMessage(event, { eventId: `ev-${tag}-${version}`, releaseId: 'probe-rel', streamVersion: version, time: now, source: 'urn:test', correlationId: `ev-${tag}`, causationId: 'c', actor: 't' }));
     const deepEvent = eventMessage({ type: 'RevisionFailed', data: { releaseId: 'probe-rel', revision: 2, operationId: 'op', operation: 'UPGRADE', error: 'x', timedOut: false, remediate: true, completedAt: now } }, 1).replace('"error":"x"', `"error":${deepJson(3_000, '"x"')}`);
     for (const [kind, value] of [['deep', deepEvent], ['5mb', huge], ['utf8', INVALID_UTF8]] as Array<[string, string | Buffer]>) {
-      await probe.send(Topics.events, bad(`event-${kind}`), value);
+      await stack.probe.send(Topics.events, bad(`event-${kind}`), value);
     }
     // Valid for the executor: a rollback from a repository the allow-list refuses; it must report, not run.
     const operationId = `op-${tag}`;
-    await probe.send(
+    await stack.probe.send(
       Topics.events,
       'probe-rel',
       eventMessage(
@@ -159,13 +136,13 @@ describe('faults: trust boundaries', () => {
       ),
     );
     // Valid for remediation: a failed upgrade to undo.
-    await probe.send(Topics.events, 'probe-rel', eventMessage({ type: 'RevisionFailed', data: { releaseId: 'probe-rel', revision: 4, operationId: 'op4', operation: 'UPGRADE', error: 'boom', timedOut: false, remediate: true, completedAt: now } }, 3));
+    await stack.probe.send(Topics.events, 'probe-rel', eventMessage({ type: 'RevisionFailed', data: { releaseId: 'probe-rel', revision: 4, operationId: 'op4', operation: 'UPGRADE', error: 'boom', timedOut: false, remediate: true, completedAt: now } }, 3));
     // Signals: remediation.
-    for (const [kind, value] of poison) await probe.send(Topics.upgradeFailedSignals, bad(`signal-${kind}`), value);
+    for (const [kind, value] of poison) await stack.probe.send(Topics.upgradeFailedSignals, bad(`signal-${kind}`), value);
     const signalId = `sig-${tag}`;
-    await probe.send(Topics.upgradeFailedSignals, 'probe-rel', JSON.stringify({ specversion: '1.0', id: signalId, source: 'urn:smoke-tests', type: 'helm.release.upgrade-failed', data: { releaseId: 'probe-rel', revision: 4, reason: 'smoke test failed' } }));
+    await stack.probe.send(Topics.upgradeFailedSignals, 'probe-rel', JSON.stringify({ specversion: '1.0', id: signalId, source: 'urn:smoke-tests', type: 'helm.release.upgrade-failed', data: { releaseId: 'probe-rel', revision: 4, reason: 'smoke test failed' } }));
 
-    const sentCommand = (id: string) => commands.map((c) => c.json() as { id: string; data: Record<string, unknown> }).find((c) => c.id === id);
+    const sentCommand = (id: string) => stack.recorded.commands.map((c) => c.json() as { id: string; data: Record<string, unknown> }).find((c) => c.id === id);
     await waitFor(() => sentCommand(`outcome:${operationId}`), { timeoutMs: 60_000, what: "the executor's report of the refused rollback" });
     expect(sentCommand(`outcome:${operationId}`)!.data).toMatchObject({ outcome: 'FAILED', error: expect.stringMatching(/^REPOSITORY_NOT_ALLOWED: .*private, loopback or link-local|^REPOSITORY_NOT_ALLOWED: .*allow-list/) });
     await waitFor(() => sentCommand('remediate:probe-rel:4'), { timeoutMs: 60_000, what: "remediation's rollback after the poison" });
@@ -177,15 +154,15 @@ describe('faults: trust boundaries', () => {
       ...['deep', '5mb', 'utf8'].flatMap((k) => ['executor', 'remediation'].map((c) => `${Topics.eventsDlq} ${bad(`event-${k}`)} ${c}`)),
       ...['deep', '5mb', 'utf8'].map((k) => `${Topics.upgradeFailedSignalsDlq} ${bad(`signal-${k}`)} remediation`),
     ].sort();
-    const parked = () => dlqs.filter((d) => d.key?.startsWith(`bad-${tag}-`));
+    const parked = () => stack.recorded.dlqs.filter((d) => d.key?.startsWith(`bad-${tag}-`));
     await waitFor(() => parked().length >= expected.length, { timeoutMs: 60_000, what: 'the poison on the dead-letter topics' });
     // The valid messages were acted on after the poison, so every dead-letter has been written by now.
-    expect(parked().map((d) => `${d.topic.slice(config.KAFKA_TOPIC_PREFIX.length)} ${d.key} ${d.headers?.['dlq-consumer']?.toString()}`).sort()).toEqual(expected);
+    expect(parked().map((d) => `${d.topic.slice(stack.config.KAFKA_TOPIC_PREFIX.length)} ${d.key} ${d.headers?.['dlq-consumer']?.toString()}`).sort()).toEqual(expected);
     for (const d of parked()) expect(d.headers?.['dlq-error']?.toString()).toMatch(/deeper than|over the limit|not valid UTF-8/);
-    expect(dlqs.filter((d) => !d.key?.startsWith(`bad-${tag}-`))).toEqual([]);
-    for (const app of [service, executor, remediation]) expect(app.process.exitCode).toBeNull();
+    expect(stack.recorded.dlqs.filter((d) => !d.key?.startsWith(`bad-${tag}-`))).toEqual([]);
+    for (const app of [stack.apps.service, stack.apps.executor, stack.apps.remediation]) expect(app.process.exitCode).toBeNull();
     // Still running after all that, and they stop cleanly; the tests below decide operations by hand.
-    expect(await Promise.all([executor.stop(), remediation.stop()])).toEqual([0, 0]);
+    expect(await Promise.all([stack.apps.executor.stop(), stack.apps.remediation.stop()])).toEqual([0, 0]);
     table.push({ input: 'values 3,000 deep, 5 MB, invalid UTF-8, then a valid message', edge: 'commands (release service), events (executor, remediation), signals (remediation)', after: 'dead-lettered with the reason; valid one acted on; 0 exits' });
   }, 180_000);
 
@@ -211,7 +188,7 @@ describe('faults: trust boundaries', () => {
     expect(install.status).toBe(202);
     const errorText = `Error: pulling "https://u:leakedpw@charts.internal/x" failed: value 'quotedsecret' rejected`;
     const resultId = `res-${uniqueSuffix()}`;
-    await probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: install.body.operationId as string, outcome: 'FAILED', error: errorText } }, { id: resultId, source: 'urn:test', actor: 'executor', correlationId: resultId })));
+    await stack.probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: install.body.operationId as string, outcome: 'FAILED', error: errorText } }, { id: resultId, source: 'urn:test', actor: 'executor', correlationId: resultId })));
     await waitFor(async () => (await http('GET', `/api/v1/helm/releases/${id}`)).body.status === 'FAILED', { what: 'the install failed' });
     const secrets = /hunter2|s3cret|envsecret|leakedpw|quotedsecret/;
     for (const path of ['', '/history', '/revisions/1', '/events']) {
@@ -237,7 +214,7 @@ describe('faults: trust boundaries', () => {
     }
     // The executor's real outcome is still its own command, decided as such.
     const outcomeId = `outcome:${operationId}`;
-    await probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: outcomeId, source: 'urn:executor', actor: 'system:executor', correlationId: outcomeId })));
+    await stack.probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: outcomeId, source: 'urn:executor', actor: 'system:executor', correlationId: outcomeId })));
     await waitFor(() => resultOf(outcomeId), { what: 'the outcome decided' });
     expect(resultOf(outcomeId)).toMatchObject({ outcome: 'ACCEPTED' });
     const key = `upgrade-${uniqueSuffix()}`;

@@ -18,6 +18,9 @@ export const isOperationRequested = (event: { type: string }): event is Operatio
  * desired state while the aggregate accepts only the first outcome (the outcome's command id is
  * derived from the operation id, so a repeated report is a duplicate command).
  */
+/** How often the executor looks again at a Helm lock another client holds. */
+const HELM_LOCK_POLL_MS = 2_000;
+
 @Injectable()
 export class ExecutorService implements BeforeApplicationShutdown {
   private readonly runner: OperationRunner;
@@ -34,7 +37,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
-    this.runner = new OperationRunner(helm);
+    this.runner = new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS });
     this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
     this.duration = new Histogram({
       name: 'helm_operation_seconds',
@@ -113,7 +116,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     const checked = await checkChartRepository(this.config, event.data.chart.repository);
     if (checked.ok) return undefined;
     const { releaseId, operationId } = event.data;
-    return { releaseId, operationId, outcome: 'FAILED', error: `REPOSITORY_NOT_ALLOWED: ${checked.reason}; the executor ran nothing` };
+    return { releaseId, operationId, outcome: 'FAILED', error: `REPOSITORY_NOT_ALLOWED: ${checked.reason}; the executor ran nothing`, notRun: true };
   }
 
   private remember(operationId: string): void {

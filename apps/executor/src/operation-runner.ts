@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { OperationRequested, RecordOperationResult, RollbackRequested } from '@app/domain';
 import { AppliedRelease, HelmError, HelmPort } from '@app/helm';
+import { preflight, PreflightOptions } from './helm-preflight';
 
 type Outcome = RecordOperationResult['data'];
 
@@ -9,10 +10,20 @@ type Outcome = RecordOperationResult['data'];
  * operation-result command. Never throws for a Helm failure: a failure is an outcome to report.
  */
 export class OperationRunner {
-  constructor(private readonly helm: HelmPort) {}
+  constructor(
+    private readonly helm: HelmPort,
+    private readonly preflightOptions: PreflightOptions,
+  ) {}
 
   async run(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
     const { releaseId, operationId } = event.data;
+    let before: Outcome | undefined;
+    try {
+      before = await preflight(this.helm, event, this.preflightOptions, signal);
+    } catch (error) {
+      return { releaseId, operationId, outcome: 'FAILED', error: `could not read Helm's history before running: ${(error as Error).message.slice(0, 4_000)}`, notRun: true };
+    }
+    if (before) return before;
     try {
       switch (event.type) {
         case 'InstallRequested':
@@ -21,7 +32,7 @@ export class OperationRunner {
           // Only installs are atomic in Helm: a failed atomic upgrade is rolled back by remediation as a
           // revision of its own, so the history shows it (Helm's --atomic would hide it in Helm's history).
           const applied = await this.helm.apply(
-            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds },
+            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds, operationId },
             { atomic: event.type === 'InstallRequested' && d.atomic, ...(signal ? { signal } : {}) },
           );
           return succeeded(releaseId, operationId, applied);
@@ -74,6 +85,7 @@ export class OperationRunner {
         chartVersion: d.chartVersion,
         values: d.values,
         timeoutSeconds: d.timeoutSeconds,
+        operationId: d.operationId,
         ...(d.chartDigest ? { expectedDigest: d.chartDigest } : {}),
       },
       { atomic: false, ...(signal ? { signal } : {}) },

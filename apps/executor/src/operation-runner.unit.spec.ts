@@ -1,11 +1,13 @@
 import type { OperationRequested, Values } from '@app/domain';
-import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort } from '@app/helm';
+import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort, operationMarker } from '@app/helm';
 import { OperationRunner } from './operation-runner';
 
 // Glue logic only: which Helm calls the runner makes. The real helm binary is exercised in the int tier.
 class RecordingHelm implements HelmPort {
   calls: string[] = [];
   history_: HelmHistoryEntry[] = [];
+  /** Histories to answer first, one per call, before history_ (a lock that goes away, say). */
+  histories: HelmHistoryEntry[][] = [];
   values_: Record<number, Values> = {};
   failApply?: HelmError;
   async apply(desired: DesiredRelease, { atomic }: { atomic: boolean }): Promise<AppliedRelease> {
@@ -21,7 +23,8 @@ class RecordingHelm implements HelmPort {
     this.calls.push('uninstall');
   }
   async history(): Promise<HelmHistoryEntry[]> {
-    return this.history_;
+    this.calls.push('history');
+    return this.histories.shift() ?? this.history_;
   }
   async values(_n: string, _ns: string, revision: number): Promise<Values> {
     return this.values_[revision] ?? {};
@@ -32,6 +35,7 @@ const base = {
   releaseId: 'web', name: 'web', namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' },
   operationId: 'op', requestedBy: 'a', requestedAt: '', trigger: 'MANUAL' as const, timeoutSeconds: 30, deadline: '', atomic: false,
 };
+const OPTIONS = { lockGraceMs: 300_000, pollMs: 1 };
 const rollbackTo = (extra: object): OperationRequested => ({
   type: 'RollbackRequested',
   data: { ...base, revision: 3, chartVersion: '1.0.0', values: { a: 1 }, rollbackOf: 1, warnings: [], ...extra },
@@ -42,8 +46,8 @@ describe('OperationRunner', () => {
     const helm = new RecordingHelm();
     helm.history_ = [{ revision: 1, status: 'superseded', chart: 'web-1.0.0' }, { revision: 2, status: 'deployed', chart: 'web-1.1.0' }];
     helm.values_ = { 1: { a: 1 } };
-    const outcome = await new OperationRunner(helm).run(rollbackTo({ targetHelmRevision: 1, chartDigest: 'sha256:old' }));
-    expect(helm.calls).toEqual(['rollback 1']);
+    const outcome = await new OperationRunner(helm, OPTIONS).run(rollbackTo({ targetHelmRevision: 1, chartDigest: 'sha256:old' }));
+    expect(helm.calls).toEqual(['history', 'history', 'rollback 1']);
     expect(outcome).toEqual({ releaseId: 'web', operationId: 'op', outcome: 'SUCCEEDED', helmRevision: 10, chartDigest: 'sha256:old' });
   });
 
@@ -55,23 +59,62 @@ describe('OperationRunner', () => {
     const helm = new RecordingHelm();
     helm.history_ = history as HelmHistoryEntry[];
     helm.values_ = values as Record<number, Values>;
-    const outcome = await new OperationRunner(helm).run(rollbackTo({ targetHelmRevision: 1, chartDigest: 'sha256:old' }));
-    expect(helm.calls).toEqual(['apply 1.0.0 atomic=false digest=sha256:old']);
+    const outcome = await new OperationRunner(helm, OPTIONS).run(rollbackTo({ targetHelmRevision: 1, chartDigest: 'sha256:old' }));
+    expect(helm.calls.filter((c) => c !== 'history')).toEqual(['apply 1.0.0 atomic=false digest=sha256:old']);
     expect(outcome).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 9 });
   });
 
   it('passes --atomic for atomic installs only, never for upgrades', async () => {
     const helm = new RecordingHelm();
-    const runner = new OperationRunner(helm);
+    const runner = new OperationRunner(helm, OPTIONS);
     await runner.run({ type: 'InstallRequested', data: { ...base, revision: 1, chartVersion: '1.0.0', values: {}, atomic: true, autoRollback: false } });
     await runner.run({ type: 'UpgradeRequested', data: { ...base, revision: 2, chartVersion: '1.1.0', values: {}, atomic: true } });
-    expect(helm.calls).toEqual(['apply 1.0.0 atomic=true digest=-', 'apply 1.1.0 atomic=false digest=-']);
+    expect(helm.calls.filter((c) => c !== 'history')).toEqual(['apply 1.0.0 atomic=true digest=-', 'apply 1.1.0 atomic=false digest=-']);
   });
 
   it('reports a Helm failure as a FAILED outcome with the message and the purge of an atomic install', async () => {
     const helm = new RecordingHelm();
     helm.failApply = new HelmError('helm upgrade failed: context deadline exceeded', undefined, true);
-    const outcome = await new OperationRunner(helm).run({ type: 'InstallRequested', data: { ...base, revision: 1, chartVersion: '1.0.0', values: {}, atomic: true, autoRollback: false } });
+    const outcome = await new OperationRunner(helm, OPTIONS).run({ type: 'InstallRequested', data: { ...base, revision: 1, chartVersion: '1.0.0', values: {}, atomic: true, autoRollback: false } });
     expect(outcome).toEqual({ releaseId: 'web', operationId: 'op', outcome: 'FAILED', error: 'helm upgrade failed: context deadline exceeded', purged: true });
+  });
+
+  describe('before running, what Helm already holds', () => {
+    const upgrade: OperationRequested = { type: 'UpgradeRequested', data: { ...base, revision: 2, chartVersion: '1.1.0', values: {}, deadline: new Date(Date.now() + 120_000).toISOString() } };
+    const at = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+    it('reports the revision an operation already made instead of running Helm again', async () => {
+      const helm = new RecordingHelm();
+      helm.history_ = [{ revision: 1, status: 'superseded', chart: 'web-1.0.0' }, { revision: 2, status: 'deployed', chart: 'web-1.1.0', description: operationMarker('op') }];
+      const outcome = await new OperationRunner(helm, OPTIONS).run(upgrade);
+      expect(helm.calls).toEqual(['history']);
+      expect(outcome).toEqual({ releaseId: 'web', operationId: 'op', outcome: 'SUCCEEDED', helmRevision: 2 });
+    });
+
+    it('refuses a stale Helm lock with its revision, status and age, running nothing', async () => {
+      const helm = new RecordingHelm();
+      helm.history_ = [{ revision: 1, status: 'deployed', chart: 'web-1.0.0' }, { revision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', updated: at(600_000) }];
+      const outcome = await new OperationRunner(helm, OPTIONS).run(upgrade);
+      expect(helm.calls).toEqual(['history']);
+      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true, error: expect.stringMatching(/^HELM_LOCKED: Helm revision 2 of apps\/web \(web-1\.3\.0\) is pending-upgrade since .*longer than the lock grace of 300s/) });
+    });
+
+    it('waits for a young lock to go, then runs', async () => {
+      const helm = new RecordingHelm();
+      const pending = [{ revision: 1, status: 'deployed', chart: 'web-1.0.0' }, { revision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', updated: at(1_000) }];
+      helm.histories = [pending, pending];
+      helm.history_ = [{ revision: 1, status: 'deployed', chart: 'web-1.0.0' }, { revision: 2, status: 'deployed', chart: 'web-1.3.0' }];
+      const outcome = await new OperationRunner(helm, OPTIONS).run(upgrade);
+      expect(helm.calls).toEqual(['history', 'history', 'history', 'apply 1.1.0 atomic=false digest=-']);
+      expect(outcome).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 9 });
+    });
+
+    it('gives up on a young lock that outlasts the time the operation has left', async () => {
+      const helm = new RecordingHelm();
+      helm.history_ = [{ revision: 1, status: 'pending-install', chart: 'web-1.0.0', updated: at(1_000) }];
+      const outcome = await new OperationRunner(helm, OPTIONS).run({ ...upgrade, data: { ...upgrade.data, deadline: new Date(Date.now() + 30_500).toISOString() } } as OperationRequested);
+      expect(helm.calls.every((c) => c === 'history')).toBe(true);
+      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true, error: expect.stringMatching(/another Helm client is running an operation on it/) });
+    });
   });
 });

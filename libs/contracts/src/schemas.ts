@@ -102,6 +102,7 @@ export const OperationResultDataSchema = z.strictObject({
   helmRevision: z.number().int().min(1).optional(),
   chartDigest: z.string().max(200).optional(),
   purged: z.boolean().optional(),
+  notRun: z.boolean().optional(),
 });
 
 export const ExpireOperationDataSchema = z.strictObject({

@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Values } from '@app/domain';
-import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort } from './helm.port';
+import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort, operationMarker } from './helm.port';
 
 export interface HelmCliOptions {
   /** Path of the helm binary. */
@@ -73,6 +73,7 @@ export class HelmCliAdapter implements HelmPort {
             '--values', valuesFile,
             '--wait', '--timeout', `${desired.timeoutSeconds}s`,
             ...(atomic ? ['--atomic'] : []),
+            ...(desired.operationId ? ['--description', operationMarker(desired.operationId)] : []),
             '--output', 'json',
             '--', checkedName(desired.name), archive,
           ],

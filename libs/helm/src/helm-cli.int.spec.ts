@@ -1,22 +1,22 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChartRepo, kubeGet, startChartRepo, testKube, uniqueSuffix } from '@app/test-support';
+import { ChartRepo, startChartRepo, testCluster, uniqueSuffix } from '@app/test-support';
 import { HelmCliAdapter } from './helm-cli.adapter';
 import { HelmError } from './helm.port';
 
 // The real helm binary against the real kube-apiserver the test run provisioned, with charts served by
 // a real chart repository on loopback.
 describe('HelmCliAdapter against a real API server', () => {
-  const { helmBin, kubeconfig } = testKube();
+  const { helmBin, kubeconfig, namespace, configMap } = testCluster('helm');
   let repo: ChartRepo;
   let home: string;
   let work: string;
   let helm: HelmCliAdapter;
-  const namespace = `helm-${uniqueSuffix()}`;
   const chart = () => ({ name: 'web', repository: repo.url });
-  const configMap = async (release: string) =>
-    (await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${release}-config`)).body as { data?: Record<string, string> };
+  /** Chart 1.3.0 has a Deployment that never becomes ready: what applying it with a 5 s timeout fails with. */
+  const applyNeverReady = (name: string, atomic: boolean) =>
+    helm.apply({ name, namespace, chart: chart(), chartVersion: '1.3.0', values: {}, timeoutSeconds: 5 }, { atomic }).catch((e: unknown) => e);
   const tricky = {
     quote: `it's "quoted"`,
     subshell: '$(rm -rf /) `id` ${HOME}',
@@ -79,9 +79,7 @@ describe('HelmCliAdapter against a real API server', () => {
 
   it('fails by timeout when a Deployment can never become ready', async () => {
     const name = 'never-ready';
-    const error = await helm
-      .apply({ name, namespace, chart: chart(), chartVersion: '1.3.0', values: {}, timeoutSeconds: 5 }, { atomic: false })
-      .catch((e: unknown) => e);
+    const error = await applyNeverReady(name, false);
     expect(error).toBeInstanceOf(HelmError);
     expect((error as HelmError).message).toMatch(/timed out|deadline exceeded/i);
     expect((error as HelmError).purged).toBe(false);
@@ -90,9 +88,7 @@ describe('HelmCliAdapter against a real API server', () => {
 
   it('an atomic install that fails is removed again by Helm', async () => {
     const name = 'atomic';
-    const error = await helm
-      .apply({ name, namespace, chart: chart(), chartVersion: '1.3.0', values: {}, timeoutSeconds: 5 }, { atomic: true })
-      .catch((e: unknown) => e);
+    const error = await applyNeverReady(name, true);
     expect(error).toBeInstanceOf(HelmError);
     expect((error as HelmError).purged).toBe(true);
     expect(await helm.history(name, namespace)).toEqual([]);
@@ -167,7 +163,7 @@ describe('HelmCliAdapter against a real API server', () => {
     await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: { n: 1 }, timeoutSeconds: 60 }, { atomic: false });
     await helm.uninstall(name, namespace, 60);
     expect((await helm.history(name, namespace)).map((h) => h.status)).toEqual(['uninstalled']);
-    expect((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${name}-config`)).status).toBe(404);
+    expect((await configMap(name)).status).toBe(404);
     const reinstalled = await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: { n: 2 }, timeoutSeconds: 60 }, { atomic: false });
     expect(reinstalled.helmRevision).toBeGreaterThan(1);
     expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');

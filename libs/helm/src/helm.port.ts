@@ -10,7 +10,16 @@ export interface DesiredRelease {
   /** When known (a rollback target): the fetched chart must have this digest, or nothing is applied. */
   expectedDigest?: string;
   timeoutSeconds: number;
+  /** The operation this apply is, written into the Helm revision's description (operationMarker). */
+  operationId?: string;
 }
+
+/**
+ * The description a Helm revision made by the service carries: Helm keeps it on the revision once it
+ * deployed (a failed one gets Helm's error instead), so Helm's own history says which operation made
+ * which revision, and a redelivered operation is found there instead of being run twice.
+ */
+export const operationMarker = (operationId: string): string => `helm-rollback-service operation ${operationId}`;
 
 export interface AppliedRelease {
   /** Helm's own revision number after the operation. */

@@ -118,6 +118,11 @@ export const ConfigSchema = z.object({
   API_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** Operations run at once (each release's stay serialized by its partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * A Helm revision left pending-* for longer than this is a stale lock (a Helm client that stopped
+   * mid-operation); a younger one is another client at work, which the executor waits for.
+   */
+  HELM_LOCK_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;

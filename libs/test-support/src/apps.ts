@@ -95,3 +95,33 @@ export const startApp = async (
     },
   };
 };
+
+/** A request as the suites' clients send it. */
+export interface AppRequest {
+  /** A string is sent as it is (malformed on purpose, say), anything else as JSON. */
+  body?: unknown;
+  /** Sent as a bearer token; none with null. */
+  token?: string | null;
+  /** The content-type of the body. */
+  type?: string;
+  headers?: Record<string, string>;
+}
+
+/** An app's answer, its body as text: each suite reads it as strictly as it expects it. */
+export interface AppAnswer {
+  status: number;
+  /** The content-type header, '' without one. */
+  type: string;
+  allow: string | null;
+  text: string;
+}
+
+/** One HTTP request to a running app, `path` from its root. */
+export const request = async (app: RunningApp, method: string, path: string, { body, token = null, type = 'application/json', headers = {} }: AppRequest = {}): Promise<AppAnswer> => {
+  const res = await fetch(`${app.url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': type } : {}), ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', allow: res.headers.get('allow'), text: await res.text() };
+};

@@ -3,3 +3,4 @@ export * from './apps';
 export * from './kafka';
 export * from './chart-repo';
 export * from './kube';
+export * from './stack';

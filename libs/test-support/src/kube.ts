@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { uniqueSuffix } from './servers';
 
 interface KubeAuth {
   server: string;
@@ -53,4 +54,19 @@ export const testKube = (): { helmBin: string; kubeconfig: string } => {
     throw new Error('HELM_BIN and KUBECONFIG are not set: run `npm test`, which provisions helm and a local kube-apiserver');
   }
   return { helmBin, kubeconfig };
+};
+
+/**
+ * The test cluster for one suite: helm, the kubeconfig, a namespace of the suite's own (helm creates it on
+ * the first install), and the ConfigMap the fixture chart writes for a release, which holds what reached
+ * the cluster (its chart version and values); status 404 once the release is gone.
+ */
+export const testCluster = (namespacePrefix: string) => {
+  const { helmBin, kubeconfig } = testKube();
+  const namespace = `${namespacePrefix}-${uniqueSuffix()}`;
+  const configMap = async (release: string): Promise<{ status: number; data?: Record<string, string> }> => {
+    const { status, body } = await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/configmaps/${release}-config`);
+    return { status, data: body.data as Record<string, string> | undefined };
+  };
+  return { helmBin, kubeconfig, namespace, configMap };
 };

@@ -49,6 +49,11 @@ export type RecordOperationResult = {
     chartDigest?: string;
     /** Helm removed what a failed atomic install had created. */
     purged?: boolean;
+    /**
+     * The executor ran nothing (it refused before Helm, or another Helm client held the release): the
+     * cluster is as it was, so a failure is not rolled back automatically.
+     */
+    notRun?: boolean;
   };
 };
 /** From another service (through the remediation app): a deployed upgrade is reported broken. */

@@ -30,6 +30,7 @@ const failed = (
   now: string,
   purged: boolean,
   helmRevision?: number,
+  notRun = false,
 ): ReleaseEvent[] => {
   const pending = release.pending!;
   if (pending.kind === 'UNINSTALL') {
@@ -51,7 +52,8 @@ const failed = (
         operation,
         error,
         timedOut,
-        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback),
+        // Nothing ran, nothing changed: there is nothing to roll back.
+        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback) && !notRun,
         ...(helmRevision !== undefined ? { helmRevision } : {}),
         completedAt: now,
       },
@@ -78,14 +80,7 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
   if (!requirePendingOperation(release, data.operationId)) return [];
   const pending = release.pending!;
   if (data.outcome === 'FAILED') {
-    return failed(
-      release,
-      data.error ?? 'operation failed',
-      false,
-      metadata.now,
-      data.purged ?? false,
-      data.helmRevision,
-    );
+    return failed(release, data.error ?? 'operation failed', false, metadata.now, data.purged ?? false, data.helmRevision, data.notRun ?? false);
   }
   if (pending.kind === 'UNINSTALL') {
     return [

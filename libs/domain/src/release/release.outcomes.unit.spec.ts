@@ -138,6 +138,16 @@ describe('release decider', () => {
       expect(failedEvent(story(install({ autoRollback: true, atomic: true }))).data).toMatchObject({ operation: 'INSTALL', remediate: false });
     });
 
+    it('does not roll back a failed upgrade that ran nothing (refused before Helm, or Helm was locked): the cluster did not change', () => {
+      const state = story(install({ autoRollback: true }), 'ok', upgrade('1.1.0', values2, true));
+      given(state)
+        .when(outcome(state, 'FAILED', { error: 'HELM_LOCKED: revision 3 is pending-upgrade', notRun: true }))
+        .then((events, after) => {
+          expect(events).toEqual([expect.objectContaining({ type: 'RevisionFailed', data: expect.objectContaining({ error: 'HELM_LOCKED: revision 3 is pending-upgrade', remediate: false }) })]);
+          expect(after).toMatchObject({ status: 'FAILED' });
+        });
+    });
+
     it('records that automatic rollback was impossible when nothing ever deployed, once per failed revision', () => {
       given(story(install(), 'fail', { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.0.1' } }, 'fail'))
         .when(lastSuccessful({ trigger: 'AUTOMATIC', causedByRevision: 2 }))

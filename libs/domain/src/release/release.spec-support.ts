@@ -71,7 +71,7 @@ export const lastSuccessful = (over: Partial<Extract<ReleaseCommand, { type: 'Ro
 export const uninstall = (): ReleaseCommand => ({ type: 'UninstallRelease', data: { releaseId: id } });
 
 /** The outcome of whatever operation is pending: built from state so the tests read as a story. */
-export const outcome = (state: ReleaseState, result: 'SUCCEEDED' | 'FAILED', extra: { purged?: boolean; error?: string; helmRevision?: number } = {}): RecordOperationResult => {
+export const outcome = (state: ReleaseState, result: 'SUCCEEDED' | 'FAILED', extra: { purged?: boolean; notRun?: boolean; error?: string; helmRevision?: number } = {}): RecordOperationResult => {
   if (state.status === 'NONE' || !state.pending) throw new Error('nothing pending');
   return {
     type: 'RecordOperationResult',

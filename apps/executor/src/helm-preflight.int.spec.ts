@@ -1,0 +1,95 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OperationRequested, Values } from '@app/domain';
+import { HelmCliAdapter, operationMarker } from '@app/helm';
+import { ChartRepo, startChartRepo, testCluster, waitFor } from '@app/test-support';
+import { OperationRunner } from './operation-runner';
+
+// What the executor finds in Helm's own history before it runs, on the real helm binary and API server:
+// its own earlier revision (fencing), and a lock another Helm client left behind.
+describe('the executor reads Helm before running (real helm)', () => {
+  const { helmBin, kubeconfig, namespace, configMap } = testCluster('preflight');
+  let repo: ChartRepo;
+  let home: string;
+  let helm: HelmCliAdapter;
+  const chart = () => ({ name: 'web', repository: repo.url });
+  const upgrade = (name: string, operationId: string, chartVersion: string, values: Values, deadlineInMs = 120_000): OperationRequested => ({
+    type: 'UpgradeRequested',
+    data: {
+      releaseId: name, name, namespace, chart: chart(), chartVersion, values, revision: 2, atomic: false,
+      operationId, requestedBy: 'tester', requestedAt: new Date().toISOString(), trigger: 'MANUAL',
+      timeoutSeconds: 30, deadline: new Date(Date.now() + deadlineInMs).toISOString(),
+    },
+  });
+  /** A person's `helm upgrade --wait` of a chart that never becomes ready, as the helm CLI runs it. */
+  const personUpgrade = (name: string): ChildProcess =>
+    spawn(helmBin, ['upgrade', '--install', '--namespace', namespace, '--create-namespace', '--wait', '--timeout', '10m', '--repo', repo.url, '--version', '1.3.0', '--', name, 'web'], {
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, HOME: home, HELM_CACHE_HOME: join(home, 'cli-cache'), HELM_CONFIG_HOME: join(home, 'cli-config'), HELM_DATA_HOME: join(home, 'cli-data') },
+      stdio: 'ignore',
+    });
+  const pendingOf = async (name: string) => {
+    const history = await helm.history(name, namespace);
+    return history.find((h) => h.status.startsWith('pending-'));
+  };
+
+  beforeAll(async () => {
+    repo = await startChartRepo(helmBin);
+    home = await mkdtemp(join(tmpdir(), 'preflight-home-'));
+    helm = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: home });
+  });
+  afterAll(async () => {
+    await repo?.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('marks its revisions with the operation, and a redelivered operation reports that revision instead of running Helm again', async () => {
+    const runner = new OperationRunner(helm, { lockGraceMs: 300_000, pollMs: 200 });
+    const name = 'fenced';
+    await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: {}, timeoutSeconds: 60 }, { atomic: false });
+    const event = upgrade(name, 'op-fenced-1', '1.1.0', { greeting: 'once' });
+    const first = await runner.run(event);
+    expect(first).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 2 });
+    const history = await helm.history(name, namespace);
+    expect(history.find((h) => h.revision === 2)?.description).toBe(operationMarker('op-fenced-1'));
+    // A second executor (a rebalance) or a redelivery gets the same event.
+    const again = await runner.run(event);
+    expect(again).toEqual({ releaseId: name, operationId: 'op-fenced-1', outcome: 'SUCCEEDED', helmRevision: 2 });
+    expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, 2]);
+    expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
+  });
+
+  describe('a Helm client killed mid-upgrade leaves its revision pending-upgrade', () => {
+    const name = 'locked';
+    let lockedRevision: number;
+
+    beforeAll(async () => {
+      await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: { greeting: 'before' }, timeoutSeconds: 60 }, { atomic: false });
+      const person = personUpgrade(name);
+      const pending = await waitFor(() => pendingOf(name), { timeoutMs: 60_000, what: 'the person upgrade holds the lock' });
+      person.kill('SIGKILL');
+      await new Promise((resolve) => person.once('exit', resolve));
+      lockedRevision = pending.revision;
+    });
+
+    it('waits for a young lock while the operation has time, then says who holds it, running nothing', async () => {
+      const runner = new OperationRunner(helm, { lockGraceMs: 300_000, pollMs: 200 });
+      // Deadline = now + timeout + 2 s: two seconds to wait for the lock.
+      const outcome = await runner.run(upgrade(name, 'op-young', '1.1.0', { greeting: 'mine' }, 32_000));
+      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true });
+      expect(outcome.error).toMatch(new RegExp(`^HELM_LOCKED: Helm revision ${lockedRevision} of ${namespace}/${name} \\(web-1\\.3\\.0\\) is pending-upgrade: another Helm client is running an operation on it`));
+      expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, lockedRevision]);
+    });
+
+    it('refuses a lock older than the grace as stale, with its revision, chart and age, instead of a blind "another operation is in progress"', async () => {
+      const runner = new OperationRunner(helm, { lockGraceMs: 1, pollMs: 200 });
+      const outcome = await runner.run(upgrade(name, 'op-stale', '1.1.0', { greeting: 'mine' }));
+      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true });
+      expect(outcome.error).toMatch(new RegExp(`^HELM_LOCKED: Helm revision ${lockedRevision} of ${namespace}/${name} \\(web-1\\.3\\.0\\) is pending-upgrade since .+, longer than the lock grace of 0s: a Helm client stopped mid-operation`));
+      // What helm itself would have said, had the executor run it blind.
+      await expect(helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: {}, timeoutSeconds: 10 }, { atomic: false })).rejects.toThrow(/another operation \(install\/upgrade\/rollback\) is in progress/);
+      expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, lockedRevision]);
+    });
+  });
+});

@@ -1,0 +1,58 @@
+import type { OperationRequested, RecordOperationResult } from '@app/domain';
+import { HelmHistoryEntry, HelmPort, operationMarker } from '@app/helm';
+
+type Outcome = RecordOperationResult['data'];
+
+export interface PreflightOptions {
+  /** A pending Helm revision older than this is a stale lock: a Helm client died in the middle of an operation. */
+  lockGraceMs: number;
+  /** How often a lock that is still young is looked at again. */
+  pollMs: number;
+  now?: () => number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+const latest = (history: HelmHistoryEntry[]): HelmHistoryEntry | undefined =>
+  history.reduce<HelmHistoryEntry | undefined>((a, b) => (!a || b.revision > a.revision ? b : a), undefined);
+
+/**
+ * What Helm's own history says before an operation runs, so the executor never acts blind on a release
+ * others touch too:
+ * - the operation already made a Helm revision (its marker is that revision's description): the outcome is
+ *   that revision, and Helm is not run again (a redelivery, or a second executor after a rebalance);
+ * - Helm's latest revision is pending-* (another client holds Helm's lock): wait while it is young, and
+ *   while there is time left to run before the operation's deadline; then refuse, naming the revision, its
+ *   status and age, instead of Helm's "another operation is in progress". A refusal ran nothing (notRun).
+ * Undefined: run. Uninstalls are not checked: helm uninstall takes no lock.
+ */
+export const preflight = async (helm: HelmPort, event: OperationRequested, options: PreflightOptions, signal?: AbortSignal): Promise<Outcome | undefined> => {
+  if (event.type === 'UninstallRequested') return undefined;
+  const { releaseId, operationId, name, namespace, timeoutSeconds, deadline } = event.data;
+  const now = options.now ?? Date.now;
+  // Waiting longer would leave the operation too little of its time before the watchdog fails it.
+  const startBy = (Date.parse(deadline) || 0) - timeoutSeconds * 1000;
+  for (;;) {
+    const history = await helm.history(name, namespace);
+    const made = history.find((h) => h.description === operationMarker(operationId));
+    if (made) return { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: made.revision };
+    const top = latest(history);
+    if (!top || !top.status.startsWith('pending-')) return undefined;
+    const since = Date.parse(top.updated ?? '');
+    const age = Number.isFinite(since) ? now() - since : Number.POSITIVE_INFINITY;
+    const held = `Helm revision ${top.revision} of ${namespace}/${name} (${top.chart}) is ${top.status}`;
+    if (age >= options.lockGraceMs) {
+      return locked(releaseId, operationId, `${held} since ${top.updated ?? 'an unknown time'}, longer than the lock grace of ${Math.round(options.lockGraceMs / 1000)}s: a Helm client stopped mid-operation and left Helm's lock behind; nothing was run`);
+    }
+    if (now() + options.pollMs > startBy || signal?.aborted) {
+      return locked(releaseId, operationId, `${held}: another Helm client is running an operation on it; waited until the operation had no time left; nothing was run`);
+    }
+    await sleep(options.pollMs, signal);
+  }
+};
+
+const locked = (releaseId: string, operationId: string, why: string): Outcome => ({ releaseId, operationId, outcome: 'FAILED', error: `HELM_LOCKED: ${why}`, notRun: true });
