@@ -127,6 +127,18 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     await complete(id);
   });
 
+  it('keeps one Helm release to one release id: another id naming the same namespace and name gets 409 RELEASE_NAME_TAKEN', async () => {
+    const first = await http('POST', '/releases', { ...installBody('named-a'), name: 'storefront' });
+    expect(first.status).toBe(202);
+    const second = await http('POST', '/releases', { ...installBody('named-b'), name: 'storefront' });
+    expect(second).toMatchObject({ status: 409, body: { code: 'RELEASE_NAME_TAKEN', namespace: 'apps', name: 'storefront', heldBy: 'named-a' } });
+    expect((await http('GET', '/releases/named-b', undefined, VIEWER)).status).toBe(404);
+    // The same name in another namespace is another Helm release.
+    expect((await http('POST', '/releases', { ...installBody('named-c'), namespace: 'shop', name: 'storefront' })).status).toBe(202);
+    await complete('named-a');
+    await complete('named-c');
+  });
+
   it('rolls back to the last successful revision after a failed upgrade, with its 409 cases', async () => {
     const id = 'lastgood';
     await http('POST', '/releases', installBody(id));

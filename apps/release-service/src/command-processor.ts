@@ -1,7 +1,7 @@
 import { commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
-import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
+import { DecisionSummary, ReleaseCommand, ReleaseCommandMetadata, ReleaseState } from '@app/domain';
 import { BatchItem, Commit, handleCommands, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
-import { RELEASE_AGGREGATE, ReleaseReadModel } from '@app/release-store';
+import { RELEASE_AGGREGATE, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
   AppConfig,
@@ -20,7 +20,7 @@ import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EventPublisher } from './event-publisher';
-import { EVENT_STORE, OUTBOX, READ_MODEL, SOURCE } from './release-service.constants';
+import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES, SOURCE } from './release-service.constants';
 
 const MAX_ATTEMPTS_ON_UNEXPECTED_ERROR = 3;
 /** How long the database may stay unselectable before the process exits for its supervisor to restart it. */
@@ -31,7 +31,7 @@ type Located = KafkaMessage & { topic: string; partition: number };
 /** A command message read and validated, on its way through the write path. */
 interface Received {
   message: Located;
-  item: BatchItem<ReleaseCommand>;
+  item: BatchItem<ReleaseCommand> & { metadata: ReleaseCommandMetadata };
   correlationId: string;
 }
 
@@ -54,6 +54,7 @@ export class CommandProcessor implements OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
+    @Inject(RELEASE_NAMES) private readonly names: ReleaseNames,
     @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
     private readonly publisher: EventPublisher,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
@@ -148,6 +149,12 @@ export class CommandProcessor implements OnApplicationShutdown {
    * when all of that is stored and sent, so the offsets are committed after the commits, never before.
    */
   private async decide(received: Received[], started: bigint): Promise<void> {
+    for (const { item } of received) {
+      // An install is decided knowing who holds its Helm release's name; the claim is made here.
+      if (item.command.type !== 'InstallRelease') continue;
+      const { namespace, name, releaseId } = item.command.data;
+      item.metadata = { ...item.metadata, nameHeldBy: await this.names.claim(namespace, name ?? releaseId, releaseId, new Date(item.metadata.now)) };
+    }
     const answers = await handleCommands(this.store, received.map((r) => r.item), RELEASE_AGGREGATE, this.streams);
     const commits = answers.flatMap((a) => (a.outcome === 'ACCEPTED' && a.commit ? [a.commit] : []));
     await this.readModel.catchUpMany(this.store, commits);
@@ -240,7 +247,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     this.commands.inc({ type: 'invalid', outcome: 'DEAD_LETTERED' });
   }
 
-  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }, command: ReleaseCommand): CommandMetadata {
+  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }, command: ReleaseCommand): ReleaseCommandMetadata {
     return {
       commandId: context.id,
       fingerprint: commandFingerprint(command),

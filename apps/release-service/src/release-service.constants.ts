@@ -1,4 +1,5 @@
 export const EVENT_STORE = Symbol('EVENT_STORE');
+export const RELEASE_NAMES = Symbol('RELEASE_NAMES');
 export const READ_MODEL = Symbol('READ_MODEL');
 export const OUTBOX = Symbol('OUTBOX');
 

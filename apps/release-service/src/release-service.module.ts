@@ -1,5 +1,5 @@
 import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
-import { RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
+import { RELEASE_EVENT_SCHEMAS, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
 import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { Module } from '@nestjs/common';
@@ -8,7 +8,7 @@ import { CommandProcessor } from './command-processor';
 import { CommandConsumer } from './command-consumer';
 import { EventPublisher } from './event-publisher';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
-import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
+import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-service.constants';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'release-service' })],
@@ -30,6 +30,15 @@ import { EVENT_STORE, OUTBOX, READ_MODEL } from './release-service.constants';
         await readModel.ensureIndexes();
         await readModel.upgradeStoredViews();
         return readModel;
+      },
+    },
+    {
+      provide: RELEASE_NAMES,
+      inject: [MONGO_CONNECTION, EVENT_STORE, READ_MODEL],
+      useFactory: async (connection: Connection, store: MongoEventStore, readModel: ReleaseReadModel) => {
+        const names = new ReleaseNames(connection, store);
+        await names.backfill(readModel, new Date());
+        return names;
       },
     },
     EventPublisher,

@@ -7,3 +7,4 @@ export * from './release/release.history';
 export * from './release/release.commands';
 export * from './release/release.decide';
 export * from './release/release.views';
+export type { ReleaseCommandMetadata } from './release/release.rules';

@@ -10,9 +10,17 @@ import { evolve, ExistingRelease, heldRevision, initialState, newestRevisionWher
 import { isQuarantined, lastSuccessfulRevision, latestRevision } from './release.history';
 import { InstallRelease, ReleaseCommand, Requested, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
-import { Decision, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList } from './release.rules';
+import { Decision, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList } from './release.rules';
 
 const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
+  const name = data.name ?? data.releaseId;
+  if (metadata.nameHeldBy !== undefined && metadata.nameHeldBy !== data.releaseId) {
+    throw new DomainError(
+      ErrorCode.RELEASE_NAME_TAKEN,
+      `Helm release ${data.namespace}/${name} belongs to release '${metadata.nameHeldBy}'; one Helm release has one history, so install it under that id or choose another name`,
+      { namespace: data.namespace, name, heldBy: metadata.nameHeldBy },
+    );
+  }
   if (state.status !== 'NONE') {
     requireIdle(state);
     if (state.status !== 'UNINSTALLED') {
@@ -29,7 +37,7 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
       data: {
         releaseId: data.releaseId,
         revision: state.status === 'NONE' ? 1 : nextRevision(state),
-        name: data.name ?? data.releaseId,
+        name,
         namespace: data.namespace,
         chart: data.chart,
         chartVersion: data.chartVersion,
@@ -247,7 +255,7 @@ const decisions: { [Type in ReleaseCommand['type']]: Decision<Extract<ReleaseCom
   ExpireOperation: expireOperation,
 };
 
-export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: CommandMetadata): ReleaseEvent[] => {
+export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: ReleaseCommandMetadata): ReleaseEvent[] => {
   const decision = decisions[command.type] as Decision<ReleaseCommand> | undefined;
   if (!decision) return assertNever(command as never, 'release command');
   return decision(command, state, metadata);

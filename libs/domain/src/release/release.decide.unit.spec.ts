@@ -15,6 +15,12 @@ describe('release decider', () => {
       });
     });
 
+    it('refuses an install whose Helm release (namespace, name) another release holds, with RELEASE_NAME_TAKEN', () => {
+      given().when(install(), meta({ nameHeldBy: 'other' })).thenThrows('RELEASE_NAME_TAKEN', /apps\/web belongs to release 'other'/);
+      // Held by this very release (claimed before, a reinstall): the install goes on.
+      given().when(install(), meta({ nameHeldBy: id })).then((events) => expect(events[0]).toMatchObject({ type: 'InstallRequested', data: { name: id } }));
+    });
+
     it('refuses a second install of a live release with RELEASE_EXISTS', () => {
       given(story(install(), 'ok')).when(install()).thenThrows('RELEASE_EXISTS');
     });

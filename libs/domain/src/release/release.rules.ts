@@ -6,7 +6,16 @@ import { ExistingRelease, ReleaseState, revisionNumbers } from './release';
 import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Requested } from './release.commands';
 
 /** A decision on one kind of command: the events it leads to, or a DomainError. */
-export type Decision<Command extends ReleaseCommand> = (command: Command, state: ReleaseState, metadata: CommandMetadata) => ReleaseEvent[];
+export type Decision<Command extends ReleaseCommand> = (command: Command, state: ReleaseState, metadata: ReleaseCommandMetadata) => ReleaseEvent[];
+
+/** What a release decision is told besides its stream: facts the caller looked up across releases. */
+export interface ReleaseCommandMetadata extends CommandMetadata {
+  /**
+   * For an install: the release that holds the Helm release's namespace and name in the cluster (the
+   * name registry the caller keeps). Another release holding them refuses the install.
+   */
+  nameHeldBy?: string;
+}
 
 export const revisionList = (release: ExistingRelease): string => revisionNumbers(release).join(', ') || 'none';
 

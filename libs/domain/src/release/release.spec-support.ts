@@ -1,15 +1,16 @@
 /** Helpers of the release decider's specs: given(state).when(command).then(events), and stories that build states. */
-import { CommandMetadata, fold } from '../core/decider';
+import { fold } from '../core/decider';
 import { DomainError } from '../core/domain-error';
 import { ReleaseEvent, Values } from './release.events';
 import { evolve, initialState, ReleaseState } from './release';
 import { RecordOperationResult, ReleaseCommand } from './release.commands';
 import { decide } from './release.decide';
+import type { ReleaseCommandMetadata } from './release.rules';
 
 
 // given(state).when(command).then(events) on the pure decider, as in Emmett's specs.
 let clock = 0;
-export const meta = (over: Partial<CommandMetadata> = {}): CommandMetadata => {
+export const meta = (over: Partial<ReleaseCommandMetadata> = {}): ReleaseCommandMetadata => {
   clock += 1;
   return {
     commandId: `cmd-${clock}`,
@@ -22,7 +23,7 @@ export const meta = (over: Partial<CommandMetadata> = {}): CommandMetadata => {
 
 /** given(state).when(command).then(check) or .thenThrows(code): the state is built by `story` below. */
 export const given = (state: ReleaseState = initialState()) => ({
-  when: (command: ReleaseCommand, metadata: CommandMetadata = meta()) => ({
+  when: (command: ReleaseCommand, metadata: ReleaseCommandMetadata = meta()) => ({
     then: (check: (produced: ReleaseEvent[], after: ReleaseState) => void) => {
       const produced = decide(command, state, metadata);
       check(produced, fold(evolve, state, produced));

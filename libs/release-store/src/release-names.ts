@@ -1,0 +1,71 @@
+import { insertManyIgnoringDuplicates, isDuplicateKey, MongoEventStore } from '@app/event-store';
+import { Connection, Model, Schema } from 'mongoose';
+import type { ReleaseReadModel } from './release-read-model';
+
+interface NameClaim {
+  /** `<namespace>/<name>` of the Helm release. */
+  _id: string;
+  releaseId: string;
+  claimedAt: Date;
+}
+
+/** A claim whose release never got its first commit is given up after this long (see claim). */
+const UNUSED_CLAIM_MS = 60_000;
+/** The marker that the claims of the releases made before this registry existed were written. */
+const BACKFILLED = '$backfilled';
+
+/**
+ * Which release holds each Helm release (namespace, name): one Helm release has one history, so two
+ * release ids never drive the same Helm release. A claim is made when an install is decided and kept for
+ * good (a reinstall under the same id finds it again); the domain refuses an install whose name another
+ * release holds (RELEASE_NAME_TAKEN).
+ */
+export class ReleaseNames {
+  readonly claims: Model<NameClaim>;
+
+  constructor(
+    connection: Connection,
+    private readonly store: MongoEventStore,
+    prefix = '',
+  ) {
+    const schema = new Schema<NameClaim>({ _id: String, releaseId: String, claimedAt: Date }, { versionKey: false, collection: `${prefix}release_names` });
+    this.claims = connection.models[`${prefix}NameClaim`] ?? connection.model<NameClaim>(`${prefix}NameClaim`, schema);
+  }
+
+  /**
+   * The release that holds `namespace/name`, claiming it for `releaseId` when nobody does. A claim made
+   * by a decision that then refused, or by a process that died before deciding, leaves a claim with no
+   * release: after a while, and only while its release still has no commit, another release may take it.
+   */
+  async claim(namespace: string, name: string, releaseId: string, now: Date): Promise<string> {
+    const _id = `${namespace}/${name}`;
+    try {
+      await this.claims.collection.insertOne({ _id, releaseId, claimedAt: now } as never);
+      return releaseId;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    const held = await this.claims.findById(_id).lean<NameClaim>();
+    if (!held || held.releaseId === releaseId) return releaseId;
+    const unused = now.getTime() - new Date(held.claimedAt).getTime() > UNUSED_CLAIM_MS && !(await this.store.readCommit(held.releaseId, 1));
+    if (!unused) return held.releaseId;
+    const { modifiedCount } = await this.claims.collection.updateOne({ _id, releaseId: held.releaseId } as never, { $set: { releaseId, claimedAt: now } });
+    return modifiedCount === 1 ? releaseId : ((await this.claims.findById(_id).lean<NameClaim>())?.releaseId ?? releaseId);
+  }
+
+  /** Claims the names of the releases the read model holds, once per database: releases made before the registry. */
+  async backfill(readModel: ReleaseReadModel, now: Date): Promise<number> {
+    if (await this.claims.exists({ _id: BACKFILLED })) return 0;
+    let written = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await readModel.list({ limit: 1000, ...(after ? { after } : {}) });
+      if (page.length === 0) break;
+      const docs = page.map((v) => ({ _id: `${v.namespace}/${v.name}`, releaseId: v.releaseId, claimedAt: now }));
+      written += docs.length - (await insertManyIgnoringDuplicates(this.claims, docs)).length;
+      after = page[page.length - 1].releaseId;
+    }
+    await insertManyIgnoringDuplicates(this.claims, [{ _id: BACKFILLED, releaseId: '', claimedAt: now }]);
+    return written;
+  }
+}
