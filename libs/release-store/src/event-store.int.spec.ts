@@ -306,6 +306,21 @@ describe('MongoEventStore and handleCommand', () => {
     }
   });
 
+  it('a success that arrives after the watchdog failed the operation corrects the record, in the log and the read model', async () => {
+    const id = 'late-success';
+    const installed = await handle(id, install(id), meta({ now: '2001-01-01T00:00:00.000Z' }));
+    const operationId = (installed as { result: { operationId: string } }).result.operationId;
+    expect(await handle(id, { type: 'ExpireOperation', data: { releaseId: id, operationId } })).toMatchObject({ outcome: 'ACCEPTED' });
+    await db.readModel.catchUp(db.store, id);
+    expect(await db.readModel.get(id)).toMatchObject({ status: 'FAILED', lastError: 'operation timed out', lastSuccessfulRevision: null });
+    const late = await handle(id, { type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } });
+    expect(late).toMatchObject({ outcome: 'ACCEPTED', commit: { version: 3 } });
+    expect((await db.store.readStream(id)).flatMap((c) => c.events.map((e) => e.type))).toEqual(['InstallRequested', 'RevisionFailed', 'RevisionDeployedLate']);
+    await db.readModel.catchUp(db.store, id);
+    expect(await db.readModel.get(id)).toMatchObject({ status: 'DEPLOYED', lastError: null, lastSuccessfulRevision: 1, version: 3 });
+    expect((await db.readModel.history(id)).map((r) => [r.revision, r.status, r.helmRevision])).toEqual([[1, 'DEPLOYED', 1]]);
+  });
+
   it('refuses a domain rule with a DomainError code, never a crash', async () => {
     const result = await handle('nobody', { type: 'RollbackRelease', data: { releaseId: 'nobody', targetRevision: 1 } });
     expect(result).toMatchObject({ outcome: 'REJECTED', error: { code: 'RELEASE_NOT_FOUND' } });

@@ -4,14 +4,15 @@ import { projectCommits, ReleaseView, RevisionOp } from './release-projection';
 
 // The read model's projection on its own: commits made by the real domain decisions, projected in memory.
 const NOW = '2026-12-02T10:00:00.000Z';
-const meta = (n: number): CommandMetadata => ({ commandId: `c${n}`, now: NOW, actor: 'ann', correlationId: `k${n}` });
+const meta = (n: number, now = NOW): CommandMetadata => ({ commandId: `c${n}`, now, actor: 'ann', correlationId: `k${n}` });
 
 /** Decides `commands` in order on the domain and wraps each decision as the commit the store would hold. */
-const commitsOf = (commands: Array<(state: ReleaseState) => ReleaseCommand>): Commit[] => {
+const commitsOf = (commands: Array<(state: ReleaseState) => ReleaseCommand | { command: ReleaseCommand; now: string }>): Commit[] => {
   let state = initialState();
   return commands.map((make, i) => {
-    const command = make(state);
-    const events = decide(command, state, meta(i + 1));
+    const made = make(state);
+    const { command, now } = 'command' in made ? made : { command: made, now: NOW };
+    const events = decide(command, state, meta(i + 1, now));
     state = events.reduce(evolve, state);
     return {
       id: `pos-${i}`,
@@ -37,6 +38,16 @@ const install: (s: ReleaseState) => ReleaseCommand = () => ({
 const succeed: (s: ReleaseState) => ReleaseCommand = (s) => ({ type: 'RecordOperationResult', data: { releaseId: 'web', operationId: pendingOf(s), outcome: 'SUCCEEDED', helmRevision: 1 } });
 const fail: (s: ReleaseState) => ReleaseCommand = (s) => ({ type: 'RecordOperationResult', data: { releaseId: 'web', operationId: pendingOf(s), outcome: 'FAILED', error: 'boom "x"' } });
 const upgrade: (s: ReleaseState) => ReleaseCommand = () => ({ type: 'UpgradeRelease', data: { releaseId: 'web', chartVersion: '1.1.0' } });
+/** The watchdog, once the operation's deadline has passed. */
+const expire = (s: ReleaseState) => ({
+  command: { type: 'ExpireOperation', data: { releaseId: 'web', operationId: pendingOf(s) } } as ReleaseCommand,
+  now: new Date(Date.parse(s.status === 'NONE' ? NOW : s.pending!.deadline) + 1000).toISOString(),
+});
+/** The executor's success, arriving after the watchdog failed the operation. */
+const lateSuccess: (s: ReleaseState) => ReleaseCommand = (s) => {
+  const last = s.status === 'NONE' ? undefined : s.revisions[s.revisions.length - 1];
+  return { type: 'RecordOperationResult', data: { releaseId: 'web', operationId: last!.operationId, outcome: 'SUCCEEDED', helmRevision: 2 } };
+};
 const inserted = (ops: RevisionOp[]) => ops.flatMap((op) => ('insert' in op ? [op.insert] : []));
 
 describe('the release read model projection', () => {
@@ -72,5 +83,14 @@ describe('the release read model projection', () => {
     expect(twice.revisionOps).toEqual([]);
     const next = projectCommits(once.view as ReleaseView, commitsOf([install, succeed, upgrade, succeed]));
     expect(next.view).toMatchObject({ status: 'DEPLOYED', currentRevision: 2, lastSuccessfulRevision: 2, version: 4 });
+  });
+
+  it('given an upgrade timed out by the watchdog, then its success late: the revision and the release DEPLOYED, as the domain corrects them', () => {
+    const { view, revisionOps } = projectCommits(null, commitsOf([install, succeed, upgrade, expire, lateSuccess]));
+    expect(view).toMatchObject({ status: 'DEPLOYED', currentRevision: 2, lastSuccessfulRevision: 2, lastError: null, pendingOperationId: null, version: 5 });
+    expect(revisionOps.slice(-2)).toEqual([
+      { id: 'web:00000002', set: expect.objectContaining({ status: 'FAILED', error: 'operation timed out' }) },
+      { id: 'web:00000002', set: expect.objectContaining({ status: 'DEPLOYED', helmRevision: 2 }) },
+    ]);
   });
 });

@@ -67,6 +67,23 @@ export type RollbackRequested = {
     warnings: string[];
   };
 };
+/**
+ * A success reported after the watchdog had failed the operation as timed out: the revision did deploy.
+ * The record is corrected, not rewritten (the RevisionFailed stays in the log). `releaseDeployed`: nothing
+ * happened to the release since, so it is DEPLOYED again.
+ */
+export type RevisionDeployedLate = {
+  type: 'RevisionDeployedLate';
+  data: {
+    releaseId: string;
+    revision: number;
+    operationId: string;
+    helmRevision?: number;
+    chartDigest?: string;
+    completedAt: string;
+    releaseDeployed: boolean;
+  };
+};
 export type RevisionDeployed = {
   type: 'RevisionDeployed';
   data: {
@@ -128,6 +145,7 @@ export type ReleaseEvent =
   | UpgradeRequested
   | RollbackRequested
   | RevisionDeployed
+  | RevisionDeployedLate
   | RevisionFailed
   | UninstallRequested
   | ReleaseUninstalled
@@ -142,6 +160,7 @@ export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
   'UpgradeRequested',
   'RollbackRequested',
   'RevisionDeployed',
+  'RevisionDeployedLate',
   'RevisionFailed',
   'UninstallRequested',
   'ReleaseUninstalled',

@@ -6,6 +6,34 @@ import { latestRevision } from './release.history';
 import { ExpireOperation, RecordOperationResult, ReportUpgradeFailure } from './release.commands';
 import { Decision, requireIdle, requireRelease, revisionList } from './release.rules';
 
+/** The error the watchdog records for an operation whose outcome did not arrive in time. */
+export const TIMED_OUT = 'operation timed out';
+
+/**
+ * A success for an operation the watchdog already failed as timed out: the revision did deploy, so the
+ * record is corrected (RevisionDeployedLate). Anything else that comes late changes nothing.
+ */
+const lateOutcome = (release: ExistingRelease, data: RecordOperationResult['data'], now: string): ReleaseEvent[] => {
+  if (data.outcome !== 'SUCCEEDED' || release.finishedUninstalls.includes(data.operationId)) return [];
+  const revision = newestRevisionWhere(release, (r) => r.operationId === data.operationId, `the revision of operation ${data.operationId}`);
+  if (!revision || revision.status !== 'FAILED' || revision.error !== TIMED_OUT) return [];
+  const releaseDeployed = release.pending === null && release.status === 'FAILED' && latestRevision(release)?.revision === revision.revision;
+  return [
+    {
+      type: 'RevisionDeployedLate',
+      data: {
+        releaseId: release.releaseId,
+        revision: revision.revision,
+        operationId: data.operationId,
+        ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+        ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+        completedAt: now,
+        releaseDeployed,
+      },
+    },
+  ];
+};
+
 /** Whether an outcome for `operationId` was already recorded: a redelivered outcome then changes nothing. */
 const alreadyFinished = (release: ExistingRelease, operationId: string): boolean => {
   if (release.finishedUninstalls.includes(operationId)) return true;
@@ -53,7 +81,9 @@ const failed = (
         error,
         timedOut,
         // Nothing ran, nothing changed: there is nothing to roll back.
-        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback) && !notRun,
+        // A timeout is an unknown outcome (the operation may still finish, and Helm may still hold the
+        // release): nothing is rolled back on it; a late success corrects the record instead.
+        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback) && !notRun && !timedOut,
         ...(helmRevision !== undefined ? { helmRevision } : {}),
         completedAt: now,
       },
@@ -76,8 +106,9 @@ const failed = (
 
 export const recordOperationResult: Decision<RecordOperationResult> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
-  // Only the first outcome of a pending operation counts; a redelivered or late one is a no-op.
-  if (!requirePendingOperation(release, data.operationId)) return [];
+  // Only the first outcome of a pending operation counts; a redelivered one is a no-op, and a late one
+  // corrects a timeout the watchdog recorded meanwhile.
+  if (!requirePendingOperation(release, data.operationId)) return lateOutcome(release, data, metadata.now);
   const pending = release.pending!;
   if (data.outcome === 'FAILED') {
     return failed(release, data.error ?? 'operation failed', false, metadata.now, data.purged ?? false, data.helmRevision, data.notRun ?? false);
@@ -149,5 +180,5 @@ export const expireOperation: Decision<ExpireOperation> = ({ data }, state, meta
       { operationId: data.operationId, deadline },
     );
   }
-  return failed(release, 'operation timed out', true, metadata.now, false);
+  return failed(release, TIMED_OUT, true, metadata.now, false);
 };

@@ -84,6 +84,51 @@ describe('release decider', () => {
         });
     });
 
+    const expired = (state: ReleaseState) => {
+      const release = existing(state);
+      const late = new Date(Date.parse(release.pending!.deadline) + 1000).toISOString();
+      const expire: ReleaseCommand = { type: 'ExpireOperation', data: { releaseId: id, operationId: release.pending!.operationId } };
+      return { state: fold(evolve, state, decide(expire, state, meta({ now: late }))), operationId: release.pending!.operationId, events: decide(expire, state, meta({ now: late })) };
+    };
+    const succeeded = (operationId: string): ReleaseCommand => ({ type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'SUCCEEDED', helmRevision: 2 } });
+
+    it('never rolls back on a timeout: the outcome is unknown, and may still arrive', () => {
+      const { events } = expired(story(install({ autoRollback: true }), 'ok', upgrade()));
+      expect(events).toEqual([expect.objectContaining({ type: 'RevisionFailed', data: expect.objectContaining({ timedOut: true, remediate: false }) })]);
+    });
+
+    it('corrects a timeout when the success arrives late: the revision DEPLOYED late, the release DEPLOYED again, its configuration out of quarantine', () => {
+      const { state, operationId } = expired(story(install({ autoRollback: true }), 'ok', upgrade('1.1.0', values2)));
+      expect(existing(state).quarantined).toHaveLength(1);
+      given(state)
+        .when(succeeded(operationId))
+        .then((events, after) => {
+          expect(events).toEqual([{ type: 'RevisionDeployedLate', data: { releaseId: id, revision: 2, operationId, helmRevision: 2, completedAt: expect.any(String), releaseDeployed: true } }]);
+          expect(existing(after)).toMatchObject({ status: 'DEPLOYED', pending: null, quarantined: [] });
+          expect(existing(after).revisions[1]).toMatchObject({ status: 'DEPLOYED', helmRevision: 2, error: 'operation timed out' });
+          // Redelivered, the late success changes nothing more.
+          given(after).when(succeeded(operationId)).then((again) => expect(again).toEqual([]));
+        });
+    });
+
+    it('corrects only the revision when the release moved on since the timeout', () => {
+      const { state, operationId } = expired(story(install(), 'ok', upgrade('1.1.0', values2)));
+      const after = fold(evolve, state, decide(rollback(1), state, meta()));
+      given(after)
+        .when(succeeded(operationId))
+        .then((events, corrected) => {
+          expect(events).toEqual([expect.objectContaining({ type: 'RevisionDeployedLate', data: expect.objectContaining({ revision: 2, releaseDeployed: false }) })]);
+          expect(existing(corrected)).toMatchObject({ status: 'PENDING_ROLLBACK' });
+          expect(existing(corrected).pending).not.toBeNull();
+          expect(existing(corrected).revisions[1].status).toBe('DEPLOYED');
+        });
+    });
+
+    it('a late failure after a timeout changes nothing', () => {
+      const { state, operationId } = expired(story(install(), 'ok', upgrade()));
+      given(state).when({ type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'FAILED', error: 'late' } }).then((events) => expect(events).toEqual([]));
+    });
+
     it('refuses to expire an operation before its deadline', () => {
       const pending = existing(story(install(), 'ok', upgrade()));
       given(pending)

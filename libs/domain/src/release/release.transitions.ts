@@ -80,6 +80,22 @@ export const changeOf = (event: ReleaseEvent): ReleaseChange => {
         },
       };
     }
+    case 'RevisionDeployedLate': {
+      const { data } = event;
+      return {
+        // The release is left as it is when something happened to it since (a newer revision).
+        ...(data.releaseDeployed ? { status: 'DEPLOYED' as const, lastError: null } : {}),
+        changed: {
+          revision: data.revision,
+          change: {
+            status: 'DEPLOYED',
+            completedAt: data.completedAt,
+            ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+            ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+          },
+        },
+      };
+    }
     case 'RevisionFailed': {
       const { data } = event;
       return {

@@ -173,6 +173,9 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
       return { ...next, quarantined: quarantine(release, event.data.revision) };
     case 'UpgradeFailureReported':
       return { ...next, quarantined: quarantine(release, event.data.revision) };
+    case 'RevisionDeployedLate':
+      // It did deploy: its configuration was quarantined only because its outcome came late.
+      return { ...next, quarantined: release.quarantined.filter((q) => q.revision !== event.data.revision) };
     case 'ReleaseUninstalled':
       return event.data.cause === 'UNINSTALL' ? { ...next, finishedUninstalls: [...release.finishedUninstalls, event.data.operationId] } : next;
     case 'UninstallFailed':

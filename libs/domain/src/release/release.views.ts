@@ -48,6 +48,7 @@ export const summarizeDecision = (releaseId: string, events: readonly ReleaseEve
     case 'UninstallRequested':
       return { releaseId, status, operationId: first.data.operationId, warnings: [] };
     case 'RevisionDeployed':
+    case 'RevisionDeployedLate':
     case 'RevisionFailed':
       return { releaseId, revision: first.data.revision, status, operationId: first.data.operationId, warnings: [] };
     case 'ReleaseUninstalled':
