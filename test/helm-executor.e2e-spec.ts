@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { commandEvent, Topics } from '@app/contracts';
 import { Captured, ChartRepo, kubeGet, request, Stack, startChartRepo, startStack, testCluster, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
@@ -62,7 +62,9 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       apps: { releaseService: 'release-service', executor: 'executor', remediation: 'remediation', secondRemediation: 'remediation', api: 'api' },
       // Values sealed at rest and on Kafka in this suite: every value that reaches the cluster intact below was
       // encrypted by the API, stored sealed, and opened by the executor.
-      env: { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY },
+      // A lock grace above the longest Helm timeout of this suite (the crash test's orphaned helm, 20 s), so
+      // only a lock nobody holds any more is released.
+      env: { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY, HELM_LOCK_GRACE_SECONDS: '25' },
       record: { events: [Topics.events], results: [Topics.commandResults] },
     });
   });
@@ -235,4 +237,32 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     expect(after.status).toBe('FAILED');
     expect(after.pendingOperationId).toBeNull();
   });
+
+  it('releases the lock a killed helm CLI left behind once it is older than the grace, then upgrades, and records HelmLockReleased', async () => {
+    const id = 'unlock';
+    await installAndSettle(id, { greeting: 'before' });
+    const helmHistory = async () => JSON.parse((await run(helmBin, ['history', id, '-n', namespace, '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } })).stdout) as Array<{ revision: number; status: string; description: string }>;
+    // A person's `helm upgrade --wait` of a chart that never becomes ready, killed (a cancelled CI job).
+    const person = spawn(helmBin, ['upgrade', '--install', '-n', namespace, '--wait', '--timeout', '10m', '--repo', repo.url, '--version', '1.3.0', '--', id, 'web'], {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      stdio: 'ignore',
+    });
+    await waitFor(async () => (await helmHistory()).some((h) => h.status === 'pending-upgrade'), { timeoutMs: 60_000, what: 'the person upgrade to hold the lock' });
+    person.kill('SIGKILL');
+    await new Promise((resolve) => person.once('exit', resolve));
+    expect((await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { greeting: 'after' }, timeoutSeconds: 30 })).status).toBe(202);
+    const after = await settled(id, 150_000);
+    expect(after).toMatchObject({ status: 'DEPLOYED', currentRevision: 2 });
+    expect(await clusterValues(id)).toMatchObject({ greeting: 'after' });
+    expect((await helmHistory()).map((h) => [h.revision, h.status])).toEqual([
+      [1, 'superseded'],
+      [2, 'failed'],
+      [3, 'deployed'],
+    ]);
+    expect((await helmHistory())[1].description).toMatch(/^Released from a stale pending-upgrade by helm-rollback-service/);
+    const log = (await http('GET', `/releases/${id}/events`)).body.commits as Array<{ events: Array<{ type: string; data: Record<string, unknown> }> }>;
+    const released = log.flatMap((c) => c.events).find((e) => e.type === 'HelmLockReleased');
+    expect(released?.data).toMatchObject({ helmRevision: 2, status: 'pending-upgrade', chart: 'web-1.3.0' });
+    expect(released!.data.ageSeconds).toBeGreaterThanOrEqual(25);
+  }, 240_000);
 });

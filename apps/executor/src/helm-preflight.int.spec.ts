@@ -82,14 +82,22 @@ describe('the executor reads Helm before running (real helm)', () => {
       expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, lockedRevision]);
     });
 
-    it('refuses a lock older than the grace as stale, with its revision, chart and age, instead of a blind "another operation is in progress"', async () => {
+    it('releases a lock older than the grace as Flux does (the stale revision marked failed in Helm, saying why), then runs and says what it released', async () => {
+      // What helm itself says while the lock is there, had the executor run it blind.
+      await expect(helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: {}, timeoutSeconds: 10 }, { atomic: false })).rejects.toThrow(/another operation \(install\/upgrade\/rollback\) is in progress/);
       const runner = new OperationRunner(helm, { lockGraceMs: 1, pollMs: 200 });
       const outcome = await runner.run(upgrade(name, 'op-stale', '1.1.0', { greeting: 'mine' }));
-      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true });
-      expect(outcome.error).toMatch(new RegExp(`^HELM_LOCKED: Helm revision ${lockedRevision} of ${namespace}/${name} \\(web-1\\.3\\.0\\) is pending-upgrade since .+, longer than the lock grace of 0s: a Helm client stopped mid-operation`));
-      // What helm itself would have said, had the executor run it blind.
-      await expect(helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: {}, timeoutSeconds: 10 }, { atomic: false })).rejects.toThrow(/another operation \(install\/upgrade\/rollback\) is in progress/);
-      expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, lockedRevision]);
+      expect(outcome).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: lockedRevision + 1, lockReleased: { helmRevision: lockedRevision, status: 'pending-upgrade', chart: 'web-1.3.0' } });
+      const history = await helm.history(name, namespace);
+      expect(history.map((h) => [h.revision, h.status])).toEqual([
+        [1, 'superseded'],
+        [lockedRevision, 'failed'],
+        [lockedRevision + 1, 'deployed'],
+      ]);
+      expect(history[1].description).toMatch(/^Released from a stale pending-upgrade by helm-rollback-service operation op-stale/);
+      expect(history[2].description).toBe(operationMarker('op-stale'));
+      expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
+      expect(await helm.values(name, namespace, lockedRevision + 1)).toEqual({ greeting: 'mine' });
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { OperationRequested, RecordOperationResult } from '@app/domain';
+import type { OperationRequested, RecordOperationResult, ReleasedLock } from '@app/domain';
 import { HelmHistoryEntry, HelmPort, operationMarker } from '@app/helm';
 
 type Outcome = RecordOperationResult['data'];
@@ -25,13 +25,21 @@ const latest = (history: HelmHistoryEntry[]): HelmHistoryEntry | undefined =>
  * others touch too:
  * - the operation already made a Helm revision (its marker is that revision's description): the outcome is
  *   that revision, and Helm is not run again (a redelivery, or a second executor after a rebalance);
- * - Helm's latest revision is pending-* (another client holds Helm's lock): wait while it is young, and
- *   while there is time left to run before the operation's deadline; then refuse, naming the revision, its
- *   status and age, instead of Helm's "another operation is in progress". A refusal ran nothing (notRun).
- * Undefined: run. Uninstalls are not checked: helm uninstall takes no lock.
+ * - Helm's latest revision is pending-* (another client holds Helm's lock): a lock older than the grace is
+ *   stale (a client stopped mid-operation) and is released the way Flux does it, then the operation runs
+ *   (`released` says what was released, for the record); a younger one is waited for while there is time
+ *   left to run before the operation's deadline, then refused, naming the revision, its status and age,
+ *   instead of Helm's "another operation is in progress". A refusal ran nothing (notRun).
+ * `outcome` undefined: run. Uninstalls are not checked: helm uninstall takes no lock.
  */
-export const preflight = async (helm: HelmPort, event: OperationRequested, options: PreflightOptions, signal?: AbortSignal): Promise<Outcome | undefined> => {
-  if (event.type === 'UninstallRequested') return undefined;
+export const preflight = async (
+  helm: HelmPort,
+  event: OperationRequested,
+  options: PreflightOptions,
+  signal?: AbortSignal,
+): Promise<{ outcome?: Outcome; released?: ReleasedLock }> => {
+  if (event.type === 'UninstallRequested') return {};
+  let released: ReleasedLock | undefined;
   const { releaseId, operationId, name, namespace, timeoutSeconds, deadline } = event.data;
   const now = options.now ?? Date.now;
   // Waiting longer would leave the operation too little of its time before the watchdog fails it.
@@ -39,17 +47,23 @@ export const preflight = async (helm: HelmPort, event: OperationRequested, optio
   for (;;) {
     const history = await helm.history(name, namespace);
     const made = history.find((h) => h.description === operationMarker(operationId));
-    if (made) return { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: made.revision };
+    if (made) return { outcome: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: made.revision } };
     const top = latest(history);
-    if (!top || !top.status.startsWith('pending-')) return undefined;
+    if (!top || !top.status.startsWith('pending-')) return released ? { released } : {};
     const since = Date.parse(top.updated ?? '');
     const age = Number.isFinite(since) ? now() - since : Number.POSITIVE_INFINITY;
     const held = `Helm revision ${top.revision} of ${namespace}/${name} (${top.chart}) is ${top.status}`;
-    if (age >= options.lockGraceMs) {
-      return locked(releaseId, operationId, `${held} since ${top.updated ?? 'an unknown time'}, longer than the lock grace of ${Math.round(options.lockGraceMs / 1000)}s: a Helm client stopped mid-operation and left Helm's lock behind; nothing was run`);
+    if (age >= options.lockGraceMs && !released) {
+      const lock: ReleasedLock = { helmRevision: top.revision, status: top.status, chart: top.chart, ...(top.updated ? { since: top.updated } : {}), ageSeconds: Math.round(age / 1000) };
+      const description = `Released from a stale ${top.status} by helm-rollback-service operation ${operationId}: pending for ${lock.ageSeconds}s, longer than the lock grace`;
+      if (await helm.releaseLock(name, namespace, top.revision, top.status, description)) {
+        released = lock;
+        continue;
+      }
+      return { outcome: locked(releaseId, operationId, `${held} since ${top.updated ?? 'an unknown time'}, longer than the lock grace of ${Math.round(options.lockGraceMs / 1000)}s, and could not be released (it changed meanwhile); nothing was run`) };
     }
     if (now() + options.pollMs > startBy || signal?.aborted) {
-      return locked(releaseId, operationId, `${held}: another Helm client is running an operation on it; waited until the operation had no time left; nothing was run`);
+      return { outcome: locked(releaseId, operationId, `${held}: another Helm client is running an operation on it; waited until the operation had no time left; nothing was run`) };
     }
     await sleep(options.pollMs, signal);
   }

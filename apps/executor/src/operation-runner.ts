@@ -17,13 +17,20 @@ export class OperationRunner {
 
   async run(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
     const { releaseId, operationId } = event.data;
-    let before: Outcome | undefined;
+    let before: Awaited<ReturnType<typeof preflight>>;
     try {
       before = await preflight(this.helm, event, this.preflightOptions, signal);
     } catch (error) {
       return { releaseId, operationId, outcome: 'FAILED', error: `could not read Helm's history before running: ${(error as Error).message.slice(0, 4_000)}`, notRun: true };
     }
-    if (before) return before;
+    if (before.outcome) return before.outcome;
+    const outcome = await this.perform(event, signal);
+    return before.released ? { ...outcome, lockReleased: before.released } : outcome;
+  }
+
+  /** Runs the operation through Helm; a Helm failure is an outcome, not an error. */
+  private async perform(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
+    const { releaseId, operationId } = event.data;
     try {
       switch (event.type) {
         case 'InstallRequested':

@@ -26,6 +26,14 @@ class RecordingHelm implements HelmPort {
     this.calls.push('history');
     return this.histories.shift() ?? this.history_;
   }
+  /** Whether Helm's storage lets the stale revision be released (it may have changed meanwhile). */
+  releasable = true;
+  async releaseLock(_n: string, _ns: string, revision: number, staleStatus: string): Promise<boolean> {
+    this.calls.push(`release ${revision} ${staleStatus}`);
+    if (!this.releasable) return false;
+    this.history_ = this.history_.map((h) => (h.revision === revision ? { ...h, status: 'failed' } : h));
+    return true;
+  }
   async values(_n: string, _ns: string, revision: number): Promise<Values> {
     return this.values_[revision] ?? {};
   }
@@ -91,12 +99,21 @@ describe('OperationRunner', () => {
       expect(outcome).toEqual({ releaseId: 'web', operationId: 'op', outcome: 'SUCCEEDED', helmRevision: 2 });
     });
 
-    it('refuses a stale Helm lock with its revision, status and age, running nothing', async () => {
+    it('releases a stale Helm lock, then runs, and says what it released', async () => {
       const helm = new RecordingHelm();
       helm.history_ = [{ revision: 1, status: 'deployed', chart: 'web-1.0.0' }, { revision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', updated: at(600_000) }];
       const outcome = await new OperationRunner(helm, OPTIONS).run(upgrade);
-      expect(helm.calls).toEqual(['history']);
-      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true, error: expect.stringMatching(/^HELM_LOCKED: Helm revision 2 of apps\/web \(web-1\.3\.0\) is pending-upgrade since .*longer than the lock grace of 300s/) });
+      expect(helm.calls).toEqual(['history', 'release 2 pending-upgrade', 'history', 'apply 1.1.0 atomic=false digest=-']);
+      expect(outcome).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 9, lockReleased: { helmRevision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', ageSeconds: 600 } });
+    });
+
+    it('refuses a stale Helm lock that could not be released (it changed meanwhile), running nothing', async () => {
+      const helm = new RecordingHelm();
+      helm.releasable = false;
+      helm.history_ = [{ revision: 1, status: 'deployed', chart: 'web-1.0.0' }, { revision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', updated: at(600_000) }];
+      const outcome = await new OperationRunner(helm, OPTIONS).run(upgrade);
+      expect(helm.calls).toEqual(['history', 'release 2 pending-upgrade']);
+      expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true, error: expect.stringMatching(/^HELM_LOCKED: Helm revision 2 of apps\/web \(web-1\.3\.0\) is pending-upgrade since .*longer than the lock grace of 300s, and could not be released/) });
     });
 
     it('waits for a young lock to go, then runs', async () => {

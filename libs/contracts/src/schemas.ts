@@ -103,6 +103,15 @@ export const OperationResultDataSchema = z.strictObject({
   chartDigest: z.string().max(200).optional(),
   purged: z.boolean().optional(),
   notRun: z.boolean().optional(),
+  lockReleased: z
+    .strictObject({
+      helmRevision: z.number().int().min(1),
+      status: z.string().max(50),
+      chart: z.string().max(300),
+      since: z.string().max(100).optional(),
+      ageSeconds: z.number().int().min(0),
+    })
+    .optional(),
 });
 
 export const ExpireOperationDataSchema = z.strictObject({

@@ -4,7 +4,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Values } from '@app/domain';
+import { releaseStaleLock } from './helm-storage';
 import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort, operationMarker } from './helm.port';
+import { KubeApi, kubeAuth } from './kube-api';
 
 export interface HelmCliOptions {
   /** Path of the helm binary. */
@@ -57,6 +59,9 @@ const checkedName = (name: string): string => {
  * pulled again and must match it.
  */
 export class HelmCliAdapter implements HelmPort {
+  /** Helm's storage is written directly only to release a stale lock; the client is made on first use. */
+  private kube?: KubeApi;
+
   constructor(private readonly options: HelmCliOptions) {}
 
   async apply(desired: DesiredRelease, { atomic, signal }: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease> {
@@ -123,6 +128,11 @@ export class HelmCliAdapter implements HelmPort {
   async values(name: string, namespace: string, revision: number): Promise<Values> {
     const { stdout } = await this.run(['get', 'values', '--namespace', checkedName(namespace), '--revision', String(revision), '--output', 'json', '--', checkedName(name)]);
     return (JSON.parse(stdout) ?? {}) as Values;
+  }
+
+  async releaseLock(name: string, namespace: string, revision: number, staleStatus: string, description: string): Promise<boolean> {
+    this.kube ??= new KubeApi(kubeAuth(this.options.kubeconfig));
+    return releaseStaleLock(this.kube, checkedName(namespace), checkedName(name), revision, staleStatus, description);
   }
 
   private async exists(name: string, namespace: string): Promise<boolean> {

@@ -63,4 +63,9 @@ export interface HelmPort {
   history(name: string, namespace: string): Promise<HelmHistoryEntry[]>;
   /** The user-supplied values of Helm revision `revision` (`helm get values --revision H -o json`). */
   values(name: string, namespace: string, revision: number): Promise<Values>;
+  /**
+   * Marks Helm revision `revision`, left in `staleStatus` (pending-*) by a client that stopped, failed in
+   * Helm's storage with `description`, so Helm's lock is released. False: it was not in that status any more.
+   */
+  releaseLock(name: string, namespace: string, revision: number, staleStatus: string, description: string): Promise<boolean>;
 }

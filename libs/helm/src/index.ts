@@ -1,2 +1,3 @@
 export * from './helm.port';
 export * from './helm-cli.adapter';
+export * from './kube-api';

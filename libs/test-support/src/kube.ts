@@ -1,50 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { KubeApi, kubeAuth } from '@app/helm';
 import { uniqueSuffix } from './servers';
 
-interface KubeAuth {
-  server: string;
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
-
-const fileOrData = (base: string, entry: Record<string, string>, name: string): Buffer | undefined => {
-  if (entry[`${name}-data`]) return Buffer.from(entry[`${name}-data`], 'base64');
-  if (entry[name]) return readFileSync(resolve(base, entry[name]));
-  return undefined;
-};
-
-/** The current context's server and client certificate of a kubeconfig. */
-const authOf = (kubeconfig: string): KubeAuth => {
-  const doc = parse(readFileSync(kubeconfig, 'utf8'));
-  const context = doc.contexts.find((c: { name: string }) => c.name === doc['current-context'])?.context ?? doc.contexts[0].context;
-  const cluster = doc.clusters.find((c: { name: string }) => c.name === context.cluster).cluster;
-  const user = doc.users.find((u: { name: string }) => u.name === context.user).user;
-  const base = dirname(kubeconfig);
-  return {
-    server: cluster.server,
-    ...(fileOrData(base, cluster, 'certificate-authority') ? { ca: fileOrData(base, cluster, 'certificate-authority') } : {}),
-    ...(fileOrData(base, user, 'client-certificate') ? { cert: fileOrData(base, user, 'client-certificate') } : {}),
-    ...(fileOrData(base, user, 'client-key') ? { key: fileOrData(base, user, 'client-key') } : {}),
-  };
-};
-
 /** GET on the Kubernetes API of a kubeconfig: what the cluster really holds, without kubectl. */
-export const kubeGet = (kubeconfig: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
-  const auth = authOf(kubeconfig);
-  const url = new URL(path, auth.server);
-  return new Promise((resolvePromise, reject) => {
-    const req = request(url, { method: 'GET', ca: auth.ca, cert: auth.cert, key: auth.key, headers: { accept: 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+export const kubeGet = async (kubeconfig: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const { status, body } = await new KubeApi(kubeAuth(kubeconfig)).get<Record<string, unknown>>(path);
+  return { status, body: body ?? {} };
 };
 
 export const testKube = (): { helmBin: string; kubeconfig: string } => {

@@ -1,5 +1,5 @@
 /** The commands of the release aggregate: what people, pipelines and the system may ask of a release. */
-import { ChartRef, Trigger, Values } from './release.events';
+import { ChartRef, ReleasedLock, Trigger, Values } from './release.events';
 
 /** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
 export const DEADLINE_GRACE_SECONDS = 60;
@@ -54,6 +54,8 @@ export type RecordOperationResult = {
      * cluster is as it was, so a failure is not rolled back automatically.
      */
     notRun?: boolean;
+    /** A stale Helm lock the executor released before it ran the operation (see HelmLockReleased). */
+    lockReleased?: ReleasedLock;
   };
 };
 /** From another service (through the remediation app): a deployed upgrade is reported broken. */

@@ -84,6 +84,22 @@ export type RevisionDeployedLate = {
     releaseDeployed: boolean;
   };
 };
+/** A Helm revision another client left pending-* (its lock), judged stale and marked failed in Helm. */
+export interface ReleasedLock {
+  helmRevision: number;
+  /** Its status when it was released (pending-install, pending-upgrade, pending-rollback). */
+  status: string;
+  chart: string;
+  /** When it was last updated in Helm, if Helm said. */
+  since?: string;
+  /** How long it had been pending, in seconds, when it was released. */
+  ageSeconds: number;
+}
+/** The executor released a stale Helm lock before it ran the operation: recorded, as nothing the service does goes unrecorded. */
+export type HelmLockReleased = {
+  type: 'HelmLockReleased';
+  data: ReleasedLock & { releaseId: string; operationId: string; at: string };
+};
 export type RevisionDeployed = {
   type: 'RevisionDeployed';
   data: {
@@ -144,6 +160,7 @@ export type ReleaseEvent =
   | InstallRequested
   | UpgradeRequested
   | RollbackRequested
+  | HelmLockReleased
   | RevisionDeployed
   | RevisionDeployedLate
   | RevisionFailed
@@ -159,6 +176,7 @@ export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
   'InstallRequested',
   'UpgradeRequested',
   'RollbackRequested',
+  'HelmLockReleased',
   'RevisionDeployed',
   'RevisionDeployedLate',
   'RevisionFailed',

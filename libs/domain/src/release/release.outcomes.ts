@@ -110,8 +110,17 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
   // corrects a timeout the watchdog recorded meanwhile.
   if (!requirePendingOperation(release, data.operationId)) return lateOutcome(release, data, metadata.now);
   const pending = release.pending!;
+  const released: ReleaseEvent[] = data.lockReleased
+    ? [{ type: 'HelmLockReleased', data: { ...data.lockReleased, releaseId: release.releaseId, operationId: pending.operationId, at: metadata.now } }]
+    : [];
+  return [...released, ...outcomeEvents(release, data, metadata.now)];
+};
+
+/** The events of the first outcome of the pending operation. */
+const outcomeEvents = (release: ExistingRelease, data: RecordOperationResult['data'], now: string): ReleaseEvent[] => {
+  const pending = release.pending!;
   if (data.outcome === 'FAILED') {
-    return failed(release, data.error ?? 'operation failed', false, metadata.now, data.purged ?? false, data.helmRevision, data.notRun ?? false);
+    return failed(release, data.error ?? 'operation failed', false, now, data.purged ?? false, data.helmRevision, data.notRun ?? false);
   }
   if (pending.kind === 'UNINSTALL') {
     return [
@@ -121,7 +130,7 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
           releaseId: release.releaseId,
           operationId: pending.operationId,
           cause: 'UNINSTALL',
-          completedAt: metadata.now,
+          completedAt: now,
         },
       },
     ];
@@ -135,7 +144,7 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
         operationId: pending.operationId,
         ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
         ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
-        completedAt: metadata.now,
+        completedAt: now,
       },
     },
   ];

@@ -183,6 +183,19 @@ describe('release decider', () => {
       expect(failedEvent(story(install({ autoRollback: true, atomic: true }))).data).toMatchObject({ operation: 'INSTALL', remediate: false });
     });
 
+    it('records a stale Helm lock the executor released before running, ahead of the outcome; the answer is the outcome', () => {
+      const state = story(install(), 'ok', upgrade());
+      const lockReleased = { helmRevision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', since: '2026-12-02T05:00:00Z', ageSeconds: 900 };
+      given(state)
+        .when({ ...outcome(state, 'SUCCEEDED', { helmRevision: 3 }), data: { ...outcome(state, 'SUCCEEDED', { helmRevision: 3 }).data, lockReleased } } as ReleaseCommand)
+        .then((events, after) => {
+          expect(events.map((e) => e.type)).toEqual(['HelmLockReleased', 'RevisionDeployed']);
+          expect(events[0].data).toMatchObject({ ...lockReleased, releaseId: id });
+          expect(existing(after).status).toBe('DEPLOYED');
+          expect(summarizeDecision(id, events, after)).toMatchObject({ revision: 2, status: 'DEPLOYED' });
+        });
+    });
+
     it('does not roll back a failed upgrade that ran nothing (refused before Helm, or Helm was locked): the cluster did not change', () => {
       const state = story(install({ autoRollback: true }), 'ok', upgrade('1.1.0', values2, true));
       given(state)

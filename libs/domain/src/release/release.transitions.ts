@@ -122,6 +122,9 @@ export const changeOf = (event: ReleaseEvent): ReleaseChange => {
       return { status: 'UNINSTALLED', pending: null };
     case 'UninstallFailed':
       return { status: 'FAILED', pending: null, lastError: event.data.error };
+    case 'HelmLockReleased':
+      // Helm's storage changed, not the release: the event is the record.
+      return {};
     case 'UpgradeFailureReported':
       return { changed: { revision: event.data.revision, change: { reportedFailure: event.data.reason } } };
     case 'AutomaticRollbackImpossible':

@@ -21,7 +21,8 @@ export interface DecisionSummary {
 
 /** What an accepted command produced, in the words of the HTTP 202 body and the command-results topic. */
 export const summarizeDecision = (releaseId: string, events: readonly ReleaseEvent[], state: ReleaseState): DecisionSummary => {
-  const first = events[0];
+  // What the decision did; a lock released on the way is part of the record, not the answer.
+  const first = events.find((e) => e.type !== 'HelmLockReleased');
   const status: ReleaseStatus = state.status === 'NONE' ? 'UNINSTALLED' : state.status;
   if (!first) return { releaseId, status, warnings: [] };
   switch (first.type) {
