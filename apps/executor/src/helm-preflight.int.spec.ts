@@ -23,9 +23,9 @@ describe('the executor reads Helm before running (real helm)', () => {
       timeoutSeconds: 30, deadline: new Date(Date.now() + deadlineInMs).toISOString(),
     },
   });
-  /** A person's `helm upgrade --wait` of a chart that never becomes ready, as the helm CLI runs it. */
-  const personUpgrade = (name: string): ChildProcess =>
-    spawn(helmBin, ['upgrade', '--install', '--namespace', namespace, '--create-namespace', '--wait', '--timeout', '10m', '--repo', repo.url, '--version', '1.3.0', '--', name, 'web'], {
+  /** A person's `helm upgrade --install --wait`, by default of a chart that never becomes ready, as the helm CLI runs it. */
+  const personUpgrade = (name: string, version = '1.3.0', flags = ['--timeout', '10m']): ChildProcess =>
+    spawn(helmBin, ['upgrade', '--install', '--namespace', namespace, '--create-namespace', '--wait', ...flags, '--repo', repo.url, '--version', version, '--', name, 'web'], {
       env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, HOME: home, HELM_CACHE_HOME: join(home, 'cli-cache'), HELM_CONFIG_HOME: join(home, 'cli-config'), HELM_DATA_HOME: join(home, 'cli-data') },
       stdio: 'ignore',
     });
@@ -58,6 +58,20 @@ describe('the executor reads Helm before running (real helm)', () => {
     expect(again).toEqual({ releaseId: name, operationId: 'op-fenced-1', outcome: 'SUCCEEDED', helmRevision: 2 });
     expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, 2]);
     expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
+  });
+
+  it('never installs over a Helm release the helm CLI made: refused as RELEASE_EXISTS_IN_CLUSTER, the release untouched', async () => {
+    const name = 'outside';
+    const cli = personUpgrade(name, '1.0.0', ['--set', 'greeting=mine', '--timeout', '60s']);
+    await new Promise((resolve) => cli.once('exit', resolve));
+    expect((await helm.history(name, namespace)).map((h) => [h.revision, h.status])).toEqual([[1, 'deployed']]);
+    const runner = new OperationRunner(helm, { lockGraceMs: 300_000, pollMs: 200 });
+    const install: OperationRequested = { ...upgrade(name, 'op-outside', '1.1.0', { greeting: 'ours' }), type: 'InstallRequested', data: { ...upgrade(name, 'op-outside', '1.1.0', { greeting: 'ours' }).data, revision: 1, autoRollback: false } } as OperationRequested;
+    const outcome = await runner.run(install);
+    expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true });
+    expect(outcome.error).toMatch(new RegExp(`^RELEASE_EXISTS_IN_CLUSTER: Helm already holds ${namespace}/outside at revision 1 \\(web-1\\.0\\.0, deployed\\)`));
+    expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1]);
+    expect(await helm.values(name, namespace, 1)).toEqual({ greeting: 'mine' });
   });
 
   describe('a Helm client killed mid-upgrade leaves its revision pending-upgrade', () => {

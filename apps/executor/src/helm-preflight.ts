@@ -30,6 +30,8 @@ const latest = (history: HelmHistoryEntry[]): HelmHistoryEntry | undefined =>
  *   (`released` says what was released, for the record); a younger one is waited for while there is time
  *   left to run before the operation's deadline, then refused, naming the revision, its status and age,
  *   instead of Helm's "another operation is in progress". A refusal ran nothing (notRun).
+ * - a first install (the service has no history of the release) where Helm already holds a release of
+ *   that namespace and name, made by someone else: refused (RELEASE_EXISTS_IN_CLUSTER), never overwritten.
  * `outcome` undefined: run. Uninstalls are not checked: helm uninstall takes no lock.
  */
 export const preflight = async (
@@ -49,7 +51,7 @@ export const preflight = async (
     const made = history.find((h) => h.description === operationMarker(operationId));
     if (made) return { outcome: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: made.revision } };
     const top = latest(history);
-    if (!top || !top.status.startsWith('pending-')) return released ? { released } : {};
+    if (!top || !top.status.startsWith('pending-')) return { ...foreign(event, top), ...(released ? { released } : {}) };
     const since = Date.parse(top.updated ?? '');
     const age = Number.isFinite(since) ? now() - since : Number.POSITIVE_INFINITY;
     const held = `Helm revision ${top.revision} of ${namespace}/${name} (${top.chart}) is ${top.status}`;
@@ -67,6 +69,23 @@ export const preflight = async (
     }
     await sleep(options.pollMs, signal);
   }
+};
+
+/** A first install onto a Helm release the service did not make: refused, so it is not overwritten. */
+const foreign = (event: OperationRequested, top: HelmHistoryEntry | undefined): { outcome?: Outcome } => {
+  if (event.type !== 'InstallRequested' || event.data.revision !== 1 || !top) return {};
+  const { releaseId, operationId, namespace, name } = event.data;
+  return {
+    outcome: {
+      releaseId,
+      operationId,
+      outcome: 'FAILED',
+      notRun: true,
+      error:
+        `RELEASE_EXISTS_IN_CLUSTER: Helm already holds ${namespace}/${name} at revision ${top.revision} (${top.chart}, ${top.status}), ` +
+        'not made by this service; nothing was run, so it was not overwritten. Install under another name, or remove it with helm first',
+    },
+  };
 };
 
 const locked = (releaseId: string, operationId: string, why: string): Outcome => ({ releaseId, operationId, outcome: 'FAILED', error: `HELM_LOCKED: ${why}`, notRun: true });

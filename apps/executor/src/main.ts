@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ALL_TOPICS } from '@app/contracts';
+import { DEADLINE_GRACE_SECONDS, MAX_TIMEOUT_SECONDS } from '@app/domain';
 import { runMain, startConsumerApp } from '@app/platform';
 import { CONSUMER_GROUP } from './executor.constants';
 import { ExecutorModule } from './executor.module';
@@ -11,6 +12,12 @@ runMain('executor', () =>
     port: (c) => c.EXECUTOR_PORT,
     // Bounded concurrency: one operation per partition at a time, so one release's never overlap. A new
     // executor group starts at the end of the log: it must not replay old operations.
-    consumer: (c) => ({ partitionsConsumedConcurrently: c.EXECUTOR_CONCURRENCY, fromBeginning: false }),
+    // A rebalance waits for an operation in flight as long as an operation may take: a partition is never
+    // handed to another executor (which would run Helm again) while this one is still running its Helm call.
+    consumer: (c) => ({
+      partitionsConsumedConcurrently: c.EXECUTOR_CONCURRENCY,
+      fromBeginning: false,
+      rebalanceTimeoutMs: (MAX_TIMEOUT_SECONDS + DEADLINE_GRACE_SECONDS) * 1000,
+    }),
   }),
 );

@@ -116,6 +116,17 @@ describe('OperationRunner', () => {
       expect(outcome).toMatchObject({ outcome: 'FAILED', notRun: true, error: expect.stringMatching(/^HELM_LOCKED: Helm revision 2 of apps\/web \(web-1\.3\.0\) is pending-upgrade since .*longer than the lock grace of 300s, and could not be released/) });
     });
 
+    it('refuses a first install onto a Helm release someone else made, and runs the install of a release it uninstalled before', async () => {
+      const helm = new RecordingHelm();
+      helm.history_ = [{ revision: 4, status: 'deployed', chart: 'web-1.2.0' }];
+      const first: OperationRequested = { type: 'InstallRequested', data: { ...upgrade.data, revision: 1, autoRollback: false } } as OperationRequested;
+      expect(await new OperationRunner(helm, OPTIONS).run(first)).toMatchObject({ outcome: 'FAILED', notRun: true, error: expect.stringMatching(/^RELEASE_EXISTS_IN_CLUSTER: Helm already holds apps\/web at revision 4 \(web-1\.2\.0, deployed\)/) });
+      expect(helm.calls).toEqual(['history']);
+      helm.history_ = [{ revision: 1, status: 'uninstalled', chart: 'web-1.0.0' }];
+      const reinstall = { ...first, data: { ...first.data, revision: 3 } } as OperationRequested;
+      expect(await new OperationRunner(helm, OPTIONS).run(reinstall)).toMatchObject({ outcome: 'SUCCEEDED' });
+    });
+
     it('waits for a young lock to go, then runs', async () => {
       const helm = new RecordingHelm();
       const pending = [{ revision: 1, status: 'deployed', chart: 'web-1.0.0' }, { revision: 2, status: 'pending-upgrade', chart: 'web-1.3.0', updated: at(1_000) }];

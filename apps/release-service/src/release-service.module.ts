@@ -37,6 +37,7 @@ import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-servic
       inject: [MONGO_CONNECTION, EVENT_STORE, READ_MODEL],
       useFactory: async (connection: Connection, store: MongoEventStore, readModel: ReleaseReadModel) => {
         const names = new ReleaseNames(connection, store);
+        await names.ensureIndexes();
         await names.backfill(readModel, new Date());
         return names;
       },

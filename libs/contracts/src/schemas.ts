@@ -2,7 +2,7 @@
  * Versioned schemas of the command payloads, used at every edge (HTTP bodies, Kafka messages).
  * The domain re-checks its own rules; these reject what is malformed before it reaches a decision.
  */
-import type { Values } from '@app/domain';
+import { MAX_TIMEOUT_SECONDS, type Values } from '@app/domain';
 import { z } from 'zod';
 import { checkValues, MAX_VALUE_LIMITS } from './bounds';
 
@@ -47,7 +47,7 @@ export const ChartVersionSchema = z
   .regex(/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/, 'must be a SemVer version such as 1.2.3');
 
 const reason = z.string().max(1024).optional();
-const timeoutSeconds = z.number().int().min(1).max(3600).optional();
+const timeoutSeconds = z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional();
 
 export const InstallDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,

@@ -69,7 +69,7 @@ export interface ConsumerAppOptions {
   topics: readonly string[];
   port: (config: AppConfig) => number;
   /** The Nest Kafka transport's consumer settings; `false`: the app runs its own consumer (as a provider). */
-  consumer?: ((config: AppConfig) => { partitionsConsumedConcurrently?: number; fromBeginning?: boolean }) | false;
+  consumer?: ((config: AppConfig) => { partitionsConsumedConcurrently?: number; fromBeginning?: boolean; rebalanceTimeoutMs?: number }) | false;
 }
 
 /**

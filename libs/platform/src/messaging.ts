@@ -23,7 +23,7 @@ export const kafkaMicroserviceOptions = (
   config: AppConfig,
   logger: Logger,
   groupId: string,
-  options: { partitionsConsumedConcurrently?: number; fromBeginning?: boolean } = {},
+  options: { partitionsConsumedConcurrently?: number; fromBeginning?: boolean; rebalanceTimeoutMs?: number } = {},
 ): KafkaOptions => ({
   transport: Transport.KAFKA,
   options: {
@@ -45,6 +45,7 @@ export const kafkaMicroserviceOptions = (
       groupId: `${config.KAFKA_TOPIC_PREFIX}${groupId}`,
       allowAutoTopicCreation: false,
       ...consumerSession(config),
+      ...(options.rebalanceTimeoutMs ? { rebalanceTimeout: options.rebalanceTimeoutMs } : {}),
     },
     subscribe: { fromBeginning: options.fromBeginning ?? true },
     run: { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1 },

@@ -1,22 +1,15 @@
-import { CommandMetadata, DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
+import { DomainError, ReleaseCommand, ReleaseState } from '@app/domain';
 import { uniqueSuffix } from '@app/test-support';
 import { ReleaseReadModel } from './release-read-model';
-import { useStoreDatabase } from './store.spec-support';
+import { installCommand, metadataMaker, useStoreDatabase } from './store.spec-support';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
 import { Commit, commitKey, handleCommand, loadStream, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
 
 // Runs against the real MongoDB-wire server of the test run (FerretDB here, MongoDB where MONGODB_URI says so).
 describe('MongoEventStore and handleCommand', () => {
   const db = useStoreDatabase('es');
-  let n = 0;
-  const meta = (over: Partial<CommandMetadata> = {}): CommandMetadata => {
-    n += 1;
-    return { commandId: `c-${uniqueSuffix()}-${n}`, now: new Date().toISOString(), actor: 'tester', correlationId: `corr-${n}`, ...over };
-  };
-  const install = (releaseId: string): ReleaseCommand => ({
-    type: 'InstallRelease',
-    data: { releaseId, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: { 'a.b/c': 1, $weird: 'x' } },
-  });
+  const meta = metadataMaker();
+  const install = installCommand;
   const handle = (releaseId: string, command: ReleaseCommand, metadata = meta()) =>
     handleCommand(db.store, releaseId, command, metadata, RELEASE_AGGREGATE);
   const complete = async (releaseId: string, outcome: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') => {

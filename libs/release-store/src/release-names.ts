@@ -3,11 +3,16 @@ import { Connection, Model, Schema } from 'mongoose';
 import type { ReleaseReadModel } from './release-read-model';
 
 interface NameClaim {
-  /** `<namespace>/<name>` of the Helm release. */
+  /** `<key>#<generation>`: each new holder of a name inserts the next generation. */
   _id: string;
+  /** `<namespace>/<name>` of the Helm release. */
+  key: string;
+  generation: number;
   releaseId: string;
   claimedAt: Date;
 }
+
+const claimId = (key: string, generation: number) => `${key}#${String(generation).padStart(6, '0')}`;
 
 /** A claim whose release never got its first commit is given up after this long (see claim). */
 const UNUSED_CLAIM_MS = 60_000;
@@ -28,7 +33,8 @@ export class ReleaseNames {
     private readonly store: MongoEventStore,
     prefix = '',
   ) {
-    const schema = new Schema<NameClaim>({ _id: String, releaseId: String, claimedAt: Date }, { versionKey: false, collection: `${prefix}release_names` });
+    const schema = new Schema<NameClaim>({ _id: String, key: String, generation: Number, releaseId: String, claimedAt: Date }, { versionKey: false, collection: `${prefix}release_names` });
+    schema.index({ key: 1, generation: -1 });
     this.claims = connection.models[`${prefix}NameClaim`] ?? connection.model<NameClaim>(`${prefix}NameClaim`, schema);
   }
 
@@ -38,19 +44,31 @@ export class ReleaseNames {
    * release: after a while, and only while its release still has no commit, another release may take it.
    */
   async claim(namespace: string, name: string, releaseId: string, now: Date): Promise<string> {
-    const _id = `${namespace}/${name}`;
-    try {
-      await this.claims.collection.insertOne({ _id, releaseId, claimedAt: now } as never);
-      return releaseId;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+    const key = `${namespace}/${name}`;
+    for (;;) {
+      const held = await this.holder(key);
+      if (held?.releaseId === releaseId) return releaseId;
+      if (held) {
+        const unused = now.getTime() - new Date(held.claimedAt).getTime() > UNUSED_CLAIM_MS && !(await this.store.readCommit(held.releaseId, 1));
+        if (!unused) return held.releaseId;
+      }
+      const generation = (held?.generation ?? 0) + 1;
+      try {
+        await this.claims.collection.insertOne({ _id: claimId(key, generation), key, generation, releaseId, claimedAt: now } as never);
+        return releaseId;
+      } catch (error) {
+        // Someone claimed it first: look again at who holds it now.
+        if (!isDuplicateKey(error)) throw error;
+      }
     }
-    const held = await this.claims.findById(_id).lean<NameClaim>();
-    if (!held || held.releaseId === releaseId) return releaseId;
-    const unused = now.getTime() - new Date(held.claimedAt).getTime() > UNUSED_CLAIM_MS && !(await this.store.readCommit(held.releaseId, 1));
-    if (!unused) return held.releaseId;
-    const { modifiedCount } = await this.claims.collection.updateOne({ _id, releaseId: held.releaseId } as never, { $set: { releaseId, claimedAt: now } });
-    return modifiedCount === 1 ? releaseId : ((await this.claims.findById(_id).lean<NameClaim>())?.releaseId ?? releaseId);
+  }
+
+  private holder(key: string): Promise<NameClaim | null> {
+    return this.claims.findOne({ key }).sort({ generation: -1 }).lean<NameClaim>().exec();
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.claims.createIndexes();
   }
 
   /** Claims the names of the releases the read model holds, once per database: releases made before the registry. */
@@ -61,11 +79,11 @@ export class ReleaseNames {
     for (;;) {
       const page = await readModel.list({ limit: 1000, ...(after ? { after } : {}) });
       if (page.length === 0) break;
-      const docs = page.map((v) => ({ _id: `${v.namespace}/${v.name}`, releaseId: v.releaseId, claimedAt: now }));
+      const docs = page.map((v) => ({ _id: claimId(`${v.namespace}/${v.name}`, 1), key: `${v.namespace}/${v.name}`, generation: 1, releaseId: v.releaseId, claimedAt: now }));
       written += docs.length - (await insertManyIgnoringDuplicates(this.claims, docs)).length;
       after = page[page.length - 1].releaseId;
     }
-    await insertManyIgnoringDuplicates(this.claims, [{ _id: BACKFILLED, releaseId: '', claimedAt: now }]);
+    await insertManyIgnoringDuplicates(this.claims, [{ _id: BACKFILLED, key: BACKFILLED, generation: 0, releaseId: '', claimedAt: now }]);
     return written;
   }
 }

@@ -1,3 +1,4 @@
+import type { CommandMetadata, ReleaseCommand } from '@app/domain';
 import { MongoEventStore } from '@app/event-store';
 import { testMongoUri, uniqueSuffix } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
@@ -24,3 +25,18 @@ export const useStoreDatabase = (name: string): { connection: Connection; store:
   });
   return db;
 };
+
+/** Command metadata for a suite: a fresh command id each time, now, and what `over` says. */
+export const metadataMaker = () => {
+  let n = 0;
+  return (over: Partial<CommandMetadata> = {}): CommandMetadata => {
+    n += 1;
+    return { commandId: `c-${uniqueSuffix()}-${n}`, now: new Date().toISOString(), actor: 'tester', correlationId: `corr-${n}`, ...over };
+  };
+};
+
+/** An install of chart web 1.0.0, with values whose keys Mongo would not store as keys. */
+export const installCommand = (releaseId: string): ReleaseCommand => ({
+  type: 'InstallRelease',
+  data: { releaseId, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: { 'a.b/c': 1, $weird: 'x' } },
+});

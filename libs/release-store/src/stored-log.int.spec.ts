@@ -1,25 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { ValuesCipher } from '@app/contracts';
-import { CommandMetadata, compactRelease, ReleaseCommand, ReleaseState } from '@app/domain';
+import { compactRelease, ReleaseCommand, ReleaseState } from '@app/domain';
 import { commitHash, commitKey, handleCommand, loadStream, loadWholeStream, MongoEventStore, UnknownEventError } from '@app/event-store';
 import { uniqueSuffix } from '@app/test-support';
 import { Types } from 'mongoose';
 import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
-import { useStoreDatabase } from './store.spec-support';
+import { installCommand, metadataMaker, useStoreDatabase } from './store.spec-support';
 
 // What the stored log holds, read back on the real MongoDB-wire server: a very long stream, events this
 // code does not know, values sealed at rest.
 describe('the stored log, read back', () => {
   const db = useStoreDatabase('log');
-  let n = 0;
-  const meta = (over: Partial<CommandMetadata> = {}): CommandMetadata => {
-    n += 1;
-    return { commandId: `c-${uniqueSuffix()}-${n}`, now: new Date().toISOString(), actor: 'tester', correlationId: `corr-${n}`, ...over };
-  };
-  const install = (releaseId: string): ReleaseCommand => ({
-    type: 'InstallRelease',
-    data: { releaseId, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: { 'a.b/c': 1, $weird: 'x' } },
-  });
+  const meta = metadataMaker();
+  const install = installCommand;
   const handle = (releaseId: string, command: ReleaseCommand, metadata = meta()) => handleCommand(db.store, releaseId, command, metadata, RELEASE_AGGREGATE);
   const complete = async (releaseId: string) => {
     const { state } = await loadStream(db.store, releaseId, RELEASE_AGGREGATE.decider);

@@ -4,6 +4,8 @@ import { ChartRef, ReleasedLock, Trigger, Values } from './release.events';
 /** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
 export const DEADLINE_GRACE_SECONDS = 60;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
+/** The longest an operation may be given to run. */
+export const MAX_TIMEOUT_SECONDS = 3600;
 
 export interface Requested {
   releaseId: string;

@@ -74,15 +74,7 @@ export type RollbackRequested = {
  */
 export type RevisionDeployedLate = {
   type: 'RevisionDeployedLate';
-  data: {
-    releaseId: string;
-    revision: number;
-    operationId: string;
-    helmRevision?: number;
-    chartDigest?: string;
-    completedAt: string;
-    releaseDeployed: boolean;
-  };
+  data: RevisionDeployed['data'] & { releaseDeployed: boolean };
 };
 /** A Helm revision another client left pending-* (its lock), judged stale and marked failed in Helm. */
 export interface ReleasedLock {

@@ -41,6 +41,17 @@ const revisionFrom = (data: DesiredRevision, operation: Operation, extra: Partia
   ...extra,
 });
 
+/** The revision of a RevisionDeployed (or RevisionDeployedLate) as it deployed. */
+const deployed = (data: Extract<ReleaseEvent, { type: 'RevisionDeployed' }>['data']): ReleaseChange['changed'] => ({
+  revision: data.revision,
+  change: {
+    status: 'DEPLOYED',
+    completedAt: data.completedAt,
+    ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+    ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+  },
+});
+
 const requested = (data: DesiredRevision, operation: Operation, extra: Partial<Revision> = {}): ReleaseChange => ({
   status: `PENDING_${operation}`,
   pending: { operationId: data.operationId, kind: operation, revision: data.revision, atomic: data.atomic, deadline: data.deadline },
@@ -69,15 +80,7 @@ export const changeOf = (event: ReleaseEvent): ReleaseChange => {
         status: 'DEPLOYED',
         pending: null,
         lastError: null,
-        changed: {
-          revision: data.revision,
-          change: {
-            status: 'DEPLOYED',
-            completedAt: data.completedAt,
-            ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
-            ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
-          },
-        },
+        changed: deployed(data),
       };
     }
     case 'RevisionDeployedLate': {
@@ -85,15 +88,7 @@ export const changeOf = (event: ReleaseEvent): ReleaseChange => {
       return {
         // The release is left as it is when something happened to it since (a newer revision).
         ...(data.releaseDeployed ? { status: 'DEPLOYED' as const, lastError: null } : {}),
-        changed: {
-          revision: data.revision,
-          change: {
-            status: 'DEPLOYED',
-            completedAt: data.completedAt,
-            ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
-            ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
-          },
-        },
+        changed: deployed(data),
       };
     }
     case 'RevisionFailed': {
