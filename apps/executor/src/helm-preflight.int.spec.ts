@@ -60,6 +60,27 @@ describe('the executor reads Helm before running (real helm)', () => {
     expect((await configMap(name)).data!.chartVersion).toBe('1.1.0');
   });
 
+  it('marks a helm rollback with its operation too (in Helm storage, as helm rollback has no --description), so a redelivered rollback runs once', async () => {
+    const runner = new OperationRunner(helm, { lockGraceMs: 300_000, pollMs: 200 });
+    const name = 'fenced-rollback';
+    const first = await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: { greeting: 'one' }, timeoutSeconds: 60 }, { atomic: false });
+    await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: { greeting: 'two' }, timeoutSeconds: 60 }, { atomic: false });
+    const rollback: OperationRequested = {
+      type: 'RollbackRequested',
+      data: { ...upgrade(name, 'op-rollback-1', '1.0.0', { greeting: 'one' }).data, revision: 3, rollbackOf: 1, targetHelmRevision: 1, chartDigest: first.chartDigest, warnings: [] },
+    } as OperationRequested;
+    expect(await runner.run(rollback)).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 3 });
+    const history = await helm.history(name, namespace);
+    expect(history.map((h) => [h.revision, h.status, h.description])).toEqual([
+      [1, 'superseded', expect.any(String)],
+      [2, 'superseded', expect.any(String)],
+      [3, 'deployed', operationMarker('op-rollback-1')],
+    ]);
+    expect(await runner.run(rollback)).toEqual({ releaseId: name, operationId: 'op-rollback-1', outcome: 'SUCCEEDED', helmRevision: 3 });
+    expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1, 2, 3]);
+    expect(await helm.values(name, namespace, 3)).toEqual({ greeting: 'one' });
+  });
+
   it('never installs over a Helm release the helm CLI made: refused as RELEASE_EXISTS_IN_CLUSTER, the release untouched', async () => {
     const name = 'outside';
     const cli = personUpgrade(name, '1.0.0', ['--set', 'greeting=mine', '--timeout', '60s']);

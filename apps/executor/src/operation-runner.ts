@@ -80,7 +80,7 @@ export class OperationRunner {
         isDeepStrictEqual(await this.helm.values(d.name, d.namespace, d.targetHelmRevision), d.values) &&
         d.chartDigest !== undefined
       ) {
-        const helmRevision = await this.helm.rollback(d.name, d.namespace, d.targetHelmRevision, d.timeoutSeconds, signal);
+        const helmRevision = await this.helm.rollback(d.name, d.namespace, d.targetHelmRevision, d.timeoutSeconds, { ...(signal ? { signal } : {}), operationId: d.operationId });
         return { helmRevision, chartDigest: d.chartDigest };
       }
     }

@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Values } from '@app/domain';
-import { releaseStaleLock } from './helm-storage';
+import { describeRevision, releaseStaleLock } from './helm-storage';
 import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort, operationMarker } from './helm.port';
 import { KubeApi, kubeAuth } from './kube-api';
 
@@ -96,7 +96,11 @@ export class HelmCliAdapter implements HelmPort {
     });
   }
 
-  async rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * `helm rollback` has no --description: the operation's marker is written into the new revision's
+   * stored description afterwards, so a redelivered rollback is found in Helm's history like an upgrade.
+   */
+  async rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, { signal, operationId }: { signal?: AbortSignal; operationId?: string } = {}): Promise<number> {
     try {
       await this.run(['rollback', '--namespace', checkedName(namespace), '--wait', '--timeout', `${timeoutSeconds}s`, '--', checkedName(name), String(helmRevision)], {
         signal,
@@ -105,7 +109,12 @@ export class HelmCliAdapter implements HelmPort {
     } catch (error) {
       throw new HelmError((error as Error).message, await this.latestRevision(name, namespace));
     }
-    return (await this.latestRevision(name, namespace))!;
+    const revision = (await this.latestRevision(name, namespace))!;
+    if (operationId) {
+      // The rollback is done either way; without the marker a redelivery would only run it once more.
+      await this.storage().then((kube) => describeRevision(kube, checkedName(namespace), checkedName(name), revision, operationMarker(operationId))).catch(() => false);
+    }
+    return revision;
   }
 
   async uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
@@ -131,8 +140,13 @@ export class HelmCliAdapter implements HelmPort {
   }
 
   async releaseLock(name: string, namespace: string, revision: number, staleStatus: string, description: string): Promise<boolean> {
+    return releaseStaleLock(await this.storage(), checkedName(namespace), checkedName(name), revision, staleStatus, description);
+  }
+
+  /** The Kubernetes API, for the two writes the helm CLI cannot make (releasing a lock, a rollback's description). */
+  private async storage(): Promise<KubeApi> {
     this.kube ??= new KubeApi(kubeAuth(this.options.kubeconfig));
-    return releaseStaleLock(this.kube, checkedName(namespace), checkedName(name), revision, staleStatus, description);
+    return this.kube;
   }
 
   private async exists(name: string, namespace: string): Promise<boolean> {

@@ -30,25 +30,39 @@ const encode = (release: StoredRelease): string =>
   Buffer.from(gzipSync(Buffer.from(JSON.stringify(release))).toString('base64'), 'latin1').toString('base64');
 
 /**
- * Releases a stale Helm lock the way Flux's helm-controller does: the revision left `pending-*` by a
- * client that stopped mid-operation is marked failed in Helm's storage, with a description that says why,
- * so the next operation may run. Only if it is still in the status that was judged stale, and only if
- * nobody wrote it meanwhile (the replace carries the resourceVersion read). False: left as it was.
+ * Rewrites one stored Helm revision: `change` edits the decoded release and says whether to write it
+ * (false: leave it). The replace carries the resourceVersion read, so nothing another client wrote
+ * meanwhile is overwritten. False: not there, left as it was, or changed meanwhile.
  */
-export const releaseStaleLock = async (kube: KubeApi, namespace: string, name: string, revision: number, staleStatus: string, description: string): Promise<boolean> => {
+const rewriteRelease = async (kube: KubeApi, namespace: string, name: string, revision: number, change: (release: StoredRelease) => boolean): Promise<boolean> => {
   const path = releaseSecretPath(namespace, name, revision);
   const { status, body: secret } = await kube.get<ReleaseSecret>(path);
   if (status === 404 || !secret?.data?.release) return false;
   if (status !== 200) throw new Error(`reading Helm's storage of ${namespace}/${name} revision ${revision}: HTTP ${status}`);
   const release = decode(secret.data.release);
-  if (release.info?.status !== staleStatus) return false;
-  release.info = { ...release.info, status: 'failed', description };
-  const replaced = await kube.put(path, {
-    ...secret,
-    metadata: { ...secret.metadata, labels: { ...secret.metadata.labels, status: 'failed', modifiedAt: String(Math.floor(Date.now() / 1000)) } },
-    data: { ...secret.data, release: encode(release) },
-  });
+  if (!change(release)) return false;
+  const labels = { ...secret.metadata.labels, ...(release.info?.status ? { status: release.info.status } : {}), modifiedAt: String(Math.floor(Date.now() / 1000)) };
+  const replaced = await kube.put(path, { ...secret, metadata: { ...secret.metadata, labels }, data: { ...secret.data, release: encode(release) } });
   if (replaced.status === 409) return false;
   if (replaced.status !== 200) throw new Error(`writing Helm's storage of ${namespace}/${name} revision ${revision}: HTTP ${replaced.status}`);
   return true;
 };
+
+/**
+ * Releases a stale Helm lock the way Flux's helm-controller does: the revision left `pending-*` by a
+ * client that stopped mid-operation is marked failed in Helm's storage, with a description that says why,
+ * so the next operation may run; only if it is still in the status that was judged stale.
+ */
+export const releaseStaleLock = (kube: KubeApi, namespace: string, name: string, revision: number, staleStatus: string, description: string): Promise<boolean> =>
+  rewriteRelease(kube, namespace, name, revision, (release) => {
+    if (release.info?.status !== staleStatus) return false;
+    release.info = { ...release.info, status: 'failed', description };
+    return true;
+  });
+
+/** Sets the description of a stored revision (helm rollback has no --description): the operation's marker. */
+export const describeRevision = (kube: KubeApi, namespace: string, name: string, revision: number, description: string): Promise<boolean> =>
+  rewriteRelease(kube, namespace, name, revision, (release) => {
+    release.info = { ...release.info, description };
+    return true;
+  });

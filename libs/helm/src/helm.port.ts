@@ -57,7 +57,7 @@ export interface HelmPort {
   /** `helm upgrade --install` of exactly this chart version and values (install when absent). */
   apply(desired: DesiredRelease, options: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease>;
   /** `helm rollback NAME H`: Helm restores the stored manifest of its revision H. */
-  rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, signal?: AbortSignal): Promise<number>;
+  rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, options?: { signal?: AbortSignal; operationId?: string }): Promise<number>;
   /** `helm uninstall --keep-history`. */
   uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   history(name: string, namespace: string): Promise<HelmHistoryEntry[]>;
