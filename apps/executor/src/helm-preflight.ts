@@ -32,14 +32,15 @@ const latest = (history: HelmHistoryEntry[]): HelmHistoryEntry | undefined =>
  *   instead of Helm's "another operation is in progress". A refusal ran nothing (notRun).
  * - a first install (the service has no history of the release) where Helm already holds a release of
  *   that namespace and name, made by someone else: refused (RELEASE_EXISTS_IN_CLUSTER), never overwritten.
- * `outcome` undefined: run. Uninstalls are not checked: helm uninstall takes no lock.
+ * `outcome` undefined: run, with `history` as last read (the rollback needs it too). Uninstalls are not
+ * checked: helm uninstall takes no lock.
  */
 export const preflight = async (
   helm: HelmPort,
   event: OperationRequested,
   options: PreflightOptions,
   signal?: AbortSignal,
-): Promise<{ outcome?: Outcome; released?: ReleasedLock }> => {
+): Promise<{ outcome?: Outcome; released?: ReleasedLock; history?: HelmHistoryEntry[] }> => {
   if (event.type === 'UninstallRequested') return {};
   let released: ReleasedLock | undefined;
   const { releaseId, operationId, name, namespace, timeoutSeconds, deadline } = event.data;
@@ -51,7 +52,7 @@ export const preflight = async (
     const made = history.find((h) => h.description === operationMarker(operationId));
     if (made) return { outcome: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: made.revision } };
     const top = latest(history);
-    if (!top || !top.status.startsWith('pending-')) return { ...foreign(event, top), ...(released ? { released } : {}) };
+    if (!top || !top.status.startsWith('pending-')) return { ...foreign(event, top), history, ...(released ? { released } : {}) };
     const since = Date.parse(top.updated ?? '');
     const age = Number.isFinite(since) ? now() - since : Number.POSITIVE_INFINITY;
     const held = `Helm revision ${top.revision} of ${namespace}/${name} (${top.chart}) is ${top.status}`;

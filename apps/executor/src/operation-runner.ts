@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { OperationRequested, RecordOperationResult, RollbackRequested } from '@app/domain';
-import { AppliedRelease, HelmError, HelmPort } from '@app/helm';
+import { AppliedRelease, HelmError, HelmHistoryEntry, HelmPort } from '@app/helm';
 import { preflight, PreflightOptions } from './helm-preflight';
 
 type Outcome = RecordOperationResult['data'];
@@ -24,12 +24,12 @@ export class OperationRunner {
       return { releaseId, operationId, outcome: 'FAILED', error: `could not read Helm's history before running: ${(error as Error).message.slice(0, 4_000)}`, notRun: true };
     }
     if (before.outcome) return before.outcome;
-    const outcome = await this.perform(event, signal);
+    const outcome = await this.perform(event, before.history, signal);
     return before.released ? { ...outcome, lockReleased: before.released } : outcome;
   }
 
   /** Runs the operation through Helm; a Helm failure is an outcome, not an error. */
-  private async perform(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
+  private async perform(event: OperationRequested, history: HelmHistoryEntry[] | undefined, signal?: AbortSignal): Promise<Outcome> {
     const { releaseId, operationId } = event.data;
     try {
       switch (event.type) {
@@ -45,7 +45,7 @@ export class OperationRunner {
           return succeeded(releaseId, operationId, applied);
         }
         case 'RollbackRequested':
-          return succeeded(releaseId, operationId, await this.rollback(event.data, signal));
+          return succeeded(releaseId, operationId, await this.rollback(event.data, history, signal));
         case 'UninstallRequested': {
           const d = event.data;
           await this.helm.uninstall(d.name, d.namespace, d.timeoutSeconds, signal);
@@ -71,9 +71,10 @@ export class OperationRunner {
    * target's chart version and values are applied with an upgrade, after checking the chart's digest.
    * The platform's history is the source of truth, so a rollback never depends on Helm's memory.
    */
-  private async rollback(d: RollbackRequested['data'], signal?: AbortSignal): Promise<AppliedRelease> {
+  private async rollback(d: RollbackRequested['data'], history: HelmHistoryEntry[] | undefined, signal?: AbortSignal): Promise<AppliedRelease> {
     if (d.targetHelmRevision !== undefined) {
-      const entry = (await this.helm.history(d.name, d.namespace)).find((h) => h.revision === d.targetHelmRevision);
+      // Helm's history as the preflight just read it: one `helm history` per operation.
+      const entry = (history ?? (await this.helm.history(d.name, d.namespace))).find((h) => h.revision === d.targetHelmRevision);
       if (
         entry &&
         entry.chart === `${d.chart.name}-${d.chartVersion}` &&

@@ -5,8 +5,8 @@ import { MongoEventStore } from './mongo-event-store';
 import { AppendInput } from './store-records';
 
 /**
- * The steps of a decision that the one-command handler and the batch share, so each rule is written
- * once: decide on the loaded stream (the domain throws a DomainError to refuse, NeedsFullHistory to ask
+ * The steps of a decision that both parts of the write path share (the quick pass in handle-commands.ts
+ * and the careful step in decide-carefully.ts), so each rule is written once: decide on the loaded stream (the domain throws a DomainError to refuse, NeedsFullHistory to ask
  * for more), what the stream is after a commit, and the snapshot a commit may be due.
  */
 export const decideOn = <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(

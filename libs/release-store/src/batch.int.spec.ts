@@ -1,15 +1,14 @@
 import { CommandMetadata, DecisionSummary, ReleaseCommand, ReleaseState } from '@app/domain';
-import { testMongoUri, uniqueSuffix } from '@app/test-support';
-import mongoose, { Connection } from 'mongoose';
+import { uniqueSuffix } from '@app/test-support';
 import { ReleaseReadModel } from './release-read-model';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
-import { BatchItem, Commit, handleCommand, decideTogether, HandleResult, loadStream, MongoEventStore, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
+import { RELEASE_AGGREGATE } from './release-aggregate';
+import { useStoreDatabase } from './store.spec-support';
+import { BatchItem, Commit, handleCommand, decideTogether, HandleResult, loadStream, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
 
 // The write path's quick pass (one fetch of a partition decided together), on the real MongoDB-wire
 // server: its answers must be those of the careful step, and whatever it cannot decide it must leave.
 describe('the write path in one pass (decideTogether), catchUpMany and dispatchFresh', () => {
-  let connection: Connection;
-  let store: MongoEventStore;
+  const db = useStoreDatabase('batch');
   let n = 0;
   const meta = (): CommandMetadata => {
     n += 1;
@@ -26,25 +25,15 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
   });
   /** The write path's quick pass alone (what handleCommands runs first), to see what it leaves. */
   const batch = async (items: Array<BatchItem<ReleaseCommand>>, cache: StreamCache<ReleaseState>) =>
-    (await decideTogether(store, items, RELEASE_AGGREGATE, cache)).answers;
+    (await decideTogether(db.store, items, RELEASE_AGGREGATE, cache)).answers;
   /** What the write path's careful step does with what the quick pass left. */
   const finish = async (items: Array<BatchItem<ReleaseCommand>>, answers: Array<HandleResult<DecisionSummary> | null>, cache: StreamCache<ReleaseState>) => {
     const all: Array<HandleResult<DecisionSummary>> = [];
     for (const [i, answer] of answers.entries()) {
-      all.push(answer ?? (await handleCommand(store, items[i].streamId, items[i].command, items[i].metadata, RELEASE_AGGREGATE, cache)));
+      all.push(answer ?? (await handleCommand(db.store, items[i].streamId, items[i].command, items[i].metadata, RELEASE_AGGREGATE, cache)));
     }
     return all;
   };
-
-  beforeAll(async () => {
-    connection = await mongoose.createConnection(testMongoUri(`batch_${uniqueSuffix()}`), { autoIndex: false }).asPromise();
-    store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
-    await store.ensureIndexes();
-  });
-  afterAll(async () => {
-    await connection.dropDatabase();
-    await connection.close();
-  });
 
   it('decides several commands of several streams in one insert: contiguous versions, an intact hash chain, the answers of the one-by-one path', async () => {
     const cache = new StreamCache<ReleaseState>();
@@ -54,16 +43,16 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     const items = [...installs, ...ids.map((id, i) => item(id, succeeded(id, installs[i].metadata.commandId)))];
     const answers = await batch(items, cache);
     expect(answers.map((a) => a?.outcome)).toEqual(Array(6).fill('ACCEPTED'));
-    for (const id of ids) expect((await store.readStream(id)).map((c) => c.version)).toEqual([1, 2]);
-    expect((await verifyChain(store)).problems).toEqual([]);
+    for (const id of ids) expect((await db.store.readStream(id)).map((c) => c.version)).toEqual([1, 2]);
+    expect((await verifyChain(db.store)).problems).toEqual([]);
     // The cache now holds each stream as stored: the next batch needs no read and chains on.
     const upgrades = ids.map((id) => item(id, { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '1.1.0' } }));
     const next = await batch(upgrades, cache);
     expect(next.map((a) => a?.outcome === 'ACCEPTED' && a.commit?.version)).toEqual([3, 3, 3]);
     // The same decision as the one-by-one path on a fresh read.
-    const { state } = await loadStream(store, 'bx-a', RELEASE_AGGREGATE.decider);
+    const { state } = await loadStream(db.store, 'bx-a', RELEASE_AGGREGATE.decider);
     expect(cache.get('bx-a')!.state).toEqual(state);
-    expect((await verifyChain(store)).problems).toEqual([]);
+    expect((await verifyChain(db.store)).problems).toEqual([]);
   });
 
   it('leaves a redelivery, a refusal and everything after them on their stream; answers a command refused before from the store', async () => {
@@ -74,7 +63,7 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     await batch([first], cache);
     // Refused once, one by one: its redelivery must get that refusal again, never a new decision.
     const refusedMeta = meta();
-    const refused = await handleCommand(store, id, { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1 } }, refusedMeta, RELEASE_AGGREGATE, cache);
+    const refused = await handleCommand(db.store, id, { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1 } }, refusedMeta, RELEASE_AGGREGATE, cache);
     expect(refused.outcome).toBe('REJECTED');
     const items = [
       item(id, { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1 } }, refusedMeta),
@@ -95,7 +84,7 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
       ['ACCEPTED', false],
       ['REJECTED', false],
     ]);
-    expect((await store.readStream(id)).map((c) => c.commandId)).toEqual([first.metadata.commandId, items[3].metadata.commandId]);
+    expect((await db.store.readStream(id)).map((c) => c.commandId)).toEqual([first.metadata.commandId, items[3].metadata.commandId]);
   });
 
   it('the same command twice in one fetch (a producer retry) commits once and answers both the same', async () => {
@@ -112,7 +101,7 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
       ['ACCEPTED', true],
     ]);
     expect((all[1] as { result: unknown }).result).toEqual((all[0] as { result: unknown }).result);
-    expect((await store.readStream(id)).map((c) => c.commandId)).toEqual([once.metadata.commandId]);
+    expect((await db.store.readStream(id)).map((c) => c.commandId)).toEqual([once.metadata.commandId]);
   });
 
   it('a stale cached stream collides: what came before is stored, nothing after, and the rest is decided once on a fresh read', async () => {
@@ -121,7 +110,7 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     const installs = [a, b, c].map((id) => item(id, install(id)));
     await batch(installs, cache);
     // Another instance moves b on behind this cache's back.
-    await handleCommand(store, b, succeeded(b, installs[1].metadata.commandId), meta(), RELEASE_AGGREGATE);
+    await handleCommand(db.store, b, succeeded(b, installs[1].metadata.commandId), meta(), RELEASE_AGGREGATE);
     const items = [
       item(a, succeeded(a, installs[0].metadata.commandId)),
       item(b, succeeded(b, installs[1].metadata.commandId)), // decided on the stale copy: collides at version 2
@@ -132,28 +121,28 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     expect(answers[0]?.outcome).toBe('ACCEPTED');
     expect(answers.slice(1)).toEqual([null, null, null]);
     expect(cache.get(b)).toBeUndefined();
-    expect((await store.readStream(c)).map((x) => x.version)).toEqual([1]);
+    expect((await db.store.readStream(c)).map((x) => x.version)).toEqual([1]);
     const all = await finish(items, answers, cache);
     // On b's fresh state its operation is no longer pending: a late result changes nothing (no commit).
     expect(all.map((x) => x.outcome === 'ACCEPTED' && (x.commit?.version ?? null))).toEqual([2, null, 2, 3]);
     for (const [id, versions] of [[a, [1, 2, 3]], [b, [1, 2]], [c, [1, 2]]] as const) {
-      expect((await store.readStream(id)).map((x) => x.version)).toEqual(versions);
+      expect((await db.store.readStream(id)).map((x) => x.version)).toEqual(versions);
     }
-    expect((await verifyChain(store)).problems).toEqual([]);
+    expect((await verifyChain(db.store)).problems).toEqual([]);
   });
 
   it('catchUpMany writes the views the one-by-one projection writes; a view another instance moved on is read again, not written over', async () => {
     const cache = new StreamCache<ReleaseState>();
-    const live = new ReleaseReadModel(connection, `live_${uniqueSuffix()}_`, undefined, true);
-    const other = new ReleaseReadModel(connection.useDb(connection.name, { useCache: false }), live.prefix, undefined, true);
-    const reference = new ReleaseReadModel(connection, `ref_${uniqueSuffix()}_`);
+    const live = new ReleaseReadModel(db.connection, `live_${uniqueSuffix()}_`, undefined, true);
+    const other = new ReleaseReadModel(db.connection.useDb(db.connection.name, { useCache: false }), live.prefix, undefined, true);
+    const reference = new ReleaseReadModel(db.connection, `ref_${uniqueSuffix()}_`);
     await Promise.all([live.ensureIndexes(), reference.ensureIndexes()]);
     const ids = ['bx-v-a', 'bx-v-b'];
     const commitsOf = (answers: Array<HandleResult<DecisionSummary> | null>) =>
       answers.flatMap((x) => (x?.outcome === 'ACCEPTED' && x.commit ? [x.commit] : []));
     const same = async () => {
       for (const id of ids) {
-        await reference.catchUp(store, id);
+        await reference.catchUp(db.store, id);
         expect(await live.get(id)).toEqual(await reference.get(id));
         expect(await live.history(id)).toEqual(await reference.history(id));
       }
@@ -163,18 +152,18 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     // Install, its result and an upgrade of each in one batch: a revision added and changed in one write.
     const first = await batch([...installs, ...ids.map((id, i) => item(id, succeeded(id, installs[i].metadata.commandId))), ...upgrades], cache);
     expect(first.every((x) => x?.outcome === 'ACCEPTED')).toBe(true);
-    await live.catchUpMany(store, commitsOf(first));
+    await live.catchUpMany(db.store, commitsOf(first));
     await same();
     const second = await batch(ids.map((id, i) => item(id, succeeded(id, upgrades[i].metadata.commandId))), cache);
     // Another instance projects bx-v-b's new commit first: live remembers version 3, the stored view is at 4.
-    await other.catchUp(store, 'bx-v-b');
+    await other.catchUp(db.store, 'bx-v-b');
     expect((await other.get('bx-v-b'))?.version).toBe(4);
-    await live.catchUpMany(store, commitsOf(second));
+    await live.catchUpMany(db.store, commitsOf(second));
     await same();
     // The views read again are remembered: the next batch is written in one go again, and still right.
     const third = await batch(ids.map((id) => item(id, { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1 } })), cache);
     expect(third.map((x) => x?.outcome)).toEqual(['ACCEPTED', 'ACCEPTED']);
-    await live.catchUpMany(store, commitsOf(third));
+    await live.catchUpMany(db.store, commitsOf(third));
     await same();
     expect((await live.history('bx-v-a')).map((r) => [r.revision, r.status])).toEqual([
       [1, 'DEPLOYED'],
@@ -187,7 +176,7 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     const cache = new StreamCache<ReleaseState>();
     const sends: Array<Array<[string, number]>> = [];
     const single: Array<[string, number]> = [];
-    const outbox = new OutboxDispatcher(store, async (c) => void single.push([c.streamId, c.version]));
+    const outbox = new OutboxDispatcher(db.store, async (c) => void single.push([c.streamId, c.version]));
     const ids = ['bx-d-a', 'bx-d-b'];
     const installs = ids.map((id) => item(id, install(id)));
     const first = await batch(installs, cache);
@@ -195,9 +184,9 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     await outbox.dispatchFresh(commits, async (ready) => void sends.push(ready.map((c) => [c.streamId, c.version])));
     expect(sends).toEqual([[['bx-d-a', 1], ['bx-d-b', 1]]]);
     expect(single).toEqual([]);
-    for (const c of commits) expect(await store.isDispatched(c)).toBe(true);
+    for (const c of commits) expect(await db.store.isDispatched(c)).toBe(true);
     // A stream with a commit this outbox never saw published (another process died before publishing it).
-    const gap = await handleCommand(store, 'bx-d-b', succeeded('bx-d-b', installs[1].metadata.commandId), meta(), RELEASE_AGGREGATE, cache);
+    const gap = await handleCommand(db.store, 'bx-d-b', succeeded('bx-d-b', installs[1].metadata.commandId), meta(), RELEASE_AGGREGATE, cache);
     expect(gap.outcome).toBe('ACCEPTED');
     const next = await batch(ids.map((id) => item(id, { type: 'UpgradeRelease', data: { releaseId: id, chartVersion: '2.0.0' } })), cache);
     const nextCommits = next.flatMap((x) => (x?.outcome === 'ACCEPTED' && x.commit ? [x.commit] : []));
@@ -209,6 +198,6 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
       ['bx-d-b', 3],
     ]);
     expect(sends[1]).toEqual([]);
-    expect(await store.undispatchedOf('bx-d-b')).toEqual([]);
+    expect(await db.store.undispatchedOf('bx-d-b')).toEqual([]);
   });
 });

@@ -1,14 +1,13 @@
 import { CommandMetadata, compactRelease, DecisionSummary, fold, ReleaseCommand, ReleaseEvent, ReleaseState, releaseDecider } from '@app/domain';
-import { testMongoUri, uniqueSuffix } from '@app/test-support';
-import mongoose, { Connection } from 'mongoose';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS } from './release-aggregate';
-import { AggregateOptions, decideTogether, handleCommand, loadStream, loadWholeStream, MongoEventStore, StreamCache, verifyChain } from '@app/event-store';
+import { uniqueSuffix } from '@app/test-support';
+import { RELEASE_AGGREGATE } from './release-aggregate';
+import { useStoreDatabase } from './store.spec-support';
+import { AggregateOptions, decideTogether, handleCommand, loadStream, loadWholeStream, StreamCache, verifyChain } from '@app/event-store';
 
 // A release state compacted to its newest revisions, on the real MongoDB-wire server: snapshots and the
 // cache hold the window, and a decision that reaches past it is made again on the whole stream.
 describe('compacted release history', () => {
-  let connection: Connection;
-  let store: MongoEventStore;
+  const db = useStoreDatabase('compact');
   let n = 0;
   const KEEP = 3;
   const CHUNK = 2;
@@ -25,7 +24,7 @@ describe('compacted release history', () => {
     return { commandId: `c-${uniqueSuffix()}-${n}`, now: new Date().toISOString(), actor: 'tester', correlationId: `corr-${n}` };
   };
   const handle = (id: string, command: ReleaseCommand, cache?: StreamCache<ReleaseState>, metadata = meta()) =>
-    handleCommand(store, id, command, metadata, options, cache);
+    handleCommand(db.store, id, command, metadata, options, cache);
   const pendingOf = async (id: string): Promise<string> => {
     const state = await whole(id);
     return (state as ReleaseState & { pending: { operationId: string } }).pending.operationId;
@@ -44,35 +43,25 @@ describe('compacted release history', () => {
     }
   };
   const whole = async (id: string): Promise<ReleaseState> =>
-    fold(releaseDecider.evolve, releaseDecider.initialState(), (await store.readStream(id)).flatMap((c) => c.events as unknown as ReleaseEvent[]));
-
-  beforeAll(async () => {
-    connection = await mongoose.createConnection(testMongoUri(`compact_${uniqueSuffix()}`), { autoIndex: false }).asPromise();
-    store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS });
-    await store.ensureIndexes();
-  });
-  afterAll(async () => {
-    await connection.dropDatabase();
-    await connection.close();
-  });
+    fold(releaseDecider.evolve, releaseDecider.initialState(), (await db.store.readStream(id)).flatMap((c) => c.events as unknown as ReleaseEvent[]));
 
   it('stores a snapshot holding only the newest revisions, after archiving the older ones in chunks', async () => {
     const id = `cp-a-${uniqueSuffix()}`;
     await seed(id, 9); // 18 commits: snapshots at 4, 8, 12 and 16
-    const snapshot = await store.latestSnapshot(id, 1);
+    const snapshot = await db.store.latestSnapshot(id, 1);
     expect(snapshot?.version).toBe(16); // revisions 1..8: 4 archived in 2 chunks, 5..8 held
     const saved = (snapshot!.state as { state: ReleaseState }).state;
     if (saved.status === 'NONE') throw new Error('no release');
     expect(saved.revisions.map((r) => r.revision)).toEqual([5, 6, 7, 8]);
     expect(saved.archivedRevisions).toBe(4);
-    const chunks = (await store.readArchive(id, 1, 2)) as Array<Array<{ revision: number; values: unknown }>>;
+    const chunks = (await db.store.readArchive(id, 1, 2)) as Array<Array<{ revision: number; values: unknown }>>;
     expect(chunks.map((c) => c.map((r) => r.revision))).toEqual([[1, 2], [3, 4]]);
     expect(chunks[0][1].values).toEqual({ r: 2 });
     // Snapshot plus tail, compacted, is the compaction of the whole log's fold; with the archive put back,
     // it is that fold.
-    const loaded = await loadStream(store, id, releaseDecider as never);
+    const loaded = await loadStream(db.store, id, releaseDecider as never);
     expect(compact(loaded.state as ReleaseState)).toEqual(compact(await whole(id)));
-    expect((await loadWholeStream(store, id, releaseDecider as never, options)).state).toEqual(await whole(id));
+    expect((await loadWholeStream(db.store, id, releaseDecider as never, options)).state).toEqual(await whole(id));
   });
 
   it('reads the whole history from the archive chunks, and from the log when a chunk is missing or does not fit', async () => {
@@ -81,21 +70,21 @@ describe('compacted release history', () => {
     const truth = await whole(id);
     // An altered chunk shows which source was read: revision 1's values as the chunk says.
     const key = `${id}#1#000000`;
-    const original = await store.archive.findById(key).lean();
-    const chunk = (await store.readArchive(id, 1, 1))![0] as Array<{ values: unknown }>;
+    const original = await db.store.archive.findById(key).lean();
+    const chunk = (await db.store.readArchive(id, 1, 1))![0] as Array<{ values: unknown }>;
     chunk[0].values = { from: 'the archive' };
-    await store.archive.deleteOne({ _id: key });
-    await store.saveArchiveChunks(id, 1, [{ index: 0, items: chunk }]);
-    const fromArchive = (await loadWholeStream(store, id, releaseDecider as never, options)).state;
+    await db.store.archive.deleteOne({ _id: key });
+    await db.store.saveArchiveChunks(id, 1, [{ index: 0, items: chunk }]);
+    const fromArchive = (await loadWholeStream(db.store, id, releaseDecider as never, options)).state;
     expect(fromArchive.status !== 'NONE' && fromArchive.revisions[0].values).toEqual({ from: 'the archive' });
     // A chunk that does not fit (revision 1 missing from it): the log.
-    await store.archive.deleteOne({ _id: key });
-    await store.saveArchiveChunks(id, 1, [{ index: 0, items: chunk.slice(1) }]);
-    expect((await loadWholeStream(store, id, releaseDecider as never, options)).state).toEqual(truth);
+    await db.store.archive.deleteOne({ _id: key });
+    await db.store.saveArchiveChunks(id, 1, [{ index: 0, items: chunk.slice(1) }]);
+    expect((await loadWholeStream(db.store, id, releaseDecider as never, options)).state).toEqual(truth);
     // A missing chunk: the log.
-    await store.archive.deleteOne({ _id: key });
-    expect((await loadWholeStream(store, id, releaseDecider as never, options)).state).toEqual(truth);
-    await store.archive.collection.insertOne(original as never);
+    await db.store.archive.deleteOne({ _id: key });
+    expect((await loadWholeStream(db.store, id, releaseDecider as never, options)).state).toEqual(truth);
+    await db.store.archive.collection.insertOne(original as never);
   });
 
   it('rolls back to an archived revision exactly, and to a held one from the window', async () => {
@@ -117,7 +106,7 @@ describe('compacted release history', () => {
     await handle(id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: await pendingOf(id), outcome: 'SUCCEEDED' } }, cache);
     const unknown = await handle(id, { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 99 } }, cache);
     expect(unknown).toMatchObject({ outcome: 'REJECTED', error: { code: 'REVISION_NOT_FOUND', details: { validRevisions: Array.from({ length: 11 }, (_, i) => i + 1) } } });
-    expect((await verifyChain(store)).problems).toEqual([]);
+    expect((await verifyChain(db.store)).problems).toEqual([]);
   });
 
   it('answers a late outcome of an operation outside the window as a no-op, after reading the whole log', async () => {
@@ -126,10 +115,10 @@ describe('compacted release history', () => {
     await handle(id, { type: 'InstallRelease', data: { releaseId: id, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0', values: { r: 1 } } }, undefined, first);
     await handle(id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: first.commandId, outcome: 'SUCCEEDED' } });
     await seedMore(id, 6);
-    const before = (await store.readStream(id)).length;
+    const before = (await db.store.readStream(id)).length;
     const late = await handle(id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: first.commandId, outcome: 'FAILED', error: 'late' } }, new StreamCache());
     expect(late).toMatchObject({ outcome: 'ACCEPTED', commit: null });
-    expect((await store.readStream(id)).length).toBe(before);
+    expect((await db.store.readStream(id)).length).toBe(before);
     const bogus = await handle(id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: 'never-was', outcome: 'SUCCEEDED' } }, new StreamCache());
     expect(bogus).toMatchObject({ outcome: 'REJECTED', error: { code: 'OPERATION_NOT_FOUND' } });
   });
@@ -141,7 +130,7 @@ describe('compacted release history', () => {
     const items = [
       { streamId: id, command: { type: 'RollbackRelease', data: { releaseId: id, targetRevision: 1 } } as ReleaseCommand, metadata: meta() },
     ];
-    const { answers } = await decideTogether(store, items, options, cache);
+    const { answers } = await decideTogether(db.store, items, options, cache);
     expect(answers).toEqual([null]);
     const decided = await handle(id, items[0].command, cache, items[0].metadata);
     expect(decided).toMatchObject({ outcome: 'ACCEPTED', result: { revision: 8, targetRevision: 1 } });
