@@ -124,9 +124,6 @@ export const checkInvariants = async (
   };
 };
 
-/** Distinct event ids of the commits on the events topic. */
-export const distinctPublished = (events: Captured[]): number => new Set(events.map((e) => (e.json() as { id: string }).id)).size;
-
 /** Sends messages in chunks, `pauseMs` apart, so the load spans the faults a test injects meanwhile. */
 export const sendPaced = async (probe: KafkaProbe, messages: Array<{ key: string; value: string }>, chunk: number, pauseMs: number): Promise<void> => {
   for (let i = 0; i < messages.length; i += chunk) {
