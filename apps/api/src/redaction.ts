@@ -72,10 +72,14 @@ const withoutFingerprint = (metadata: object): object => {
 
 const eventDataForViewer = (data: unknown, reader: Reader): unknown => {
   if (data === null || typeof data !== 'object') return data;
-  const d = data as { values?: unknown; error?: unknown; reason?: unknown };
+  const d = data as { values?: unknown; error?: unknown; description?: unknown; revisions?: unknown };
   return {
     ...d,
     ...('values' in d ? { values: redactValues(d.values, reader.visible) } : {}),
     ...(typeof d.error === 'string' ? { error: redactText(d.error) } : {}),
+    // Helm's description of a revision made outside the service can quote what failed.
+    ...(typeof d.description === 'string' ? { description: redactText(d.description) } : {}),
+    // Revisions imported or found as drift carry values of their own.
+    ...(Array.isArray(d.revisions) ? { revisions: d.revisions.map((r) => eventDataForViewer(r, reader)) } : {}),
   };
 };

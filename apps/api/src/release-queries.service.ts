@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MongoEventStore } from '@app/event-store';
 import { APP_CONFIG, AppConfig } from '@app/platform';
-import { ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
+import { DriftCheckView, ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
 import { EVENT_STORE, READ_MODEL } from './api.constants';
 import type { Principal } from './auth.guard';
 import { pageOf } from './paging';
@@ -53,7 +53,8 @@ export class ReleaseQueries {
   }
 
   async release(releaseId: string, reader: Reader) {
-    return releaseEntry(await this.existing(releaseId), reader);
+    const view = await this.existing(releaseId);
+    return { ...releaseEntry(view, reader), drift: { ...releaseEntry(view, reader).drift, ...checkOf(await this.readModel.driftCheck(releaseId)) } };
   }
 
   async history(releaseId: string, page: { limit: number; afterRevision: number }, reader: Reader) {
@@ -119,7 +120,8 @@ const historyEntry = (r: RevisionView, reader: Reader) => ({
   causedByRevision: r.causedByRevision,
   trigger: r.trigger,
   requestedBy: r.requestedBy,
-  reason: r.reason,
+  // Helm's own description of a revision made outside the service can quote what failed, values too.
+  reason: r.reason && !reader.operator && (r.operation === 'IMPORTED' || r.operation === 'EXTERNAL') ? redactText(r.reason) : r.reason,
   requestedAt: r.requestedAt,
   completedAt: r.completedAt,
   error: r.error && !reader.operator ? redactText(r.error) : r.error,
@@ -140,6 +142,11 @@ const releaseEntry = (view: ReleaseView, reader: Reader) => ({
   lastSuccessfulRevision: view.lastSuccessfulRevision,
   pendingOperationId: view.pendingOperationId,
   lastError: view.lastError && !reader.operator ? redactText(view.lastError) : view.lastError,
+  // Views written before drift was checked hold neither field: record, and nothing found.
+  drift: { policy: view.drift ?? 'record', inSync: view.inSync ?? true },
   createdAt: view.createdAt,
   updatedAt: view.updatedAt,
 });
+
+/** The last drift check of a release, for its view: when, and how many revisions made outside it found. */
+const checkOf = (check: DriftCheckView | null) => ({ checkedAt: check?.checkedAt ?? null, lastCheckFound: check?.found ?? null });

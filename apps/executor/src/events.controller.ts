@@ -1,10 +1,10 @@
-import { parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
+import { parseDriftCheckRequest, parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
 import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { CONSUMER_GROUP, EVENTS_TOPIC } from './executor.constants';
+import { CONSUMER_GROUP, DRIFT_CHECKS_TOPIC, EVENTS_TOPIC } from './executor.constants';
 import { ExecutorService, isOperationRequested } from './executor.service';
 
 @Controller()
@@ -34,5 +34,17 @@ export class EventsController {
     const { received } = parsed;
     if (!received || !isOperationRequested(received.event)) return;
     await this.executor.execute({ ...received, event: received.event }, context.getHeartbeat());
+  }
+
+  @EventPattern(DRIFT_CHECKS_TOPIC)
+  async checkDrift(@Ctx() context: KafkaContext): Promise<void> {
+    const message = context.getMessage();
+    const parsed = parseDriftCheckRequest(message.value as Buffer | null, this.parseOptions.limits);
+    if (!parsed.ok) {
+      this.logger.warn({ error: parsed.reason, partition: context.getPartition(), offset: message.offset }, 'drift check dead-lettered');
+      await deadLetter(this.producer, this.config, Topics.eventsDlq, { ...message, topic: context.getTopic(), partition: context.getPartition() }, parsed.reason, CONSUMER_GROUP);
+      return;
+    }
+    await this.executor.checkDrift(parsed.id, parsed.request);
   }
 }

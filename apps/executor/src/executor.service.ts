@@ -1,4 +1,4 @@
-import { commandEvent, ReceivedReleaseEvent, redactText, Topics, ValuesCipher } from '@app/contracts';
+import { commandEvent, DriftCheckRequest, ReceivedReleaseEvent, redactText, Topics, ValuesCipher } from '@app/contracts';
 import type { OperationRequested, RecordOperationResult } from '@app/domain';
 import { HelmPort } from '@app/helm';
 import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
@@ -7,6 +7,7 @@ import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { HELM, SOURCE } from './executor.constants';
+import { madeOutside, readHelmMade } from './helm-made';
 import { OperationRunner } from './operation-runner';
 
 const OPERATION_TYPES = new Set(['InstallRequested', 'UpgradeRequested', 'RollbackRequested', 'UninstallRequested']);
@@ -24,6 +25,7 @@ const HELM_LOCK_POLL_MS = 2_000;
 @Injectable()
 export class ExecutorService implements BeforeApplicationShutdown {
   private readonly runner: OperationRunner;
+  private readonly helm: HelmPort;
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly recentlyDone = new Set<string>();
   private readonly operations: Counter;
@@ -37,6 +39,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
+    this.helm = helm;
     this.runner = new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS });
     this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
     this.duration = new Histogram({
@@ -88,6 +91,32 @@ export class ExecutorService implements BeforeApplicationShutdown {
     } finally {
       clearInterval(beat);
       this.inFlight.delete(operationId);
+    }
+  }
+
+  /**
+   * A drift check: Helm's revisions of the release made outside the service above the newest its history
+   * knows of, reported as a RecordDriftCheck (none: in sync, which is reported too, for the check's time).
+   * A check that cannot read Helm reports nothing: the next one tries again.
+   */
+  async checkDrift(requestId: string, request: DriftCheckRequest): Promise<void> {
+    const { releaseId, name, namespace, knownHelmRevision } = request;
+    try {
+      const outside = madeOutside(await this.helm.history(name, namespace), knownHelmRevision);
+      const revisions = await readHelmMade(this.helm, name, namespace, outside);
+      await sendEvents(this.producer, this.config, Topics.commands, [
+        {
+          key: releaseId,
+          event: commandEvent(
+            { type: 'RecordDriftCheck', data: { releaseId, revisions, checkedAt: new Date().toISOString() } },
+            { id: `drift-check:${requestId}`, source: SOURCE, actor: 'system:executor', correlationId: requestId },
+            this.cipher ?? undefined,
+          ),
+        },
+      ]);
+      if (revisions.length) this.logger.warn({ releaseId, helmRevisions: revisions.map((r) => r.helmRevision) }, 'drift found: Helm revisions made outside the service');
+    } catch (error) {
+      this.logger.warn({ releaseId, error: redactText((error as Error).message) }, 'drift check failed; the next one tries again');
     }
   }
 

@@ -93,6 +93,28 @@ describe('the executor reads Helm before running (real helm)', () => {
     expect(outcome.error).toMatch(new RegExp(`^RELEASE_EXISTS_IN_CLUSTER: Helm already holds ${namespace}/outside at revision 1 \\(web-1\\.0\\.0, deployed\\)`));
     expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1]);
     expect(await helm.values(name, namespace, 1)).toEqual({ greeting: 'mine' });
+
+    // With adopt, the same install reads Helm's history for import instead, and still runs nothing.
+    const adopted = await runner.run({ ...install, data: { ...install.data, adopt: true } } as OperationRequested);
+    expect(adopted).toEqual({
+      releaseId: name,
+      operationId: 'op-outside',
+      outcome: 'SUCCEEDED',
+      imported: [{ helmRevision: 1, chartName: 'web', chartVersion: '1.0.0', values: { greeting: 'mine' }, helmStatus: 'deployed', description: 'Install complete', updatedAt: expect.any(String) }],
+    });
+    expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1]);
+  });
+
+  it('marks a revision its failed upgrade made, so it is never taken for one made outside', async () => {
+    const name = 'markfail';
+    await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: {}, timeoutSeconds: 60, operationId: 'op-mark-1' }, { atomic: false });
+    // 1.3.0 never becomes ready: the upgrade fails on its timeout and Helm writes its error as the description.
+    await expect(
+      helm.apply({ name, namespace, chart: chart(), chartVersion: '1.3.0', values: {}, timeoutSeconds: 3, operationId: 'op-mark-2', helmRevisionBefore: 1 }, { atomic: false }),
+    ).rejects.toMatchObject({ helmRevision: 2 });
+    const failed = (await helm.history(name, namespace)).find((h) => h.revision === 2)!;
+    expect(failed.status).toBe('failed');
+    expect(failed.description).toMatch(new RegExp(`^${operationMarker('op-mark-2')}: Upgrade "markfail" failed`));
   });
 
   describe('a Helm client killed mid-upgrade leaves its revision pending-upgrade', () => {
@@ -121,8 +143,13 @@ describe('the executor reads Helm before running (real helm)', () => {
       // What helm itself says while the lock is there, had the executor run it blind.
       await expect(helm.apply({ name, namespace, chart: chart(), chartVersion: '1.1.0', values: {}, timeoutSeconds: 10 }, { atomic: false })).rejects.toThrow(/another operation \(install\/upgrade\/rollback\) is in progress/);
       const runner = new OperationRunner(helm, { lockGraceMs: 1, pollMs: 200 });
-      const outcome = await runner.run(upgrade(name, 'op-stale', '1.1.0', { greeting: 'mine' }));
+      const stale = upgrade(name, 'op-stale', '1.1.0', { greeting: 'mine' });
+      const outcome = await runner.run({ ...stale, data: { ...stale.data, knownHelmRevision: 1 } } as OperationRequested);
       expect(outcome).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: lockedRevision + 1, lockReleased: { helmRevision: lockedRevision, status: 'pending-upgrade', chart: 'web-1.3.0' } });
+      // The revision the killed client made is reported as made outside, for the history to record.
+      expect(outcome.external).toEqual([
+        expect.objectContaining({ helmRevision: lockedRevision, chartName: 'web', chartVersion: '1.3.0', helmStatus: 'failed', description: expect.stringMatching(/^Released from a stale pending-upgrade/) }),
+      ]);
       const history = await helm.history(name, namespace);
       expect(history.map((h) => [h.revision, h.status])).toEqual([
         [1, 'superseded'],

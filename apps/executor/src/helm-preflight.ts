@@ -1,5 +1,6 @@
-import type { OperationRequested, RecordOperationResult, ReleasedLock } from '@app/domain';
+import type { HelmMadeRevision, OperationRequested, RecordOperationResult, ReleasedLock } from '@app/domain';
 import { HelmHistoryEntry, HelmPort, operationMarker } from '@app/helm';
+import { madeOutside, readHelmMade } from './helm-made';
 
 type Outcome = RecordOperationResult['data'];
 
@@ -31,7 +32,11 @@ const latest = (history: HelmHistoryEntry[]): HelmHistoryEntry | undefined =>
  *   left to run before the operation's deadline, then refused, naming the revision, its status and age,
  *   instead of Helm's "another operation is in progress". A refusal ran nothing (notRun).
  * - a first install (the service has no history of the release) where Helm already holds a release of
- *   that namespace and name, made by someone else: refused (RELEASE_EXISTS_IN_CLUSTER), never overwritten.
+ *   that namespace and name, made by someone else: refused (RELEASE_EXISTS_IN_CLUSTER), never overwritten;
+ *   with `adopt`, its history is read and reported for import instead, and nothing is run;
+ * - Helm revisions made outside the service above the newest its history knows of (drift, a lock it just
+ *   released): read (`external`), for the outcome to carry, so the history records them before the
+ *   operation's own revision.
  * `outcome` undefined: run, with `history` as last read (the rollback needs it too). Uninstalls are not
  * checked: helm uninstall takes no lock.
  */
@@ -40,7 +45,7 @@ export const preflight = async (
   event: OperationRequested,
   options: PreflightOptions,
   signal?: AbortSignal,
-): Promise<{ outcome?: Outcome; released?: ReleasedLock; history?: HelmHistoryEntry[] }> => {
+): Promise<{ outcome?: Outcome; released?: ReleasedLock; history?: HelmHistoryEntry[]; external?: HelmMadeRevision[] }> => {
   if (event.type === 'UninstallRequested') return {};
   let released: ReleasedLock | undefined;
   const { releaseId, operationId, name, namespace, timeoutSeconds, deadline } = event.data;
@@ -52,7 +57,7 @@ export const preflight = async (
     const made = history.find((h) => h.description === operationMarker(operationId));
     if (made) return { outcome: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: made.revision } };
     const top = latest(history);
-    if (!top || !top.status.startsWith('pending-')) return { ...foreign(event, top), history, ...(released ? { released } : {}) };
+    if (!top || !top.status.startsWith('pending-')) return { ...(await arrival(helm, event, history, top)), history, ...(released ? { released } : {}) };
     const since = Date.parse(top.updated ?? '');
     const age = Number.isFinite(since) ? now() - since : Number.POSITIVE_INFINITY;
     const held = `Helm revision ${top.revision} of ${namespace}/${name} (${top.chart}) is ${top.status}`;
@@ -72,21 +77,35 @@ export const preflight = async (
   }
 };
 
-/** A first install onto a Helm release the service did not make: refused, so it is not overwritten. */
-const foreign = (event: OperationRequested, top: HelmHistoryEntry | undefined): { outcome?: Outcome } => {
-  if (event.type !== 'InstallRequested' || event.data.revision !== 1 || !top) return {};
+/**
+ * What Helm holds that the service did not make, before anything is applied: a first install onto a Helm
+ * release made by someone else is refused (it is not overwritten) or, with `adopt`, imported; any other
+ * operation finding revisions made outside since the newest the history knows of reports them (drift).
+ */
+const arrival = async (
+  helm: HelmPort,
+  event: OperationRequested,
+  history: HelmHistoryEntry[],
+  top: HelmHistoryEntry | undefined,
+): Promise<{ outcome?: Outcome; external?: HelmMadeRevision[] }> => {
+  if (event.type === 'UninstallRequested' || !top) return {};
   const { releaseId, operationId, namespace, name } = event.data;
-  return {
-    outcome: {
-      releaseId,
-      operationId,
-      outcome: 'FAILED',
-      notRun: true,
-      error:
-        `RELEASE_EXISTS_IN_CLUSTER: Helm already holds ${namespace}/${name} at revision ${top.revision} (${top.chart}, ${top.status}), ` +
-        'not made by this service; nothing was run, so it was not overwritten. Install under another name, or remove it with helm first',
-    },
-  };
+  const notRun = (error: string): { outcome: Outcome } => ({ outcome: { releaseId, operationId, outcome: 'FAILED', notRun: true, error } });
+  if (event.type === 'InstallRequested' && event.data.revision === 1) {
+    const held = `Helm already holds ${namespace}/${name} at revision ${top.revision} (${top.chart}, ${top.status}), not made by this service`;
+    if (!event.data.adopt) {
+      return notRun(`RELEASE_EXISTS_IN_CLUSTER: ${held}; nothing was run, so it was not overwritten. Adopt it (adopt: true) to take it over with its history, install under another name, or remove it with helm first`);
+    }
+    const imported = await readHelmMade(helm, name, namespace, history.filter((h) => !h.status.startsWith('pending-')));
+    const newest = imported[imported.length - 1];
+    if (newest && newest.chartName !== event.data.chart.name) {
+      return notRun(`ADOPTION_CHART_MISMATCH: ${held}, of chart ${newest.chartName}, not ${event.data.chart.name}; nothing was adopted`);
+    }
+    return { outcome: { releaseId, operationId, outcome: 'SUCCEEDED', imported } };
+  }
+  if (event.data.knownHelmRevision === undefined) return {};
+  const outside = madeOutside(history, event.data.knownHelmRevision);
+  return outside.length ? { external: await readHelmMade(helm, name, namespace, outside) } : {};
 };
 
 const locked = (releaseId: string, operationId: string, why: string): Outcome => ({ releaseId, operationId, outcome: 'FAILED', error: `HELM_LOCKED: ${why}`, notRun: true });

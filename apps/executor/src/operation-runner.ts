@@ -25,7 +25,11 @@ export class OperationRunner {
     }
     if (before.outcome) return before.outcome;
     const outcome = await this.perform(event, before.history, signal);
-    return before.released ? { ...outcome, lockReleased: before.released } : outcome;
+    return {
+      ...outcome,
+      ...(before.released ? { lockReleased: before.released } : {}),
+      ...(before.external?.length ? { external: before.external } : {}),
+    };
   }
 
   /** Runs the operation through Helm; a Helm failure is an outcome, not an error. */
@@ -39,7 +43,7 @@ export class OperationRunner {
           // Only installs are atomic in Helm: a failed atomic upgrade is rolled back by remediation as a
           // revision of its own, so the history shows it (Helm's --atomic would hide it in Helm's history).
           const applied = await this.helm.apply(
-            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds, operationId },
+            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds, operationId, ...newest(history) },
             { atomic: event.type === 'InstallRequested' && d.atomic, ...(signal ? { signal } : {}) },
           );
           return succeeded(releaseId, operationId, applied);
@@ -69,20 +73,24 @@ export class OperationRunner {
    * `helm rollback` when Helm still holds the target's revision with the same chart version and values:
    * Helm then restores the exact stored manifest. Otherwise (history pruned, atomic purge, reinstall) the
    * target's chart version and values are applied with an upgrade, after checking the chart's digest.
-   * The platform's history is the source of truth, so a rollback never depends on Helm's memory.
+   * The platform's history is the source of truth, so a rollback never depends on Helm's memory. A target
+   * made outside the service (imported, external) has no digest: Helm's stored manifest is the exact one.
    */
-  private async rollback(d: RollbackRequested['data'], history: HelmHistoryEntry[] | undefined, signal?: AbortSignal): Promise<AppliedRelease> {
+  private async rollback(d: RollbackRequested['data'], history: HelmHistoryEntry[] | undefined, signal?: AbortSignal): Promise<Partial<AppliedRelease> & { helmRevision: number }> {
     if (d.targetHelmRevision !== undefined) {
       // Helm's history as the preflight just read it: one `helm history` per operation.
       const entry = (history ?? (await this.helm.history(d.name, d.namespace))).find((h) => h.revision === d.targetHelmRevision);
       if (
         entry &&
         entry.chart === `${d.chart.name}-${d.chartVersion}` &&
-        isDeepStrictEqual(await this.helm.values(d.name, d.namespace, d.targetHelmRevision), d.values) &&
-        d.chartDigest !== undefined
+        isDeepStrictEqual(await this.helm.values(d.name, d.namespace, d.targetHelmRevision), d.values)
       ) {
-        const helmRevision = await this.helm.rollback(d.name, d.namespace, d.targetHelmRevision, d.timeoutSeconds, { ...(signal ? { signal } : {}), operationId: d.operationId });
-        return { helmRevision, chartDigest: d.chartDigest };
+        const helmRevision = await this.helm.rollback(d.name, d.namespace, d.targetHelmRevision, d.timeoutSeconds, {
+          ...(signal ? { signal } : {}),
+          operationId: d.operationId,
+          ...newest(history),
+        });
+        return { helmRevision, ...(d.chartDigest !== undefined ? { chartDigest: d.chartDigest } : {}) };
       }
     }
     return this.helm.apply(
@@ -94,6 +102,7 @@ export class OperationRunner {
         values: d.values,
         timeoutSeconds: d.timeoutSeconds,
         operationId: d.operationId,
+        ...newest(history),
         ...(d.chartDigest ? { expectedDigest: d.chartDigest } : {}),
       },
       { atomic: false, ...(signal ? { signal } : {}) },
@@ -101,10 +110,14 @@ export class OperationRunner {
   }
 }
 
-const succeeded = (releaseId: string, operationId: string, applied: AppliedRelease): Outcome => ({
+const succeeded = (releaseId: string, operationId: string, applied: Partial<AppliedRelease> & { helmRevision: number }): Outcome => ({
   releaseId,
   operationId,
   outcome: 'SUCCEEDED',
   helmRevision: applied.helmRevision,
-  chartDigest: applied.chartDigest,
+  ...(applied.chartDigest !== undefined ? { chartDigest: applied.chartDigest } : {}),
 });
+
+/** Helm's newest revision as the preflight read it: a failed call above it made the failed revision. */
+const newest = (history: HelmHistoryEntry[] | undefined): { helmRevisionBefore?: number } =>
+  history?.length ? { helmRevisionBefore: Math.max(...history.map((h) => h.revision)) } : {};

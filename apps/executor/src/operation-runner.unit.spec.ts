@@ -37,6 +37,10 @@ class RecordingHelm implements HelmPort {
   async values(_n: string, _ns: string, revision: number): Promise<Values> {
     return this.values_[revision] ?? {};
   }
+  async metadata(_n: string, _ns: string, revision: number): Promise<{ chart: string; version: string }> {
+    const chart = this.history_.find((h) => h.revision === revision)?.chart ?? 'web-0.0.0';
+    return { chart: chart.slice(0, chart.lastIndexOf('-')), version: chart.slice(chart.lastIndexOf('-') + 1) };
+  }
 }
 
 const base = {

@@ -164,6 +164,10 @@ export class CommandProcessor implements OnApplicationShutdown {
       if (answer.duplicate) await this.outbox.dispatchCommit(answer.commit);
       else fresh.push(answer.commit);
     }
+    for (const { item } of received) {
+      // A drift check's time is kept beside the view (checks that find nothing leave no event).
+      if (item.command.type === 'RecordDriftCheck') await this.readModel.noteDriftCheck(item.streamId, item.command.data.checkedAt, item.command.data.revisions.length);
+    }
     const results = answers.map((answer, i) => this.resultMessage(this.resultOf(received[i].item, answer), received[i].correlationId));
     await this.outbox.dispatchFresh(fresh, (ready: Commit[]) => this.publisher.publishCommits(ready, [{ topic: Topics.commandResults, events: results }]));
 

@@ -6,6 +6,7 @@ import { Module } from '@nestjs/common';
 import type { Connection } from 'mongoose';
 import { CommandProcessor } from './command-processor';
 import { CommandConsumer } from './command-consumer';
+import { DriftScheduler } from './drift-scheduler';
 import { EventPublisher } from './event-publisher';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
 import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-service.constants';
@@ -52,6 +53,7 @@ import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-servic
     CommandProcessor,
     CommandConsumer,
     RelayAndWatchdog,
+    DriftScheduler,
   ],
 })
 export class ReleaseServiceModule {}

@@ -12,6 +12,7 @@ import {
   ExpireOperationDataSchema,
   InstallDataSchema,
   OperationResultDataSchema,
+  RecordDriftCheckDataSchema,
   ReportUpgradeFailureDataSchema,
   RollbackDataSchema,
   RollbackLastSuccessfulDataSchema,
@@ -28,6 +29,7 @@ export const CommandTypes = {
   rollbackLastSuccessful: 'helm.release.command.rollback-last-successful',
   uninstall: 'helm.release.command.uninstall',
   operationResult: 'helm.release.command.operation-result',
+  recordDriftCheck: 'helm.release.command.record-drift-check',
   expireOperation: 'helm.release.command.expire-operation',
   reportUpgradeFailure: 'helm.release.command.report-upgrade-failure',
 } as const;
@@ -40,6 +42,7 @@ const commandTable: Record<CommandWireType, { schema: z.ZodType; domainType: Rel
   [CommandTypes.rollbackLastSuccessful]: { schema: RollbackLastSuccessfulDataSchema, domainType: 'RollbackToLastSuccessful' },
   [CommandTypes.uninstall]: { schema: UninstallDataSchema, domainType: 'UninstallRelease' },
   [CommandTypes.operationResult]: { schema: OperationResultDataSchema, domainType: 'RecordOperationResult' },
+  [CommandTypes.recordDriftCheck]: { schema: RecordDriftCheckDataSchema, domainType: 'RecordDriftCheck' },
   [CommandTypes.expireOperation]: { schema: ExpireOperationDataSchema, domainType: 'ExpireOperation' },
   [CommandTypes.reportUpgradeFailure]: { schema: ReportUpgradeFailureDataSchema, domainType: 'ReportUpgradeFailure' },
 };

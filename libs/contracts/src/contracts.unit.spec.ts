@@ -21,6 +21,7 @@ describe('contracts', () => {
       events: 'helm.release.events',
       eventsDlq: 'helm.release.events.dlq',
       commandsDlq: 'helm.release.commands.dlq',
+      driftChecks: 'helm.release.drift-checks',
       upgradeFailedSignals: 'helm.release.upgrade-failed',
       upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',
     });

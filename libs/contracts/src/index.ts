@@ -9,3 +9,4 @@ export * from './issues';
 export * from './repositories';
 export * from './fingerprint';
 export * from './redaction';
+export * from './drift-checks';

@@ -58,6 +58,8 @@ export const InstallDataSchema = z.strictObject({
   values: ValuesSchema.optional(),
   atomic: z.boolean().optional(),
   autoRollback: z.boolean().optional(),
+  adopt: z.boolean().optional(),
+  drift: z.enum(['record', 'correct']).optional(),
   timeoutSeconds,
   reason,
 });
@@ -94,6 +96,21 @@ export const RollbackLastSuccessfulDataSchema = z.strictObject({
 
 export const UninstallDataSchema = z.strictObject({ releaseId: ReleaseIdSchema, timeoutSeconds, reason });
 
+/** The most Helm revisions one message imports or records (Helm itself keeps 10 by default). */
+export const MAX_HELM_REVISIONS_PER_MESSAGE = 100;
+
+/** A Helm revision made outside the service, as the executor read it from Helm's storage. */
+export const HelmMadeRevisionSchema = z.strictObject({
+  helmRevision: z.number().int().min(1),
+  chartName: z.string().min(1).max(250),
+  chartVersion: z.string().min(1).max(128),
+  values: ValuesSchema,
+  helmStatus: z.string().max(50),
+  description: z.string().max(4096),
+  updatedAt: z.string().max(100),
+});
+const helmRevisions = z.array(HelmMadeRevisionSchema).max(MAX_HELM_REVISIONS_PER_MESSAGE);
+
 export const OperationResultDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   operationId: z.string().min(1).max(200),
@@ -112,6 +129,14 @@ export const OperationResultDataSchema = z.strictObject({
       ageSeconds: z.number().int().min(0),
     })
     .optional(),
+  imported: helmRevisions.optional(),
+  external: helmRevisions.optional(),
+});
+
+export const RecordDriftCheckDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  revisions: helmRevisions,
+  checkedAt: z.iso.datetime({ offset: true }),
 });
 
 export const ExpireOperationDataSchema = z.strictObject({

@@ -10,6 +10,8 @@ export const Topics = {
   commandsDlq: 'helm.release.commands.dlq',
   /** Release events a consumer (executor, remediation) refused: bounds or schema; header dlq-consumer says who. */
   eventsDlq: 'helm.release.events.dlq',
+  /** Drift checks the release service asks of the executor (which reads Helm): one release each. */
+  driftChecks: 'helm.release.drift-checks',
   /** Upgrade-failed signals published by other services (remediation input). */
   upgradeFailedSignals: 'helm.release.upgrade-failed',
   upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',

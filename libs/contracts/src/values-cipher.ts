@@ -70,33 +70,43 @@ export const openValues = (cipher: ValuesCipher | undefined, values: unknown): u
   return JSON.parse(cipher.openString(values.$sealed));
 };
 
-type Sealable = { values?: unknown; error?: unknown };
+type Sealable = { values?: unknown; error?: unknown; [list: string]: unknown };
 
-/** A copy of `data` with its `values` and `error` text sealed, where it has them. */
-export const sealIn = <T>(cipher: ValuesCipher | undefined, data: T): T => {
-  if (!cipher || !data || typeof data !== 'object') return data;
+/** Fields that hold a list of Helm revisions, each with values of its own (adoption, drift). */
+const REVISION_LISTS = ['revisions', 'imported', 'external'] as const;
+
+/** `data` with each element of its revision lists passed through `each`; the same object when it has none. */
+const inLists = <T>(data: T, each: (element: unknown) => unknown): T => {
   const d = data as Sealable;
-  const sealError = typeof d.error === 'string' && !d.error.startsWith(STRING_PREFIX);
-  if (!('values' in d) && !sealError) return data;
-  return {
-    ...data,
-    ...('values' in d ? { values: sealValues(cipher, d.values) } : {}),
-    ...(sealError ? { error: sealText(cipher, d.error as string) } : {}),
-  };
+  const lists = REVISION_LISTS.filter((key) => Array.isArray(d[key]));
+  return lists.length ? { ...data, ...Object.fromEntries(lists.map((key) => [key, (d[key] as unknown[]).map(each)])) } : data;
 };
 
-/** A copy of `data` with its `values` and `error` text opened, where sealed. */
+/** A copy of `data` with its `values` and `error` text sealed, where it has them (in its revision lists too). */
+export const sealIn = <T>(cipher: ValuesCipher | undefined, data: T): T => {
+  if (!cipher || !data || typeof data !== 'object') return data;
+  const d = inLists(data, (element) => sealIn(cipher, element)) as Sealable;
+  const sealError = typeof d.error === 'string' && !d.error.startsWith(STRING_PREFIX);
+  if (!('values' in d) && !sealError) return d as T;
+  return {
+    ...d,
+    ...('values' in d ? { values: sealValues(cipher, d.values) } : {}),
+    ...(sealError ? { error: sealText(cipher, d.error as string) } : {}),
+  } as T;
+};
+
+/** A copy of `data` with its `values` and `error` text opened, where sealed (in its revision lists too). */
 export const openIn = <T>(cipher: ValuesCipher | undefined, data: T): T => {
   if (!data || typeof data !== 'object') return data;
-  const d = data as Sealable;
+  const d = inLists(data, (element) => openIn(cipher, element)) as Sealable;
   const sealedValues = 'values' in d && isSealed(d.values);
   const sealedError = typeof d.error === 'string' && d.error.startsWith(STRING_PREFIX);
-  if (!sealedValues && !sealedError) return data;
+  if (!sealedValues && !sealedError) return d as T;
   return {
-    ...data,
+    ...d,
     ...(sealedValues ? { values: openValues(cipher, d.values) } : {}),
     ...(sealedError ? { error: openText(cipher, d.error as string) } : {}),
-  };
+  } as T;
 };
 
 /** Seals a whole JSON text (a snapshot, a read-model document field). */

@@ -17,6 +17,23 @@ describe('ValuesCipher (AES-256-GCM)', () => {
     expect(JSON.stringify(sealValues(cipher, values))).not.toBe(JSON.stringify(sealed));
   });
 
+  it('seals the values of every revision in a list (adoption, drift) on Kafka, and a parsed command has them opened', () => {
+    const revision = (helmRevision: number) => ({
+      helmRevision, chartName: 'web', chartVersion: '1.0.0', values, helmStatus: 'deployed', description: 'Install complete', updatedAt: '2026-12-02T10:00:00Z',
+    });
+    const message = JSON.stringify(
+      commandEvent(
+        { type: 'RecordDriftCheck', data: { releaseId: 'web', revisions: [revision(2), revision(3)], checkedAt: '2026-12-02T10:00:00Z' } },
+        { id: 'c1', source: 'urn:test', actor: 'system:executor', correlationId: 'c1' },
+        cipher,
+      ),
+    );
+    expect(message).not.toContain('hunter2');
+    const parsed = parseCommand(message, 'web', { cipher });
+    expect(parsed.ok && parsed.value.command.type === 'RecordDriftCheck' && parsed.value.command.data.revisions.map((r) => r.values)).toEqual([values, values]);
+    expect(openIn(cipher, sealIn(cipher, { imported: [revision(1)], external: [revision(2)] }))).toEqual({ imported: [revision(1)], external: [revision(2)] });
+  });
+
   it('refuses a wrong key and an altered ciphertext, and says a key is needed when none is configured', () => {
     const sealed = sealValues(cipher, values) as { $sealed: string };
     expect(() => openValues(new ValuesCipher(randomBytes(32)), sealed)).toThrow(/wrong VALUES_ENCRYPTION_KEY, or the data was altered/);

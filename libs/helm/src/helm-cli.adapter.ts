@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Values } from '@app/domain';
-import { describeRevision, releaseStaleLock } from './helm-storage';
+import { describeRevision, markRevision, releaseStaleLock } from './helm-storage';
 import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort, operationMarker } from './helm.port';
 import { KubeApi, kubeAuth } from './kube-api';
 
@@ -87,7 +87,9 @@ export class HelmCliAdapter implements HelmPort {
       } catch (error) {
         const message = (error as Error).message;
         const purged = atomic && !(await this.exists(desired.name, desired.namespace));
-        throw new HelmError(message, purged ? undefined : await this.latestRevision(desired.name, desired.namespace), purged);
+        const failed = purged ? undefined : await this.latestRevision(desired.name, desired.namespace);
+        await this.markFailed(desired.name, desired.namespace, failed, desired.helmRevisionBefore, desired.operationId);
+        throw new HelmError(message, failed, purged);
       }
       // `--output json` prints the release, whose version is Helm's revision: no extra helm call needed.
       const version = Number(parseJson<{ version?: unknown }>(stdout)?.version);
@@ -100,14 +102,22 @@ export class HelmCliAdapter implements HelmPort {
    * `helm rollback` has no --description: the operation's marker is written into the new revision's
    * stored description afterwards, so a redelivered rollback is found in Helm's history like an upgrade.
    */
-  async rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, { signal, operationId }: { signal?: AbortSignal; operationId?: string } = {}): Promise<number> {
+  async rollback(
+    name: string,
+    namespace: string,
+    helmRevision: number,
+    timeoutSeconds: number,
+    { signal, operationId, helmRevisionBefore }: { signal?: AbortSignal; operationId?: string; helmRevisionBefore?: number } = {},
+  ): Promise<number> {
     try {
       await this.run(['rollback', '--namespace', checkedName(namespace), '--wait', '--timeout', `${timeoutSeconds}s`, '--', checkedName(name), String(helmRevision)], {
         signal,
         timeoutMs: (timeoutSeconds + 30) * 1000,
       });
     } catch (error) {
-      throw new HelmError((error as Error).message, await this.latestRevision(name, namespace));
+      const failed = await this.latestRevision(name, namespace);
+      await this.markFailed(name, namespace, failed, helmRevisionBefore, operationId);
+      throw new HelmError((error as Error).message, failed);
     }
     const revision = (await this.latestRevision(name, namespace))!;
     if (operationId) {
@@ -139,11 +149,30 @@ export class HelmCliAdapter implements HelmPort {
     return (JSON.parse(stdout) ?? {}) as Values;
   }
 
+  async metadata(name: string, namespace: string, revision: number): Promise<{ chart: string; version: string }> {
+    const { stdout } = await this.run(['get', 'metadata', '--namespace', checkedName(namespace), '--revision', String(revision), '--output', 'json', '--', checkedName(name)]);
+    const meta = parseJson<{ chart?: unknown; version?: unknown }>(stdout);
+    if (typeof meta?.chart !== 'string' || typeof meta.version !== 'string') throw new Error(`helm get metadata of ${namespace}/${name} revision ${revision}: no chart name and version`);
+    return { chart: meta.chart, version: meta.version };
+  }
+
   async releaseLock(name: string, namespace: string, revision: number, staleStatus: string, description: string): Promise<boolean> {
     return releaseStaleLock(await this.storage(), checkedName(namespace), checkedName(name), revision, staleStatus, description);
   }
 
-  /** The Kubernetes API, for the two writes the helm CLI cannot make (releasing a lock, a rollback's description). */
+  /**
+   * A failed revision gets Helm's error as its description, which would make it look made outside the
+   * service: the operation's marker is put before it, when the failed revision is new (above the one
+   * Helm held before the call). Best effort: unmarked, it is only reported as drift later.
+   */
+  private async markFailed(name: string, namespace: string, failed: number | undefined, before: number | undefined, operationId: string | undefined): Promise<void> {
+    if (failed === undefined || operationId === undefined || failed <= (before ?? 0)) return;
+    await this.storage()
+      .then((kube) => markRevision(kube, checkedName(namespace), checkedName(name), failed, operationMarker(operationId)))
+      .catch(() => false);
+  }
+
+  /** The Kubernetes API, for the writes the helm CLI cannot make (releasing a lock, a rollback's description). */
   private async storage(): Promise<KubeApi> {
     this.kube ??= new KubeApi(kubeAuth(this.options.kubeconfig));
     return this.kube;

@@ -66,3 +66,12 @@ export const describeRevision = (kube: KubeApi, namespace: string, name: string,
     release.info = { ...release.info, description };
     return true;
   });
+
+/** Puts `mark` before a stored revision's description (a failed revision keeps Helm's error after it), once. */
+export const markRevision = (kube: KubeApi, namespace: string, name: string, revision: number, mark: string): Promise<boolean> =>
+  rewriteRelease(kube, namespace, name, revision, (release) => {
+    const description = release.info?.description ?? '';
+    if (description.startsWith(mark)) return false;
+    release.info = { ...release.info, description: `${mark}: ${description}` };
+    return true;
+  });

@@ -7,6 +7,8 @@ export interface DesiredRelease {
   chart: ChartRef;
   chartVersion: string;
   values: Values;
+  /** Helm's newest revision before this apply, when known: a failed apply above it made the failed revision. */
+  helmRevisionBefore?: number;
   /** When known (a rollback target): the fetched chart must have this digest, or nothing is applied. */
   expectedDigest?: string;
   timeoutSeconds: number;
@@ -19,7 +21,11 @@ export interface DesiredRelease {
  * deployed (a failed one gets Helm's error instead), so Helm's own history says which operation made
  * which revision, and a redelivered operation is found there instead of being run twice.
  */
-export const operationMarker = (operationId: string): string => `helm-rollback-service operation ${operationId}`;
+export const operationMarker = (operationId: string): string => `${SERVICE_MARK}${operationId}`;
+/** What every description the service writes into Helm starts with: a revision without it was made outside. */
+export const SERVICE_MARK = 'helm-rollback-service operation ';
+/** Whether a Helm revision was made by the service (see operationMarker; a failed one keeps Helm's error after it). */
+export const madeByService = (entry: { description?: string }): boolean => (entry.description ?? '').startsWith(SERVICE_MARK);
 
 export interface AppliedRelease {
   /** Helm's own revision number after the operation. */
@@ -57,12 +63,14 @@ export interface HelmPort {
   /** `helm upgrade --install` of exactly this chart version and values (install when absent). */
   apply(desired: DesiredRelease, options: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease>;
   /** `helm rollback NAME H`: Helm restores the stored manifest of its revision H. */
-  rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, options?: { signal?: AbortSignal; operationId?: string }): Promise<number>;
+  rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, options?: { signal?: AbortSignal; operationId?: string; helmRevisionBefore?: number }): Promise<number>;
   /** `helm uninstall --keep-history`. */
   uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   history(name: string, namespace: string): Promise<HelmHistoryEntry[]>;
   /** The user-supplied values of Helm revision `revision` (`helm get values --revision H -o json`). */
   values(name: string, namespace: string, revision: number): Promise<Values>;
+  /** The chart name and version of Helm revision `revision` (`helm get metadata --revision H -o json`). */
+  metadata(name: string, namespace: string, revision: number): Promise<{ chart: string; version: string }>;
   /**
    * Marks Helm revision `revision`, left in `staleStatus` (pending-*) by a client that stopped, failed in
    * Helm's storage with `description`, so Helm's lock is released. False: it was not in that status any more.

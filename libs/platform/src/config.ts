@@ -123,6 +123,11 @@ export const ConfigSchema = z.object({
    * mid-operation); a younger one is another client at work, which the executor waits for.
    */
   HELM_LOCK_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /**
+   * How often the release service asks for every settled release's Helm history to be compared with its
+   * own (drift); 0 turns the schedule off (operations still check before they run).
+   */
+  DRIFT_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;

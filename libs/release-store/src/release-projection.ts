@@ -1,4 +1,4 @@
-import type { ChartRef, Operation, ReleaseEvent, ReleaseStatus, Revision, RevisionStatus, Trigger } from '@app/domain';
+import type { ChartRef, DriftPolicy, ReleaseEvent, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger } from '@app/domain';
 import { changeOf } from '@app/domain';
 import type { Commit } from '@app/event-store';
 
@@ -16,6 +16,15 @@ export interface ReleaseView {
   namespace: string;
   chart: ChartRef;
   autoRollback: boolean;
+  /** What is done about Helm revisions made outside the service (absent in views written before it: record). */
+  drift?: DriftPolicy;
+  /**
+   * False from drift found (an EXTERNAL revision is the newest) until the service deploys a revision of
+   * its own; absent in views written before drift was checked: true.
+   */
+  inSync?: boolean;
+  /** The newest Helm revision the history knows of (what a drift check compares Helm's history with). */
+  knownHelmRevision?: number;
   status: ReleaseStatus;
   currentRevision: number;
   lastSuccessfulRevision: number | null;
@@ -36,7 +45,7 @@ export interface RevisionView {
   _id: string;
   releaseId: string;
   revision: number;
-  operation: Operation;
+  operation: RevisionOperation;
   chartVersion: string;
   /** Exact JSON of the values (see the note on JSON strings in mongo-event-store.ts). */
   valuesJson: string;
@@ -44,7 +53,7 @@ export interface RevisionView {
   status: RevisionStatus;
   rollbackOf: number | null;
   causedByRevision: number | null;
-  trigger: Trigger;
+  trigger: RevisionTrigger;
   requestedBy: string;
   reason: string | null;
   requestedAt: string;
@@ -58,8 +67,12 @@ export interface RevisionView {
   reportedFailure: string | null;
 }
 
-/** A revision write of the projection: a new revision, or fields of an existing one. */
-export type RevisionOp = { insert: RevisionView } | { id: string; set: Partial<RevisionView> };
+/**
+ * A revision write of the projection: a new revision, fields of an existing one, or an existing one
+ * copied to another number (`move`: a pending revision recorded drift was put before; its old number is
+ * then rewritten whole by the next op).
+ */
+export type RevisionOp = { insert: RevisionView } | { id: string; set: Partial<RevisionView> } | { move: { from: string; to: string; revision: number } };
 
 export const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
 
@@ -128,8 +141,21 @@ const projectEvent = (
   seal: (text: string) => string,
 ): ReleaseView | null => {
   const { releaseId } = event.data;
-  const { status, pending, lastError, chart, added, changed } = changeOf(event);
+  const { status, pending, lastError, chart, added, changed, recorded } = changeOf(event, view?.chart);
   if (added) revisionOps.push({ insert: revisionView(releaseId, added, seal) });
+  const moves = recorded?.movesPending;
+  if (moves) revisionOps.push({ move: { from: revisionKey(releaseId, moves.revision), to: revisionKey(releaseId, moves.movedTo), revision: moves.movedTo } });
+  for (const r of recorded?.revisions ?? []) {
+    const doc = revisionView(releaseId, r, seal);
+    // The revision it replaces (an adopting install's, which never ran), or the number a moved one left,
+    // is rewritten whole.
+    if (r.revision === recorded!.replaces || r.revision === moves?.revision) {
+      const { _id, ...set } = doc;
+      revisionOps.push({ id: _id, set });
+    } else revisionOps.push({ insert: doc });
+  }
+  const newestRecorded = recorded?.revisions[recorded.revisions.length - 1];
+  const deployedRecorded = recorded?.revisions.filter((r) => r.status === 'DEPLOYED').pop();
   if (changed) {
     const { error, ...set } = changed.change;
     revisionOps.push({ id: revisionKey(releaseId, changed.revision), set: { ...set, ...(error !== undefined ? { error: seal(error) } : {}) } });
@@ -152,8 +178,14 @@ const projectEvent = (
     } as ReleaseView);
   if (added && 'name' in event.data) {
     next = { ...next, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
-    if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback };
+    if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback, drift: event.data.drift ?? 'record', inSync: true };
   }
+  if (moves) next = { ...next, currentRevision: moves.movedTo };
+  else if (newestRecorded) next = { ...next, currentRevision: newestRecorded.revision, inSync: event.type !== 'DriftDetected' };
+  if (deployedRecorded) next = { ...next, lastSuccessfulRevision: Math.max(next.lastSuccessfulRevision ?? 0, deployedRecorded.revision) };
+  if (event.type === 'RevisionDeployed') next = { ...next, inSync: true };
+  const helmRevisions = [changed?.change.helmRevision, ...(recorded?.revisions ?? []).map((r) => r.helmRevision)].filter((h): h is number => h !== undefined);
+  if (helmRevisions.length) next = { ...next, knownHelmRevision: Math.max(next.knownHelmRevision ?? 0, ...helmRevisions) };
   return {
     ...next,
     ...(status !== undefined ? { status } : {}),

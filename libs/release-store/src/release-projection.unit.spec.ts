@@ -93,4 +93,35 @@ describe('the release read model projection', () => {
       { id: 'web:00000002', set: expect.objectContaining({ status: 'DEPLOYED', helmRevision: 2 }) },
     ]);
   });
+
+  it('given an adoption, then drift, then an upgrade: imported revisions replace the install, EXTERNAL ones are added, inSync follows', () => {
+    const made = (helmRevision: number, values: Record<string, number>) => ({
+      helmRevision, chartName: 'web', chartVersion: '1.0.0', values, helmStatus: 'superseded', description: 'Upgrade complete', updatedAt: NOW,
+    });
+    const adopt: (s: ReleaseState) => ReleaseCommand = (s) => ({
+      type: 'RecordOperationResult',
+      data: { releaseId: 'web', operationId: pendingOf(s), outcome: 'SUCCEEDED', imported: [made(1, { a: 1 }), { ...made(2, { a: 2 }), helmStatus: 'deployed' }] },
+    });
+    const adoptingInstall: (s: ReleaseState) => ReleaseCommand = (s) => {
+      const command = install(s);
+      return { ...command, data: { ...command.data, adopt: true } } as ReleaseCommand;
+    };
+    const drift: (s: ReleaseState) => ReleaseCommand = () => ({ type: 'RecordDriftCheck', data: { releaseId: 'web', revisions: [made(3, { a: 3 })], checkedAt: NOW } });
+    const upgraded: (s: ReleaseState) => ReleaseCommand = (s) => ({ type: 'RecordOperationResult', data: { releaseId: 'web', operationId: pendingOf(s), outcome: 'SUCCEEDED', helmRevision: 4 } });
+
+    const adopted = projectCommits(null, commitsOf([adoptingInstall, adopt]));
+    expect(adopted.view).toMatchObject({ status: 'DEPLOYED', currentRevision: 2, lastSuccessfulRevision: 2, inSync: true, knownHelmRevision: 2, pendingOperationId: null });
+    expect(adopted.revisionOps).toContainEqual({ id: 'web:00000001', set: expect.objectContaining({ operation: 'IMPORTED', valuesJson: '{"a":1}', helmRevision: 1, trigger: 'EXTERNAL' }) });
+    expect(inserted(adopted.revisionOps).map((r) => [r.revision, r.operation])).toEqual([
+      [1, 'INSTALL'],
+      [2, 'IMPORTED'],
+    ]);
+
+    const drifted = projectCommits(null, commitsOf([adoptingInstall, adopt, drift]));
+    expect(drifted.view).toMatchObject({ currentRevision: 3, inSync: false, knownHelmRevision: 3 });
+    expect(inserted(drifted.revisionOps).at(-1)).toMatchObject({ revision: 3, operation: 'EXTERNAL', valuesJson: '{"a":3}' });
+
+    const back = projectCommits(null, commitsOf([adoptingInstall, adopt, drift, upgrade, upgraded]));
+    expect(back.view).toMatchObject({ currentRevision: 4, inSync: true, knownHelmRevision: 4, status: 'DEPLOYED' });
+  });
 });

@@ -3,6 +3,12 @@ import { Commit, insertManyIgnoringDuplicates, LruMap, MongoEventStore } from '@
 import { Connection, Model, Schema } from 'mongoose';
 import { projectCommits, ReleaseView, revisionKey, RevisionView } from './release-projection';
 
+export interface DriftCheckView {
+  _id: string;
+  checkedAt: string;
+  found: number;
+}
+
 /**
  * The read model's store: the release and revision documents, written by projecting commits (the pure
  * projection is release-projection.ts), read by the API, rebuilt from the log by replay.
@@ -12,6 +18,8 @@ export class ReleaseReadModel {
   private readonly seal: (text: string) => string;
   readonly releases: Model<ReleaseView>;
   readonly revisions: Model<RevisionView>;
+  /** When each release's drift was last checked: kept beside its view, which projection replaces whole. */
+  readonly driftChecks: Model<DriftCheckView>;
 
   constructor(
     readonly connection: Connection,
@@ -35,6 +43,9 @@ export class ReleaseReadModel {
         namespace: String,
         chart: { _id: false, name: String, repository: String },
         autoRollback: Boolean,
+        drift: String,
+        inSync: Boolean,
+        knownHelmRevision: Number,
         status: String,
         currentRevision: Number,
         lastSuccessfulRevision: Number,
@@ -77,6 +88,19 @@ export class ReleaseReadModel {
     revisionSchema.index({ releaseId: 1, revision: 1 }, { unique: true, name: 'release_revision' });
     this.releases = connection.model<ReleaseView>(`${prefix}ReleaseView`, releaseSchema);
     this.revisions = connection.model<RevisionView>(`${prefix}RevisionView`, revisionSchema);
+    this.driftChecks = connection.model<DriftCheckView>(
+      `${prefix}DriftCheckView`,
+      new Schema<DriftCheckView>({ _id: String, checkedAt: String, found: Number }, { versionKey: false, collection: `${prefix}drift_checks` }),
+    );
+  }
+
+  /** Notes a drift check of a release: when, and how many Helm revisions made outside the service it found. */
+  async noteDriftCheck(releaseId: string, checkedAt: string, found: number): Promise<void> {
+    await this.driftChecks.collection.replaceOne({ _id: releaseId } as never, { checkedAt, found }, { upsert: true });
+  }
+
+  async driftCheck(releaseId: string): Promise<DriftCheckView | null> {
+    return this.driftChecks.findById(releaseId).lean<DriftCheckView>().exec();
   }
 
   async ensureIndexes(): Promise<void> {
@@ -145,13 +169,14 @@ export class ReleaseReadModel {
         continue;
       }
       const { view, revisionOps } = projectCommits(current, own, this.seal);
-      if (!view) {
+      // A moved revision is copied from what is stored: catchUp does that, in order.
+      if (!view || revisionOps.some((op) => 'move' in op)) {
         slow.push(releaseId);
         continue;
       }
       for (const op of revisionOps) {
         if ('insert' in op) revisionInserts.push(op.insert);
-        else revisionSets.push(op);
+        else if ('set' in op) revisionSets.push(op);
       }
       if (current) releaseReplaces.push({ readVersion: current.version, view });
       else releaseInserts.push(view);
@@ -212,6 +237,15 @@ export class ReleaseReadModel {
           // Projected before (a repeated projection): the request's fields never change.
           if ((error as { code?: number }).code !== 11000) throw error;
         }
+      } else if ('move' in op) {
+        // Copied before its old number is rewritten, so a projection repeated after a crash finds the
+        // copy made (a duplicate insert) instead of copying what replaced it.
+        const moved = await this.revisions.collection.findOne({ _id: op.move.from } as never);
+        if (moved) {
+          await this.revisions.collection.insertOne({ ...moved, _id: op.move.to, revision: op.move.revision } as never).catch((error: { code?: number }) => {
+            if (error.code !== 11000) throw error;
+          });
+        }
       } else {
         await this.revisions.collection.updateOne({ _id: op.id } as never, { $set: op.set });
       }
@@ -262,6 +296,7 @@ export class ReleaseReadModel {
       // The projection's inserts and $set updates, merged in order, are the final documents.
       for (const op of projected.revisionOps) {
         if ('insert' in op) revisions.set(op.insert._id, op.insert);
+        else if ('move' in op) revisions.set(op.move.to, { ...revisions.get(op.move.from)!, _id: op.move.to, revision: op.move.revision });
         else revisions.set(op.id, { ...revisions.get(op.id)!, ...op.set });
       }
       if (revisions.size >= 2000) await flush();

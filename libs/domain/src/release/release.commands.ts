@@ -1,5 +1,5 @@
 /** The commands of the release aggregate: what people, pipelines and the system may ask of a release. */
-import { ChartRef, ReleasedLock, Trigger, Values } from './release.events';
+import { ChartRef, DriftPolicy, HelmMadeRevision, ReleasedLock, Trigger, Values } from './release.events';
 
 /** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
 export const DEADLINE_GRACE_SECONDS = 60;
@@ -23,6 +23,10 @@ export type InstallRelease = {
     values?: Values;
     atomic?: boolean;
     autoRollback?: boolean;
+    /** Take over a Helm release of this namespace and name made outside the service, with its history. */
+    adopt?: boolean;
+    /** What to do about Helm revisions made outside the service later (default record). */
+    drift?: DriftPolicy;
   };
 };
 export type UpgradeRelease = {
@@ -58,7 +62,19 @@ export type RecordOperationResult = {
     notRun?: boolean;
     /** A stale Helm lock the executor released before it ran the operation (see HelmLockReleased). */
     lockReleased?: ReleasedLock;
+    /** An adopting install found Helm's release: its revisions, oldest first, to import (nothing was run). */
+    imported?: HelmMadeRevision[];
+    /** Helm revisions made outside the service since the newest its history knows of, found before running. */
+    external?: HelmMadeRevision[];
   };
+};
+/**
+ * From the executor's drift check: Helm's revisions of the release made outside the service, newer than
+ * the newest Helm revision the service knew of when it asked (empty: in sync).
+ */
+export type RecordDriftCheck = {
+  type: 'RecordDriftCheck';
+  data: { releaseId: string; revisions: HelmMadeRevision[]; checkedAt: string };
 };
 /** From another service (through the remediation app): a deployed upgrade is reported broken. */
 export type ReportUpgradeFailure = {
@@ -74,6 +90,7 @@ export type ReleaseCommand =
   | RollbackToLastSuccessful
   | UninstallRelease
   | RecordOperationResult
+  | RecordDriftCheck
   | ReportUpgradeFailure
   | ExpireOperation;
 

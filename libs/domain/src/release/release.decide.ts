@@ -3,14 +3,15 @@
  * release.commands.ts; outcomes, reported failures and deadlines in release.outcomes.ts).
  * A decision either returns the events to append or throws a DomainError with a stable code.
  */
-import { assertNever, CommandMetadata, Decider } from '../core/decider';
+import { assertNever, Decider } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
-import { ReleaseEvent, Trigger } from './release.events';
+import { ReleaseEvent } from './release.events';
 import { evolve, ExistingRelease, heldRevision, initialState, newestRevisionWhere, ReleaseState, Revision, revisionNumbers } from './release';
 import { isQuarantined, lastSuccessfulRevision, latestRevision } from './release.history';
-import { InstallRelease, ReleaseCommand, Requested, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
+import { InstallRelease, ReleaseCommand, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
-import { Decision, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList } from './release.rules';
+import { recordDriftCheck } from './release.drift';
+import { Decision, knownHelmRevision, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList, rollbackTo } from './release.rules';
 
 const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
   const name = data.name ?? data.releaseId;
@@ -44,6 +45,9 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
         values: data.values ?? {},
         atomic: data.atomic ?? false,
         autoRollback: data.autoRollback ?? false,
+        ...(data.adopt ? { adopt: true } : {}),
+        ...(data.drift ? { drift: data.drift } : {}),
+        ...(state.status !== 'NONE' && knownHelmRevision(state) !== undefined ? { knownHelmRevision: knownHelmRevision(state) } : {}),
         ...operationRequest(data, metadata),
       },
     },
@@ -82,45 +86,11 @@ const upgrade: Decision<UpgradeRelease> = ({ data }, state, metadata) => {
         chartVersion,
         values,
         atomic: data.atomic ?? false,
+        ...(knownHelmRevision(release) !== undefined ? { knownHelmRevision: knownHelmRevision(release) } : {}),
         ...operationRequest(data, metadata),
         ...(isQuarantined(release, chartVersion, values)
           ? { warnings: [`Chart ${chartVersion} with these values failed before (quarantined); applied because force was set`] }
           : {}),
-      },
-    },
-  ];
-};
-
-const rollbackTo = (
-  release: ExistingRelease,
-  target: Revision,
-  command: Requested,
-  metadata: CommandMetadata,
-  trigger: Trigger,
-  causedByRevision?: number,
-): ReleaseEvent[] => {
-  const warnings =
-    target.status === 'FAILED'
-      ? [`Revision ${target.revision} never deployed successfully (status FAILED); rolling back to it anyway`]
-      : [];
-  return [
-    {
-      type: 'RollbackRequested',
-      data: {
-        releaseId: release.releaseId,
-        revision: nextRevision(release),
-        name: release.name,
-        namespace: release.namespace,
-        chart: release.chart,
-        chartVersion: target.chartVersion,
-        values: target.values,
-        atomic: false,
-        rollbackOf: target.revision,
-        ...(target.chartDigest !== undefined ? { chartDigest: target.chartDigest } : {}),
-        ...(target.helmRevision !== undefined ? { targetHelmRevision: target.helmRevision } : {}),
-        ...(causedByRevision !== undefined ? { causedByRevision } : {}),
-        warnings,
-        ...operationRequest(command, metadata, trigger),
       },
     },
   ];
@@ -251,6 +221,7 @@ const decisions: { [Type in ReleaseCommand['type']]: Decision<Extract<ReleaseCom
   RollbackToLastSuccessful: rollbackToLastSuccessful,
   UninstallRelease: uninstall,
   RecordOperationResult: recordOperationResult,
+  RecordDriftCheck: recordDriftCheck,
   ReportUpgradeFailure: reportUpgradeFailure,
   ExpireOperation: expireOperation,
 };

@@ -15,7 +15,16 @@ export interface ChartRef {
 }
 
 export type Operation = 'INSTALL' | 'UPGRADE' | 'ROLLBACK';
+/**
+ * How a revision came into the history: an operation of the service, or a Helm revision made outside it,
+ * IMPORTED when the release was adopted and EXTERNAL when found later (drift).
+ */
+export type RevisionOperation = Operation | 'IMPORTED' | 'EXTERNAL';
 export type Trigger = 'MANUAL' | 'AUTOMATIC';
+/** Who made a revision: a person or pipeline (MANUAL), automation (AUTOMATIC), or a Helm client outside the service. */
+export type RevisionTrigger = Trigger | 'EXTERNAL';
+/** What the service does about a Helm revision made outside it: record it, or record it and restore the recorded desired state. */
+export type DriftPolicy = 'record' | 'correct';
 export type RevisionStatus = 'PENDING_INSTALL' | 'PENDING_UPGRADE' | 'PENDING_ROLLBACK' | 'DEPLOYED' | 'FAILED';
 export type ReleaseStatus = RevisionStatus | 'PENDING_UNINSTALL' | 'UNINSTALLED';
 export type OperationKind = Operation | 'UNINSTALL';
@@ -45,13 +54,16 @@ export interface DesiredRevision extends OperationRequest {
   chartVersion: string;
   values: Values;
   atomic: boolean;
+  /** The newest Helm revision the history knows of: newer ones the service did not make are drift. */
+  knownHelmRevision?: number;
 }
 
 // ---------------------------------------------------------------------------------------------- events
 
 export type InstallRequested = {
   type: 'InstallRequested';
-  data: DesiredRevision & { autoRollback: boolean };
+  /** `adopt`: when Helm already holds the release, import its history instead of installing over it. */
+  data: DesiredRevision & { autoRollback: boolean; adopt?: boolean; drift?: DriftPolicy };
 };
 export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision & { warnings?: string[] } };
 export type RollbackRequested = {
@@ -91,6 +103,49 @@ export interface ReleasedLock {
 export type HelmLockReleased = {
   type: 'HelmLockReleased';
   data: ReleasedLock & { releaseId: string; operationId: string; at: string };
+};
+/** A Helm revision the service did not make, as Helm's storage holds it (chart, values, status, description). */
+export interface HelmMadeRevision {
+  helmRevision: number;
+  chartName: string;
+  chartVersion: string;
+  values: Values;
+  /** Helm's status of the revision: deployed, superseded, failed, uninstalled. */
+  helmStatus: string;
+  description: string;
+  /** When Helm last updated it. */
+  updatedAt: string;
+}
+/** A Helm-made revision with the number it gets in the service's history. */
+export type RecordedHelmRevision = HelmMadeRevision & { revision: number };
+/**
+ * An install with `adopt` found a Helm release of that namespace and name made outside the service: its
+ * history is imported (IMPORTED revisions, in Helm's order) in place of the install's revision, which never
+ * ran, and the release continues from Helm's latest revision.
+ */
+export type ReleaseAdopted = {
+  type: 'ReleaseAdopted';
+  data: { releaseId: string; operationId: string; replacesRevision: number; revisions: RecordedHelmRevision[]; completedAt: string };
+};
+/**
+ * Helm revisions someone made outside the service, found by a drift check or before an operation: recorded
+ * as EXTERNAL revisions. `correction`: what the policy did about it (a rollback to the recorded desired
+ * state follows in the same commit, or why not).
+ */
+export type DriftDetected = {
+  type: 'DriftDetected';
+  data: {
+    releaseId: string;
+    revisions: RecordedHelmRevision[];
+    policy: DriftPolicy;
+    correction: string;
+    at: string;
+    /**
+     * Found by an operation before it ran: they are recorded before its revision, which moves from
+     * `revision` to `movedTo` (after them), so the history keeps Helm's order.
+     */
+    pendingMoved?: { revision: number; movedTo: number };
+  };
 };
 export type RevisionDeployed = {
   type: 'RevisionDeployed';
@@ -153,6 +208,8 @@ export type ReleaseEvent =
   | UpgradeRequested
   | RollbackRequested
   | HelmLockReleased
+  | ReleaseAdopted
+  | DriftDetected
   | RevisionDeployed
   | RevisionDeployedLate
   | RevisionFailed
@@ -169,6 +226,8 @@ export const RELEASE_EVENT_TYPES: readonly ReleaseEventType[] = [
   'UpgradeRequested',
   'RollbackRequested',
   'HelmLockReleased',
+  'ReleaseAdopted',
+  'DriftDetected',
   'RevisionDeployed',
   'RevisionDeployedLate',
   'RevisionFailed',

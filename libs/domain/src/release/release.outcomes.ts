@@ -1,7 +1,8 @@
 /** Decisions on what happened to an operation: its outcome, a reported failure, its deadline passing. */
 import { DomainError, ErrorCode } from '../core/domain-error';
 import { ReleaseEvent } from './release.events';
-import { ExistingRelease, heldRevision, newestRevisionWhere } from './release';
+import { evolve, ExistingRelease, heldRevision, newestRevisionWhere } from './release';
+import { adoptionEvents, driftBeforeOperation } from './release.drift';
 import { latestRevision } from './release.history';
 import { ExpireOperation, RecordOperationResult, ReportUpgradeFailure } from './release.commands';
 import { Decision, requireIdle, requireRelease, revisionList } from './release.rules';
@@ -113,7 +114,17 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
   const released: ReleaseEvent[] = data.lockReleased
     ? [{ type: 'HelmLockReleased', data: { ...data.lockReleased, releaseId: release.releaseId, operationId: pending.operationId, at: metadata.now } }]
     : [];
-  return [...released, ...outcomeEvents(release, data, metadata.now)];
+  if (data.imported?.length) {
+    if (pending.kind !== 'INSTALL' || !pending.adopt) {
+      throw new DomainError(ErrorCode.VALIDATION_FAILED, `Operation '${pending.operationId}' is not an adopting install: it imports nothing`, { operationId: pending.operationId });
+    }
+    return [...released, ...adoptionEvents(release, data.imported, metadata.now)];
+  }
+  // Revisions made outside the service that the executor found before it ran: recorded first, before the
+  // operation's revision, which the outcome then names where it moved.
+  const drift = data.external?.length ? driftBeforeOperation(release, data.external, metadata.now) : [];
+  const after = drift.reduce((s, e) => evolve(s, e), release as ReturnType<typeof evolve>) as ExistingRelease;
+  return [...released, ...drift, ...outcomeEvents(after, data, metadata.now)];
 };
 
 /** The events of the first outcome of the pending operation. */

@@ -2,7 +2,7 @@
 import { CommandMetadata } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
 import { OperationRequest, ReleaseEvent, Trigger } from './release.events';
-import { ExistingRelease, ReleaseState, revisionNumbers } from './release';
+import { ExistingRelease, ReleaseState, Revision, revisionNumbers } from './release';
 import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Requested } from './release.commands';
 
 /** A decision on one kind of command: the events it leads to, or a DomainError. */
@@ -68,3 +68,51 @@ export const operationRequest = (
 };
 
 export const nextRevision = (release: ExistingRelease): number => (release.archivedRevisions ?? 0) + release.revisions.length + 1;
+
+/**
+ * The newest Helm revision the release's history knows of (made by the service or recorded from Helm):
+ * the executor reports Helm revisions above it that the service did not make as drift.
+ */
+export const knownHelmRevision = (release: ExistingRelease): number | undefined => {
+  let known: number | undefined;
+  for (const r of release.revisions) if (r.helmRevision !== undefined && (known === undefined || r.helmRevision > known)) known = r.helmRevision;
+  return known;
+};
+
+/** A rollback to `target`: its chart version and values, as a new revision. */
+export const rollbackTo = (
+  release: ExistingRelease,
+  target: Revision,
+  command: Requested,
+  metadata: CommandMetadata,
+  trigger: Trigger,
+  causedByRevision?: number,
+): ReleaseEvent[] => {
+  const warnings =
+    target.status === 'FAILED'
+      ? [`Revision ${target.revision} never deployed successfully (status FAILED); rolling back to it anyway`]
+      : [];
+  return [
+    {
+      type: 'RollbackRequested',
+      data: {
+        releaseId: release.releaseId,
+        revision: nextRevision(release),
+        name: release.name,
+        namespace: release.namespace,
+        chart: release.chart,
+        chartVersion: target.chartVersion,
+        values: target.values,
+        atomic: false,
+        rollbackOf: target.revision,
+        ...(target.chartDigest !== undefined ? { chartDigest: target.chartDigest } : {}),
+        ...(target.helmRevision !== undefined ? { targetHelmRevision: target.helmRevision } : {}),
+        ...(knownHelmRevision(release) !== undefined ? { knownHelmRevision: knownHelmRevision(release) } : {}),
+        ...(causedByRevision !== undefined ? { causedByRevision } : {}),
+        warnings,
+        ...operationRequest(command, metadata, trigger),
+      },
+    },
+  ];
+};
+

@@ -5,7 +5,7 @@
  */
 import { assertNever } from '../core/decider';
 import type { PendingOperation, Revision } from './release';
-import { ChartRef, DesiredRevision, Operation, ReleaseEvent, ReleaseStatus } from './release.events';
+import { ChartRef, DesiredRevision, Operation, RecordedHelmRevision, ReleaseEvent, ReleaseStatus, RevisionStatus } from './release.events';
 
 /** The fields of a revision that its outcome, or a later report, changes. */
 export type RevisionChange = Partial<Pick<Revision, 'status' | 'completedAt' | 'error' | 'helmRevision' | 'chartDigest' | 'reportedFailure' | 'remediation'>>;
@@ -23,7 +23,50 @@ export interface ReleaseChange {
   added?: Revision;
   /** What the event changes in a revision the release already has. */
   changed?: { revision: number; change: RevisionChange };
+  /**
+   * Revisions made outside the service, recorded after the release's, in place of `replaces`, or before
+   * the pending revision, which moves after them (`movesPending`).
+   */
+  recorded?: { revisions: Revision[]; replaces?: number; movesPending?: { revision: number; movedTo: number } };
 }
+
+/** Helm's deployed and superseded revisions did deploy; anything else Helm keeps (failed, uninstalled) did not stay. */
+const statusOfHelm = (helmStatus: string): RevisionStatus => (helmStatus === 'deployed' || helmStatus === 'superseded' ? 'DEPLOYED' : 'FAILED');
+
+/** A revision made outside the service, as its history holds it: who made it is unknown, Helm's description says why. */
+export const revisionOfHelm = (r: RecordedHelmRevision, operation: 'IMPORTED' | 'EXTERNAL', chartName: string): Revision => ({
+  revision: r.revision,
+  operation,
+  chartVersion: r.chartVersion,
+  values: r.values,
+  status: statusOfHelm(r.helmStatus),
+  trigger: 'EXTERNAL',
+  requestedBy: 'unknown (a Helm client outside the service)',
+  reason: r.description,
+  requestedAt: r.updatedAt,
+  completedAt: r.updatedAt,
+  ...(statusOfHelm(r.helmStatus) === 'FAILED' ? { error: `Helm status ${r.helmStatus}: ${r.description}` } : {}),
+  helmRevision: r.helmRevision,
+  operationId: `${operation.toLowerCase()}:helm-${r.helmRevision}`,
+  atomic: false,
+  warnings: r.chartName === chartName ? [] : [`Made with chart ${r.chartName}, not ${chartName}`],
+});
+
+/** The release after Helm-made revisions: as its newest one left it. */
+const recordedChange = (
+  revisions: RecordedHelmRevision[],
+  operation: 'IMPORTED' | 'EXTERNAL',
+  chart: ChartRef,
+  place: { replaces?: number; movesPending?: { revision: number; movedTo: number } } = {},
+): ReleaseChange => {
+  const recorded = revisions.map((r) => revisionOfHelm(r, operation, chart.name));
+  const newest = recorded[recorded.length - 1];
+  return {
+    // Before a pending operation the release stays as that operation has it.
+    ...(newest && !place.movesPending ? { status: newest.status, lastError: newest.error ?? null } : {}),
+    recorded: { revisions: recorded, ...place },
+  };
+};
 
 const revisionFrom = (data: DesiredRevision, operation: Operation, extra: Partial<Revision> = {}): Revision => ({
   revision: data.revision,
@@ -54,12 +97,23 @@ const deployed = (data: Extract<ReleaseEvent, { type: 'RevisionDeployed' }>['dat
 
 const requested = (data: DesiredRevision, operation: Operation, extra: Partial<Revision> = {}): ReleaseChange => ({
   status: `PENDING_${operation}`,
-  pending: { operationId: data.operationId, kind: operation, revision: data.revision, atomic: data.atomic, deadline: data.deadline },
+  pending: {
+    operationId: data.operationId,
+    kind: operation,
+    revision: data.revision,
+    atomic: data.atomic,
+    deadline: data.deadline,
+    ...('adopt' in data && data.adopt ? { adopt: true as const } : {}),
+  },
   chart: data.chart,
   added: revisionFrom(data, operation, extra),
 });
 
-export const changeOf = (event: ReleaseEvent): ReleaseChange => {
+/**
+ * `chart`: the chart the release follows, for the events that need it (Helm-made revisions name their
+ * own chart, which may differ); events that carry it ignore it.
+ */
+export const changeOf = (event: ReleaseEvent, chart: ChartRef = { name: '', repository: '' }): ReleaseChange => {
   switch (event.type) {
     case 'InstallRequested':
       return requested(event.data, 'INSTALL');
@@ -117,6 +171,10 @@ export const changeOf = (event: ReleaseEvent): ReleaseChange => {
       return { status: 'UNINSTALLED', pending: null };
     case 'UninstallFailed':
       return { status: 'FAILED', pending: null, lastError: event.data.error };
+    case 'ReleaseAdopted':
+      return { ...recordedChange(event.data.revisions, 'IMPORTED', chart, { replaces: event.data.replacesRevision }), pending: null };
+    case 'DriftDetected':
+      return recordedChange(event.data.revisions, 'EXTERNAL', chart, event.data.pendingMoved ? { movesPending: event.data.pendingMoved } : {});
     case 'HelmLockReleased':
       // Helm's storage changed, not the release: the event is the record.
       return {};

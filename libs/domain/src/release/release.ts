@@ -4,21 +4,21 @@
  * release.history.ts. Pure TypeScript: no framework, no I/O, no clock.
  */
 import { NeedsFullHistory } from '../core/decider';
-import { ChartRef, Operation, OperationKind, ReleaseEvent, ReleaseStatus, RevisionStatus, Trigger, Values, canonicalJson } from './release.events';
+import { ChartRef, DriftPolicy, OperationKind, ReleaseEvent, ReleaseStatus, RevisionOperation, RevisionStatus, RevisionTrigger, Values, canonicalJson } from './release.events';
 import { changeOf, ReleaseChange } from './release.transitions';
 
 // ----------------------------------------------------------------------------------------------- state
 
 export interface Revision {
   revision: number;
-  operation: Operation;
+  operation: RevisionOperation;
   chartVersion: string;
   values: Values;
   chartDigest?: string;
   status: RevisionStatus;
   rollbackOf?: number;
   causedByRevision?: number;
-  trigger: Trigger;
+  trigger: RevisionTrigger;
   requestedBy: string;
   reason?: string;
   requestedAt: string;
@@ -49,6 +49,8 @@ export interface PendingOperation {
   revision?: number;
   atomic: boolean;
   deadline: string;
+  /** An install that adopts a Helm release made outside the service when it finds one. */
+  adopt?: true;
 }
 
 export interface ExistingRelease {
@@ -58,6 +60,8 @@ export interface ExistingRelease {
   namespace: string;
   chart: ChartRef;
   autoRollback: boolean;
+  /** What is done about Helm revisions made outside the service; absent: record. */
+  drift?: DriftPolicy;
   /**
    * The revisions held, oldest first. Revisions are numbered 1..n without gaps; a compacted state (see
    * compactRelease) holds only the newest of them, and `archivedRevisions` counts the ones left out.
@@ -123,7 +127,22 @@ const existing = (state: ReleaseState, event: ReleaseEvent): ExistingRelease => 
 
 /** The release after `change` (release.transitions.ts), before the state's own bookkeeping. */
 const applyChange = (release: ExistingRelease, change: ReleaseChange): ExistingRelease => {
-  const { status, pending, lastError, chart, added, changed } = change;
+  const { status, pending, lastError, chart, added, changed, recorded } = change;
+  if (recorded) {
+    const next = applyChange(release, { ...change, recorded: undefined });
+    const moves = recorded.movesPending;
+    if (moves) {
+      // Found before the pending operation ran: recorded before its revision, which moves after them.
+      const pendingRevision = release.revisions.find((r) => r.revision === moves.revision)!;
+      return {
+        ...next,
+        pending: next.pending ? { ...next.pending, revision: moves.movedTo } : next.pending,
+        revisions: [...release.revisions.filter((r) => r.revision !== moves.revision), ...recorded.revisions, { ...pendingRevision, revision: moves.movedTo }],
+      };
+    }
+    // Helm-made revisions take the place of the one they replace (an adopting install that never ran).
+    return { ...next, revisions: [...release.revisions.filter((r) => r.revision !== recorded.replaces), ...recorded.revisions] };
+  }
   return {
     ...release,
     ...(status !== undefined ? { status } : {}),
@@ -147,7 +166,7 @@ const quarantine = (release: ExistingRelease, revision: number): QuarantinedConf
 };
 
 export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState => {
-  const change = changeOf(event);
+  const change = changeOf(event, state.status === 'NONE' ? undefined : state.chart);
   if (event.type === 'InstallRequested') {
     // An install starts the release afresh; a re-install after an uninstall keeps its history.
     const { data } = event;
@@ -159,6 +178,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
       namespace: data.namespace,
       chart: data.chart,
       autoRollback: data.autoRollback,
+      ...(data.drift ? { drift: data.drift } : {}),
       revisions: [...(previous?.revisions ?? []), change.added!],
       ...(previous?.archivedRevisions ? { archivedRevisions: previous.archivedRevisions } : {}),
       pending: change.pending!,

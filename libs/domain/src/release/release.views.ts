@@ -59,6 +59,10 @@ export const summarizeDecision = (releaseId: string, events: readonly ReleaseEve
       return { releaseId, revision: first.data.revision, status, warnings: [] };
     case 'AutomaticRollbackImpossible':
       return { releaseId, revision: first.data.causedByRevision, status, warnings: [first.data.reason] };
+    case 'ReleaseAdopted':
+      return { releaseId, revision: first.data.revisions[first.data.revisions.length - 1]?.revision, status, operationId: first.data.operationId, warnings: [] };
+    case 'DriftDetected':
+      return { releaseId, revision: first.data.revisions[first.data.revisions.length - 1]?.revision, status, warnings: [`Drift ${first.data.correction}`] };
   }
 };
 

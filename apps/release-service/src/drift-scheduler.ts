@@ -1,0 +1,71 @@
+import { driftCheckEvent, Topics } from '@app/contracts';
+import { ReleaseReadModel } from '@app/release-store';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { READ_MODEL, SOURCE } from './release-service.constants';
+
+/** Releases asked about per send while walking the read model. */
+const PAGE = 100;
+
+/**
+ * The drift schedule: every DRIFT_CHECK_INTERVAL_SECONDS, each settled release (nothing pending, not
+ * uninstalled) is sent to the executor, which reads Helm, with the newest Helm revision its history knows
+ * of. The answer comes back as a RecordDriftCheck command, decided like any other. Request ids are per
+ * release and interval, so instances that both send make one check's answer, decided once.
+ */
+@Injectable()
+export class DriftScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const intervalMs = this.config.DRIFT_CHECK_INTERVAL_SECONDS * 1000;
+    if (intervalMs === 0) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.requestChecks(new Date())
+        .catch((error) => this.logger.warn({ err: error }, 'drift checks not requested; will retry'))
+        .finally(() => (this.running = undefined));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Sends a drift check for every settled release; returns how many. */
+  async requestChecks(now: Date): Promise<number> {
+    const window = Math.floor(now.getTime() / Math.max(1, this.config.DRIFT_CHECK_INTERVAL_SECONDS * 1000));
+    let sent = 0;
+    for (let after: string | undefined; ; ) {
+      const page = await this.readModel.list({ limit: PAGE, ...(after ? { after } : {}) });
+      const settled = page.filter((v) => v.pendingOperationId === null && v.status !== 'UNINSTALLED');
+      await sendEvents(
+        this.producer,
+        this.config,
+        Topics.driftChecks,
+        settled.map((v) => ({
+          key: v.releaseId,
+          event: driftCheckEvent(
+            { releaseId: v.releaseId, name: v.name, namespace: v.namespace, ...(v.knownHelmRevision ? { knownHelmRevision: v.knownHelmRevision } : {}) },
+            { id: `drift:${v.releaseId}:${window}`, source: SOURCE },
+          ),
+        })),
+      );
+      sent += settled.length;
+      if (page.length < PAGE) return sent;
+      after = page[page.length - 1]._id;
+    }
+  }
+}
