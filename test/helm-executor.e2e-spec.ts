@@ -38,6 +38,13 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
   const clusterValues = async (name: string) => JSON.parse((await configMap(name)).data!['values.json']);
   const helmValues = async (name: string) =>
     JSON.parse((await run(helmBin, ['get', 'values', name, '-n', namespace, '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } })).stdout);
+  /** A person at the helm CLI: `helm upgrade --install` of a chart version with one value set. */
+  const helmCli = (name: string, version: string, greeting: string) =>
+    run(helmBin, ['upgrade', '--install', '-n', namespace, '--wait', '--timeout', '60s', '--repo', repo.url, '--version', version, '--set', `greeting=${greeting}`, '--', name, 'web'], {
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+    });
+  const eventsOf = async (id: string) =>
+    ((await http('GET', `/releases/${id}/events`)).body.commits as Array<{ events: Array<{ type: string; data: Record<string, unknown> }> }>).flatMap((c) => c.events);
 
   /**
    * Waits until remediation has acted on every event of the release so far and the release service has
@@ -64,7 +71,8 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       // encrypted by the API, stored sealed, and opened by the executor.
       // A lock grace above the longest Helm timeout of this suite (the crash test's orphaned helm, 20 s), so
       // only a lock nobody holds any more is released.
-      env: { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY, HELM_LOCK_GRACE_SECONDS: '25' },
+      // Drift is checked every few seconds, so the drift tests wait on the schedule, not on a sleep.
+      env: { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, SHUTDOWN_GRACE_MS: '20000', VALUES_ENCRYPTION_KEY: VALUES_KEY, HELM_LOCK_GRACE_SECONDS: '25', DRIFT_CHECK_INTERVAL_SECONDS: '4' },
       record: { events: [Topics.events], results: [Topics.commandResults] },
     });
   });
@@ -252,7 +260,13 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     await new Promise((resolve) => person.once('exit', resolve));
     expect((await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.1.0', values: { greeting: 'after' }, timeoutSeconds: 30 })).status).toBe(202);
     const after = await settled(id, 150_000);
-    expect(after).toMatchObject({ status: 'DEPLOYED', currentRevision: 2 });
+    // The killed client's revision is in the history too, before the upgrade, as Helm holds them.
+    expect(after).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
+    expect((await history(id)).map((r) => [r.revision, r.operation, r.status, r.helmRevision, r.chartVersion])).toEqual([
+      [1, 'INSTALL', 'DEPLOYED', 1, '1.0.0'],
+      [2, 'EXTERNAL', 'FAILED', 2, '1.3.0'],
+      [3, 'UPGRADE', 'DEPLOYED', 3, '1.1.0'],
+    ]);
     expect(await clusterValues(id)).toMatchObject({ greeting: 'after' });
     expect((await helmHistory()).map((h) => [h.revision, h.status])).toEqual([
       [1, 'superseded'],
@@ -265,4 +279,82 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
     expect(released?.data).toMatchObject({ helmRevision: 2, status: 'pending-upgrade', chart: 'web-1.3.0' });
     expect(released!.data.ageSeconds).toBeGreaterThanOrEqual(25);
   }, 240_000);
+
+  it('adopts a release the helm CLI made with its three revisions (refused without adopt); rollback to the first restores its values', async () => {
+    const id = 'adopted';
+    await helmCli(id, '1.0.0', 'mine');
+    await helmCli(id, '1.1.0', 'ours');
+    await helmCli(id, '1.1.0', 'theirs');
+    expect((await install(id, { greeting: 'service' })).status).toBe(202);
+    const refused = await settled(id);
+    expect(refused.status).toBe('FAILED');
+    expect(refused.lastError).toMatch(new RegExp(`^RELEASE_EXISTS_IN_CLUSTER: Helm already holds ${namespace}/${id} at revision 3 \\(web-1\\.1\\.0, deployed\\)`));
+    expect(await helmValues(id)).toEqual({ greeting: 'theirs' });
+
+    expect((await install(id, {}, { adopt: true })).status).toBe(202);
+    const adopted = await settled(id);
+    expect(adopted).toMatchObject({ status: 'DEPLOYED', currentRevision: 4, drift: { policy: 'record', inSync: true } });
+    expect((await history(id)).map((r) => [r.revision, r.operation, r.trigger, r.chartVersion, r.helmRevision, r.status])).toEqual([
+      [1, 'INSTALL', 'MANUAL', '1.0.0', null, 'FAILED'],
+      [2, 'IMPORTED', 'EXTERNAL', '1.0.0', 1, 'DEPLOYED'],
+      [3, 'IMPORTED', 'EXTERNAL', '1.1.0', 2, 'DEPLOYED'],
+      [4, 'IMPORTED', 'EXTERNAL', '1.1.0', 3, 'DEPLOYED'],
+    ]);
+    const first = (await http('GET', `/releases/${id}/revisions/2`)).body;
+    expect(first.values).toEqual({ greeting: 'mine' });
+
+    expect((await http('POST', `/releases/${id}/rollback`, { targetRevision: 2 })).status).toBe(202);
+    const rolledBack = await settled(id);
+    expect(rolledBack).toMatchObject({ status: 'DEPLOYED', currentRevision: 5 });
+    expect(await helmValues(id)).toEqual({ greeting: 'mine' });
+    expect((await configMap(id)).data!.chartVersion).toBe('1.0.0');
+    expect(await clusterValues(id)).toMatchObject({ greeting: 'mine' });
+  }, 180_000);
+
+  it('records an out-of-band helm upgrade as EXTERNAL under drift: record, and leaves the cluster as it is', async () => {
+    const id = 'drift-record';
+    await installAndSettle(id, { greeting: 'desired' });
+    await helmCli(id, '1.1.0', 'manual');
+    const drifted = await waitFor(async () => {
+      const r = await release(id);
+      return r.currentRevision === 2 ? r : null;
+    }, { timeoutMs: 60_000, intervalMs: 500, what: 'the drift check to record the out-of-band upgrade' });
+    expect(drifted).toMatchObject({ status: 'DEPLOYED', drift: { policy: 'record', inSync: false, checkedAt: expect.any(String) } });
+    expect((await history(id)).map((r) => [r.revision, r.operation, r.trigger, r.chartVersion, r.helmRevision])).toEqual([
+      [1, 'INSTALL', 'MANUAL', '1.0.0', 1],
+      [2, 'EXTERNAL', 'EXTERNAL', '1.1.0', 2],
+    ]);
+    expect((await http('GET', `/releases/${id}/revisions/2`)).body.values).toEqual({ greeting: 'manual' });
+    expect((await eventsOf(id)).filter((e) => e.type === 'DriftDetected').map((e) => e.data.correction)).toEqual(['recorded (drift policy record)']);
+    expect(await clusterValues(id)).toMatchObject({ greeting: 'manual' });
+  }, 120_000);
+
+  it('corrects out-of-band upgrades under drift: correct by rolling back, and stops after three in a row', async () => {
+    const id = 'drift-correct';
+    await installAndSettle(id, { greeting: 'desired' }, { drift: 'correct' });
+    for (let n = 1; n <= 4; n += 1) {
+      await helmCli(id, '1.1.0', `manual ${n}`);
+      await waitFor(async () => (await eventsOf(id)).filter((e) => e.type === 'DriftDetected').length === n && !String((await release(id)).status).startsWith('PENDING'), {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        what: `drift ${n} recorded and acted on`,
+      });
+      const corrections = (await eventsOf(id)).filter((e) => e.type === 'DriftDetected').map((e) => String(e.data.correction));
+      if (n <= 3) {
+        expect(corrections[n - 1]).toMatch(/^corrected: rolling back to revision \d+/);
+        expect(await clusterValues(id)).toMatchObject({ greeting: 'desired' });
+        expect(await release(id)).toMatchObject({ status: 'DEPLOYED', drift: { inSync: true } });
+      } else {
+        expect(corrections[n - 1]).toMatch(/^not corrected: corrected 3 times in a row/);
+        expect(await clusterValues(id)).toMatchObject({ greeting: 'manual 4' });
+        expect(await release(id)).toMatchObject({ drift: { inSync: false } });
+      }
+    }
+    const revisions = await history(id);
+    expect(revisions.map((r) => [r.operation, r.trigger])).toEqual([
+      ['INSTALL', 'MANUAL'],
+      ...Array.from({ length: 3 }, () => [['EXTERNAL', 'EXTERNAL'], ['ROLLBACK', 'AUTOMATIC']]).flat(),
+      ['EXTERNAL', 'EXTERNAL'],
+    ]);
+  }, 300_000);
 });

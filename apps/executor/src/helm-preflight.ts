@@ -1,5 +1,5 @@
 import type { HelmMadeRevision, OperationRequested, RecordOperationResult, ReleasedLock } from '@app/domain';
-import { HelmHistoryEntry, HelmPort, operationMarker } from '@app/helm';
+import { HelmHistoryEntry, HelmPort, madeByService, operationMarker } from '@app/helm';
 import { madeOutside, readHelmMade } from './helm-made';
 
 type Outcome = RecordOperationResult['data'];
@@ -91,7 +91,8 @@ const arrival = async (
   if (event.type === 'UninstallRequested' || !top) return {};
   const { releaseId, operationId, namespace, name } = event.data;
   const notRun = (error: string): { outcome: Outcome } => ({ outcome: { releaseId, operationId, outcome: 'FAILED', notRun: true, error } });
-  if (event.type === 'InstallRequested' && event.data.revision === 1) {
+  // An install whose history knows no Helm revision: whatever Helm holds under the name is someone else's.
+  if (event.type === 'InstallRequested' && event.data.knownHelmRevision === undefined && !history.every(madeByService)) {
     const held = `Helm already holds ${namespace}/${name} at revision ${top.revision} (${top.chart}, ${top.status}), not made by this service`;
     if (!event.data.adopt) {
       return notRun(`RELEASE_EXISTS_IN_CLUSTER: ${held}; nothing was run, so it was not overwritten. Adopt it (adopt: true) to take it over with its history, install under another name, or remove it with helm first`);

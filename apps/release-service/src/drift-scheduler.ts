@@ -11,7 +11,7 @@ const PAGE = 100;
 
 /**
  * The drift schedule: every DRIFT_CHECK_INTERVAL_SECONDS, each settled release (nothing pending, not
- * uninstalled) is sent to the executor, which reads Helm, with the newest Helm revision its history knows
+ * uninstalled, in Helm) is sent to the executor, which reads Helm, with the newest Helm revision its history knows
  * of. The answer comes back as a RecordDriftCheck command, decided like any other. Request ids are per
  * release and interval, so instances that both send make one check's answer, decided once.
  */
@@ -50,7 +50,7 @@ export class DriftScheduler implements OnApplicationBootstrap, OnApplicationShut
     let sent = 0;
     for (let after: string | undefined; ; ) {
       const page = await this.readModel.list({ limit: PAGE, ...(after ? { after } : {}) });
-      const settled = page.filter((v) => v.pendingOperationId === null && v.status !== 'UNINSTALLED');
+      const settled = page.filter((v) => v.pendingOperationId === null && v.status !== 'UNINSTALLED' && v.knownHelmRevision);
       await sendEvents(
         this.producer,
         this.config,
@@ -58,7 +58,7 @@ export class DriftScheduler implements OnApplicationBootstrap, OnApplicationShut
         settled.map((v) => ({
           key: v.releaseId,
           event: driftCheckEvent(
-            { releaseId: v.releaseId, name: v.name, namespace: v.namespace, ...(v.knownHelmRevision ? { knownHelmRevision: v.knownHelmRevision } : {}) },
+            { releaseId: v.releaseId, name: v.name, namespace: v.namespace, knownHelmRevision: v.knownHelmRevision },
             { id: `drift:${v.releaseId}:${window}`, source: SOURCE },
           ),
         })),

@@ -24,7 +24,9 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
   }
   if (state.status !== 'NONE') {
     requireIdle(state);
-    if (state.status !== 'UNINSTALLED') {
+    // An install that failed before anything deployed (refused before Helm, say) may be asked again.
+    const neverDeployed = state.status === 'FAILED' && state.revisions.every((r) => r.operation === 'INSTALL' && r.status === 'FAILED') && !state.archivedRevisions;
+    if (state.status !== 'UNINSTALLED' && !neverDeployed) {
       throw new DomainError(
         ErrorCode.RELEASE_EXISTS,
         `Release '${data.releaseId}' already exists (status ${state.status}); upgrade or roll it back instead`,

@@ -21,6 +21,12 @@ describe('release decider', () => {
       given().when(install(), meta({ nameHeldBy: id })).then((events) => expect(events[0]).toMatchObject({ type: 'InstallRequested', data: { name: id } }));
     });
 
+    it('takes an install again when the one before failed before anything deployed (refused before Helm, say)', () => {
+      given(story(install(), 'fail'))
+        .when(install({ adopt: true }))
+        .then(([event]) => expect(event).toMatchObject({ type: 'InstallRequested', data: { revision: 2, adopt: true } }));
+    });
+
     it('refuses a second install of a live release with RELEASE_EXISTS', () => {
       given(story(install(), 'ok')).when(install()).thenThrows('RELEASE_EXISTS');
     });

@@ -122,10 +122,11 @@ export const driftBeforeOperation = (release: ExistingRelease, found: HelmMadeRe
 
 /**
  * A drift check's report. A release with an operation pending is left alone: the operation's own check,
- * before it runs, sees the same revisions. A release uninstalled has nothing to drift.
+ * before it runs, sees the same revisions. A release uninstalled, or never in Helm, has nothing to drift.
  */
 export const recordDriftCheck: Decision<RecordDriftCheck> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
-  if (release.pending !== null || release.status === 'UNINSTALLED') return [];
+  // A release whose history knows no Helm revision never reached Helm: what Helm holds is not its drift.
+  if (release.pending !== null || release.status === 'UNINSTALLED' || knownHelmRevision(release) === undefined) return [];
   return driftEvents(release, data.revisions, metadata);
 };
