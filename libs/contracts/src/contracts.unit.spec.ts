@@ -1,4 +1,5 @@
 import { ReleaseCommand, ReleaseEvent } from '@app/domain';
+import { driftCheckEvent, parseDriftCheckRequest } from './drift-checks';
 import { commandEvent, parseCommand } from './commands';
 import { parseReleaseEvent, releaseEventMessage } from './events';
 import { commandResultEvent } from './results';
@@ -141,5 +142,14 @@ describe('contracts', () => {
       ok: true,
       received: { id: 'web:5:0', releaseId: 'web', streamVersion: 5, correlationId: 'corr-1', causationId: 'cmd-1', event },
     });
+  });
+
+  it('reads a drift check request, and refuses one whose subject is another release or whose data is off schema', () => {
+    const request = { releaseId: 'web', name: 'web', namespace: 'apps', knownHelmRevision: 3 };
+    const message = JSON.stringify(driftCheckEvent(request, { id: 'drift:web:1', source: 'urn:test' }));
+    expect(parseDriftCheckRequest(message)).toEqual({ ok: true, id: 'drift:web:1', request });
+    expect(parseDriftCheckRequest(message.replace('"subject":"web"', '"subject":"api"'))).toMatchObject({ ok: false, reason: 'subject must equal data.releaseId' });
+    expect(parseDriftCheckRequest(message.replace('"namespace":"apps"', '"namespace":"Apps;rm"'))).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+    expect(parseDriftCheckRequest(Buffer.from([0xff, 0xfe]))).toMatchObject({ ok: false });
   });
 });
