@@ -11,7 +11,7 @@ import { isQuarantined, lastSuccessfulRevision, latestRevision } from './release
 import { InstallRelease, ReleaseCommand, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
 import { recordDriftCheck } from './release.drift';
-import { Decision, knownHelmRevision, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList, rollbackTo } from './release.rules';
+import { Decision, knownHelmRevision, nextRevisionOf, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList, rollbackTo } from './release.rules';
 
 const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
   const name = data.name ?? data.releaseId;
@@ -80,15 +80,10 @@ const upgrade: Decision<UpgradeRelease> = ({ data }, state, metadata) => {
     {
       type: 'UpgradeRequested',
       data: {
-        releaseId: release.releaseId,
-        revision: nextRevision(release),
-        name: release.name,
-        namespace: release.namespace,
-        chart: release.chart,
+        ...nextRevisionOf(release),
         chartVersion,
         values,
         atomic: data.atomic ?? false,
-        ...(knownHelmRevision(release) !== undefined ? { knownHelmRevision: knownHelmRevision(release) } : {}),
         ...operationRequest(data, metadata),
         ...(isQuarantined(release, chartVersion, values)
           ? { warnings: [`Chart ${chartVersion} with these values failed before (quarantined); applied because force was set`] }

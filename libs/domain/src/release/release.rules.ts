@@ -79,6 +79,19 @@ export const knownHelmRevision = (release: ExistingRelease): number | undefined 
   return known;
 };
 
+/** Where the next revision of an existing release goes, and the newest Helm revision its history knows of. */
+export const nextRevisionOf = (release: ExistingRelease) => {
+  const known = knownHelmRevision(release);
+  return {
+    releaseId: release.releaseId,
+    revision: nextRevision(release),
+    name: release.name,
+    namespace: release.namespace,
+    chart: release.chart,
+    ...(known !== undefined ? { knownHelmRevision: known } : {}),
+  };
+};
+
 /** A rollback to `target`: its chart version and values, as a new revision. */
 export const rollbackTo = (
   release: ExistingRelease,
@@ -96,18 +109,13 @@ export const rollbackTo = (
     {
       type: 'RollbackRequested',
       data: {
-        releaseId: release.releaseId,
-        revision: nextRevision(release),
-        name: release.name,
-        namespace: release.namespace,
-        chart: release.chart,
+        ...nextRevisionOf(release),
         chartVersion: target.chartVersion,
         values: target.values,
         atomic: false,
         rollbackOf: target.revision,
         ...(target.chartDigest !== undefined ? { chartDigest: target.chartDigest } : {}),
         ...(target.helmRevision !== undefined ? { targetHelmRevision: target.helmRevision } : {}),
-        ...(knownHelmRevision(release) !== undefined ? { knownHelmRevision: knownHelmRevision(release) } : {}),
         ...(causedByRevision !== undefined ? { causedByRevision } : {}),
         warnings,
         ...operationRequest(command, metadata, trigger),
