@@ -1,6 +1,7 @@
+import { hostname } from 'node:os';
 import { commandEvent, DriftCheckRequest, ReceivedReleaseEvent, redactText, Topics, ValuesCipher } from '@app/contracts';
 import type { OperationRequested, RecordOperationResult } from '@app/domain';
-import { HelmPort } from '@app/helm';
+import { HelmPort, KubeApi, kubeAuth, ReleaseLease } from '@app/helm';
 import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
@@ -21,6 +22,8 @@ export const isOperationRequested = (event: { type: string }): event is Operatio
  */
 /** How often the executor looks again at a Helm lock another client holds. */
 const HELM_LOCK_POLL_MS = 2_000;
+/** A release lease not renewed for this long (its executor was killed) is free. */
+const LEASE_SECONDS = 15;
 
 @Injectable()
 export class ExecutorService implements BeforeApplicationShutdown {
@@ -40,7 +43,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
     this.helm = helm;
-    this.runner = new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS });
+    this.runner = new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS }, this.releaseLease());
     this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
     this.duration = new Histogram({
       name: 'helm_operation_seconds',
@@ -146,6 +149,22 @@ export class ExecutorService implements BeforeApplicationShutdown {
     if (checked.ok) return undefined;
     const { releaseId, operationId } = event.data;
     return { releaseId, operationId, outcome: 'FAILED', error: `REPOSITORY_NOT_ALLOWED: ${checked.reason}; the executor ran nothing`, notRun: true };
+  }
+
+  /**
+   * The per-release lease, in the cluster the executor runs Helm on. Its holder is this process: a restarted
+   * executor waits for its predecessor's lease to expire, as it cannot know whether that one's Helm call ended.
+   */
+  private releaseLease(): ConstructorParameters<typeof OperationRunner>[2] {
+    let auth: ReturnType<typeof kubeAuth>;
+    try {
+      auth = kubeAuth(this.config.KUBECONFIG);
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'no Kubernetes API for release leases: operations run without one');
+      return undefined;
+    }
+    const lease = new ReleaseLease(new KubeApi(auth), { namespace: this.config.EXECUTOR_LEASE_NAMESPACE, holder: `${hostname()}:${process.pid}`, durationSeconds: LEASE_SECONDS });
+    return { lease, renewMs: (LEASE_SECONDS * 1000) / 3, pollMs: 1_000 };
   }
 
   private remember(operationId: string): void {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OperationRequested, Values } from '@app/domain';
-import { HelmCliAdapter, operationMarker } from '@app/helm';
+import { HelmCliAdapter, KubeApi, kubeAuth, operationMarker, ReleaseLease } from '@app/helm';
 import { ChartRepo, startChartRepo, testCluster, waitFor } from '@app/test-support';
 import { OperationRunner } from './operation-runner';
 
@@ -103,6 +103,34 @@ describe('the executor reads Helm before running (real helm)', () => {
       imported: [{ helmRevision: 1, chartName: 'web', chartVersion: '1.0.0', values: { greeting: 'mine' }, helmStatus: 'deployed', description: 'Install complete', updatedAt: expect.any(String) }],
     });
     expect((await helm.history(name, namespace)).map((h) => h.revision)).toEqual([1]);
+  });
+
+  it('two executors given the same operation at once (a rebalance): one runs Helm, the other waits for the lease and finds its revision', async () => {
+    const name = 'twoexec';
+    await helm.apply({ name, namespace, chart: chart(), chartVersion: '1.0.0', values: {}, timeoutSeconds: 60, operationId: 'op-two-0' }, { atomic: false });
+    const kube = new KubeApi(kubeAuth(kubeconfig));
+    const executor = (holder: string) =>
+      new OperationRunner(helm, { lockGraceMs: 300_000, pollMs: 200 }, { lease: new ReleaseLease(kube, { namespace: 'default', holder, durationSeconds: 15 }), renewMs: 5_000, pollMs: 200 });
+    const event = upgrade(name, 'op-two-1', '1.1.0', { greeting: 'once' });
+    const outcomes = await Promise.all([executor('executor-a').run(event), executor('executor-b').run(event)]);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 2 });
+    // Helm ran once: one revision for the operation, carrying its marker.
+    expect((await helm.history(name, namespace)).map((h) => [h.revision, h.description])).toEqual([
+      [1, operationMarker('op-two-0')],
+      [2, operationMarker('op-two-1')],
+    ]);
+    const { body } = await kube.get<{ spec: { holderIdentity?: string } }>(`/apis/coordination.k8s.io/v1/namespaces/default/leases/${namespace}.${name}`);
+    expect(body?.spec.holderIdentity ?? '').toBe('');
+  });
+
+  it('a release lease whose holder stopped renewing it (killed) is free once its duration passed', async () => {
+    const kube = new KubeApi(kubeAuth(kubeconfig));
+    const killed = new ReleaseLease(kube, { namespace: 'default', holder: 'killed', durationSeconds: 1 });
+    const next = new ReleaseLease(kube, { namespace: 'default', holder: 'next', durationSeconds: 15 });
+    expect(await killed.acquire(namespace, 'leased')).toEqual({ held: true });
+    expect(await next.acquire(namespace, 'leased')).toEqual({ held: false, holder: 'killed' });
+    await waitFor(async () => (await next.acquire(namespace, 'leased')).held, { timeoutMs: 10_000, intervalMs: 250, what: 'the lease to expire' });
+    expect(await killed.renew(namespace, 'leased')).toBe(false);
   });
 
   it('marks a revision its failed upgrade made, so it is never taken for one made outside', async () => {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { OperationRequested, RecordOperationResult, RollbackRequested } from '@app/domain';
-import { AppliedRelease, HelmError, HelmHistoryEntry, HelmPort } from '@app/helm';
+import { AppliedRelease, HelmError, HelmHistoryEntry, HelmPort, ReleaseLease } from '@app/helm';
 import { preflight, PreflightOptions } from './helm-preflight';
 
 type Outcome = RecordOperationResult['data'];
@@ -13,9 +13,40 @@ export class OperationRunner {
   constructor(
     private readonly helm: HelmPort,
     private readonly preflightOptions: PreflightOptions,
+    /** One executor at a time per Helm release (see ReleaseLease); absent: none is taken. */
+    private readonly lease?: { lease: ReleaseLease; renewMs: number; pollMs: number },
   ) {}
 
   async run(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
+    if (!this.lease) return this.runHeld(event, signal);
+    const { releaseId, operationId, name, namespace, deadline, timeoutSeconds } = event.data;
+    const { lease, renewMs, pollMs } = this.lease;
+    // Waiting longer would leave the operation too little of its time before the watchdog fails it.
+    const startBy = (Date.parse(deadline) || 0) - timeoutSeconds * 1000;
+    for (;;) {
+      let taken: Awaited<ReturnType<ReleaseLease['acquire']>>;
+      try {
+        taken = await lease.acquire(namespace, name);
+      } catch (error) {
+        return { releaseId, operationId, outcome: 'FAILED', error: `could not take the release's lease: ${(error as Error).message.slice(0, 4_000)}`, notRun: true };
+      }
+      if (taken.held) break;
+      if (Date.now() + pollMs > startBy || signal?.aborted) {
+        return { releaseId, operationId, outcome: 'FAILED', notRun: true, error: `LEASE_HELD: ${taken.holder} is running an operation on ${namespace}/${name}; waited until the operation had no time left; nothing was run` };
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    const renewing = setInterval(() => void lease.renew(namespace, name).catch(() => false), renewMs);
+    try {
+      return await this.runHeld(event, signal);
+    } finally {
+      clearInterval(renewing);
+      await lease.release(namespace, name).catch(() => undefined);
+    }
+  }
+
+  /** The operation, with the release's lease held (or none configured). */
+  private async runHeld(event: OperationRequested, signal?: AbortSignal): Promise<Outcome> {
     const { releaseId, operationId } = event.data;
     let before: Awaited<ReturnType<typeof preflight>>;
     try {

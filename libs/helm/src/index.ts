@@ -1,3 +1,4 @@
 export * from './helm.port';
 export * from './helm-cli.adapter';
 export * from './kube-api';
+export * from './release-lease';

@@ -74,6 +74,11 @@ export class KubeApi {
     return this.call<T>('GET', path);
   }
 
+  /** A create: 409 when an object of that name exists. */
+  post<T>(path: string, body: unknown): Promise<{ status: number; body: T | undefined }> {
+    return this.call<T>('POST', path, body);
+  }
+
   /** A replace; with the object's resourceVersion in it, it fails with 409 if the object changed since it was read. */
   put<T>(path: string, body: unknown): Promise<{ status: number; body: T | undefined }> {
     return this.call<T>('PUT', path, body);

@@ -128,6 +128,8 @@ export const ConfigSchema = z.object({
    * own (drift); 0 turns the schedule off (operations still check before they run).
    */
   DRIFT_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** The namespace of the executors' per-release Leases (one executor runs a release's operation at a time). */
+  EXECUTOR_LEASE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).default('default'),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;
