@@ -53,8 +53,8 @@ export class ReleaseQueries {
   }
 
   async release(releaseId: string, reader: Reader) {
-    const view = await this.existing(releaseId);
-    return { ...releaseEntry(view, reader), drift: { ...releaseEntry(view, reader).drift, ...checkOf(await this.readModel.driftCheck(releaseId)) } };
+    const entry = releaseEntry(await this.existing(releaseId), reader);
+    return { ...entry, drift: { ...entry.drift, ...checkOf(await this.readModel.driftCheck(releaseId)) } };
   }
 
   async history(releaseId: string, page: { limit: number; afterRevision: number }, reader: Reader) {

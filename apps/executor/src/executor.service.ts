@@ -28,21 +28,19 @@ const LEASE_SECONDS = 15;
 @Injectable()
 export class ExecutorService implements BeforeApplicationShutdown {
   private readonly runner: OperationRunner;
-  private readonly helm: HelmPort;
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly recentlyDone = new Set<string>();
   private readonly operations: Counter;
   private readonly duration: Histogram;
 
   constructor(
-    @Inject(HELM) helm: HelmPort,
+    @Inject(HELM) private readonly helm: HelmPort,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
-    this.helm = helm;
     this.runner = new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS }, this.releaseLease());
     this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
     this.duration = new Histogram({

@@ -141,7 +141,7 @@ const projectEvent = (
   seal: (text: string) => string,
 ): ReleaseView | null => {
   const { releaseId } = event.data;
-  const { status, pending, lastError, chart, added, changed, recorded } = changeOf(event, view?.chart);
+  const { status, pending, lastError, chart, added, changed, recorded } = changeOf(event, view?.chart.name);
   if (added) revisionOps.push({ insert: revisionView(releaseId, added, seal) });
   const moves = recorded?.movesPending;
   if (moves) revisionOps.push({ move: { from: revisionKey(releaseId, moves.revision), to: revisionKey(releaseId, moves.movedTo), revision: moves.movedTo } });

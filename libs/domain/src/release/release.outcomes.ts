@@ -1,7 +1,8 @@
 /** Decisions on what happened to an operation: its outcome, a reported failure, its deadline passing. */
 import { DomainError, ErrorCode } from '../core/domain-error';
 import { ReleaseEvent } from './release.events';
-import { evolve, ExistingRelease, heldRevision, newestRevisionWhere } from './release';
+import { fold } from '../core/decider';
+import { evolve, ExistingRelease, heldRevision, newestRevisionWhere, ReleaseState } from './release';
 import { adoptionEvents, driftBeforeOperation } from './release.drift';
 import { latestRevision } from './release.history';
 import { ExpireOperation, RecordOperationResult, ReportUpgradeFailure } from './release.commands';
@@ -123,7 +124,7 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
   // Revisions made outside the service that the executor found before it ran: recorded first, before the
   // operation's revision, which the outcome then names where it moved.
   const drift = data.external?.length ? driftBeforeOperation(release, data.external, metadata.now) : [];
-  const after = drift.reduce((s, e) => evolve(s, e), release as ReturnType<typeof evolve>) as ExistingRelease;
+  const after = fold(evolve, release as ReleaseState, drift) as ExistingRelease;
   return [...released, ...drift, ...outcomeEvents(after, data, metadata.now)];
 };
 

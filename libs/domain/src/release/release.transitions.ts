@@ -34,7 +34,7 @@ export interface ReleaseChange {
 const statusOfHelm = (helmStatus: string): RevisionStatus => (helmStatus === 'deployed' || helmStatus === 'superseded' ? 'DEPLOYED' : 'FAILED');
 
 /** A revision made outside the service, as its history holds it: who made it is unknown, Helm's description says why. */
-export const revisionOfHelm = (r: RecordedHelmRevision, operation: 'IMPORTED' | 'EXTERNAL', chartName: string): Revision => ({
+export const revisionOfHelm = (r: RecordedHelmRevision, operation: 'IMPORTED' | 'EXTERNAL', chartName?: string): Revision => ({
   revision: r.revision,
   operation,
   chartVersion: r.chartVersion,
@@ -49,17 +49,17 @@ export const revisionOfHelm = (r: RecordedHelmRevision, operation: 'IMPORTED' | 
   helmRevision: r.helmRevision,
   operationId: `${operation.toLowerCase()}:helm-${r.helmRevision}`,
   atomic: false,
-  warnings: r.chartName === chartName ? [] : [`Made with chart ${r.chartName}, not ${chartName}`],
+  warnings: chartName === undefined || r.chartName === chartName ? [] : [`Made with chart ${r.chartName}, not ${chartName}`],
 });
 
 /** The release after Helm-made revisions: as its newest one left it. */
 const recordedChange = (
   revisions: RecordedHelmRevision[],
   operation: 'IMPORTED' | 'EXTERNAL',
-  chart: ChartRef,
+  chartName: string | undefined,
   place: { replaces?: number; movesPending?: { revision: number; movedTo: number } } = {},
 ): ReleaseChange => {
-  const recorded = revisions.map((r) => revisionOfHelm(r, operation, chart.name));
+  const recorded = revisions.map((r) => revisionOfHelm(r, operation, chartName));
   const newest = recorded[recorded.length - 1];
   return {
     // Before a pending operation the release stays as that operation has it.
@@ -110,10 +110,10 @@ const requested = (data: DesiredRevision, operation: Operation, extra: Partial<R
 });
 
 /**
- * `chart`: the chart the release follows, for the events that need it (Helm-made revisions name their
- * own chart, which may differ); events that carry it ignore it.
+ * `chartName`: the chart the release follows, when it has one: a Helm-made revision of another chart is
+ * recorded with a warning saying so.
  */
-export const changeOf = (event: ReleaseEvent, chart: ChartRef = { name: '', repository: '' }): ReleaseChange => {
+export const changeOf = (event: ReleaseEvent, chartName?: string): ReleaseChange => {
   switch (event.type) {
     case 'InstallRequested':
       return requested(event.data, 'INSTALL');
@@ -172,9 +172,9 @@ export const changeOf = (event: ReleaseEvent, chart: ChartRef = { name: '', repo
     case 'UninstallFailed':
       return { status: 'FAILED', pending: null, lastError: event.data.error };
     case 'ReleaseAdopted':
-      return { ...recordedChange(event.data.revisions, 'IMPORTED', chart, { replaces: event.data.replacesRevision }), pending: null };
+      return { ...recordedChange(event.data.revisions, 'IMPORTED', chartName, { replaces: event.data.replacesRevision }), pending: null };
     case 'DriftDetected':
-      return recordedChange(event.data.revisions, 'EXTERNAL', chart, event.data.pendingMoved ? { movesPending: event.data.pendingMoved } : {});
+      return recordedChange(event.data.revisions, 'EXTERNAL', chartName, event.data.pendingMoved ? { movesPending: event.data.pendingMoved } : {});
     case 'HelmLockReleased':
       // Helm's storage changed, not the release: the event is the record.
       return {};

@@ -166,7 +166,7 @@ const quarantine = (release: ExistingRelease, revision: number): QuarantinedConf
 };
 
 export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState => {
-  const change = changeOf(event, state.status === 'NONE' ? undefined : state.chart);
+  const change = changeOf(event, state.status === 'NONE' ? undefined : state.chart.name);
   if (event.type === 'InstallRequested') {
     // An install starts the release afresh; a re-install after an uninstall keeps its history.
     const { data } = event;
