@@ -2,21 +2,22 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { Connection } from 'mongoose';
 import { MongoEventStore } from '@app/event-store';
-import { RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
+import { HelmInventory, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
 import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
-import { EVENT_STORE, READ_MODEL } from './api.constants';
+import { EVENT_STORE, HELM_INVENTORY, READ_MODEL } from './api.constants';
 import { AuthGuard } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
 import { ReleaseQueries } from './release-queries.service';
 import { ProblemFilter } from './problem';
+import { HelmReleasesController } from './helm-releases.controller';
 import { LogController } from './log.controller';
 import { ReleasesController } from './releases.controller';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'api' })],
-  controllers: [ReleasesController, LogController],
+  controllers: [ReleasesController, LogController, HelmReleasesController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
@@ -25,6 +26,7 @@ import { ReleasesController } from './releases.controller';
     ReleaseQueries,
     // The API only reads: the read model, and the raw log for the audit route.
     { provide: READ_MODEL, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },
+    { provide: HELM_INVENTORY, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new HelmInventory(c) },
     {
       provide: EVENT_STORE,
       inject: [MONGO_CONNECTION, VALUES_CIPHER],

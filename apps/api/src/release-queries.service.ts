@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MongoEventStore } from '@app/event-store';
 import { APP_CONFIG, AppConfig } from '@app/platform';
-import { DriftCheckView, ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
-import { EVENT_STORE, READ_MODEL } from './api.constants';
+import { DriftCheckView, HelmInventory, ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
+import { EVENT_STORE, HELM_INVENTORY, READ_MODEL } from './api.constants';
 import type { Principal } from './auth.guard';
 import { pageOf } from './paging';
 import { Problem } from './problem';
@@ -23,6 +23,7 @@ export class ReleaseQueries {
   constructor(
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
+    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.visiblePaths = parseVisiblePaths(config.VALUES_VIEWER_VISIBLE_PATHS);
@@ -42,6 +43,30 @@ export class ReleaseQueries {
       (p) => p.id,
     );
     return { commits: shown.map((p) => p.commit), next };
+  }
+
+  /**
+   * The Helm releases of a cluster as its executor last listed them, each with the release that manages it
+   * (null: made outside the service, a candidate for adoption). Names, charts and statuses only: no values.
+   */
+  async helmReleases(cluster: string, page: { limit: number; after?: string; namespace?: string; unmanaged: boolean }) {
+    const listed = await this.inventory.list(cluster, page);
+    const managing = await this.readModel.managing(listed);
+    const items = listed.map(({ namespace, name, revision, status, chart, updated, seenAt }) => ({
+      namespace,
+      name,
+      helmRevision: revision,
+      status,
+      chart,
+      updated: updated ?? null,
+      seenAt: new Date(seenAt).toISOString(),
+      managedBy: managing.get(`${namespace}/${name}`) ?? null,
+    }));
+    return {
+      cluster,
+      items: page.unmanaged ? items.filter((i) => i.managedBy === null) : items,
+      next: listed.length === page.limit ? listed[listed.length - 1]._id : null,
+    };
   }
 
   async list(page: { limit: number; after?: string; status?: string }, reader: Reader) {

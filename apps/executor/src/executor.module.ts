@@ -7,6 +7,7 @@ import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller';
 import { HELM } from './executor.constants';
 import { ExecutorService } from './executor.service';
+import { InventoryReporter } from './inventory-reporter';
 
 // The executor never touches the event store: it reports outcomes as commands.
 @Module({
@@ -32,6 +33,7 @@ import { ExecutorService } from './executor.service';
       },
     },
     ExecutorService,
+    InventoryReporter,
   ],
 })
 export class ExecutorModule {}

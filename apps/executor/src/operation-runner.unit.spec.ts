@@ -22,6 +22,10 @@ class RecordingHelm implements HelmPort {
   async uninstall(): Promise<void> {
     this.calls.push('uninstall');
   }
+  async list(): Promise<[]> {
+    return [];
+  }
+
   async history(): Promise<HelmHistoryEntry[]> {
     this.calls.push('history');
     return this.histories.shift() ?? this.history_;

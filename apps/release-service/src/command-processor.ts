@@ -1,7 +1,7 @@
-import { commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
+import { commandFingerprint, CommandResult, DEFAULT_CLUSTER, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { DecisionSummary, ReleaseCommand, ReleaseCommandMetadata, ReleaseState } from '@app/domain';
 import { BatchItem, Commit, handleCommands, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
-import { RELEASE_AGGREGATE, ReleaseNames, ReleaseReadModel } from '@app/release-store';
+import { HelmInventory, RELEASE_AGGREGATE, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
   AppConfig,
@@ -20,7 +20,7 @@ import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EventPublisher } from './event-publisher';
-import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES, SOURCE } from './release-service.constants';
+import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES, SOURCE } from './release-service.constants';
 
 const MAX_ATTEMPTS_ON_UNEXPECTED_ERROR = 3;
 /** How long the database may stay unselectable before the process exits for its supervisor to restart it. */
@@ -55,6 +55,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
     @Inject(RELEASE_NAMES) private readonly names: ReleaseNames,
+    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
     @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
     private readonly publisher: EventPublisher,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
@@ -150,10 +151,14 @@ export class CommandProcessor implements OnApplicationShutdown {
    */
   private async decide(received: Received[], started: bigint): Promise<void> {
     for (const { item } of received) {
-      // An install is decided knowing who holds its Helm release's name; the claim is made here.
+      // An install is decided knowing who holds its Helm release's name (the claim is made here) and
+      // whether Helm holds a release there, as the executor last listed the cluster.
       if (item.command.type !== 'InstallRelease') continue;
       const { namespace, name, releaseId } = item.command.data;
-      item.metadata = { ...item.metadata, nameHeldBy: await this.names.claim(namespace, name ?? releaseId, releaseId, new Date(item.metadata.now)) };
+      const nameHeldBy = await this.names.claim(namespace, name ?? releaseId, releaseId, new Date(item.metadata.now));
+      const listed = await this.inventory.find(DEFAULT_CLUSTER, namespace, name ?? releaseId);
+      const helmHolds = listed ? { revision: listed.revision, chart: listed.chart, status: listed.status, seenAt: new Date(listed.seenAt).toISOString() } : undefined;
+      item.metadata = { ...item.metadata, nameHeldBy, ...(helmHolds ? { helmHolds } : {}) };
     }
     const answers = await handleCommands(this.store, received.map((r) => r.item), RELEASE_AGGREGATE, this.streams);
     const commits = answers.flatMap((a) => (a.outcome === 'ACCEPTED' && a.commit ? [a.commit] : []));

@@ -1,6 +1,7 @@
 export const EVENT_STORE = Symbol('EVENT_STORE');
 export const RELEASE_NAMES = Symbol('RELEASE_NAMES');
 export const READ_MODEL = Symbol('READ_MODEL');
+export const HELM_INVENTORY = Symbol('HELM_INVENTORY');
 export const OUTBOX = Symbol('OUTBOX');
 
 export const SOURCE = 'urn:helm-rollback-service:release-service';

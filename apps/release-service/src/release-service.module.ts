@@ -1,5 +1,5 @@
 import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
-import { RELEASE_EVENT_SCHEMAS, ReleaseNames, ReleaseReadModel } from '@app/release-store';
+import { HelmInventory, RELEASE_EVENT_SCHEMAS, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
 import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { Module } from '@nestjs/common';
@@ -9,7 +9,8 @@ import { CommandConsumer } from './command-consumer';
 import { DriftScheduler } from './drift-scheduler';
 import { EventPublisher } from './event-publisher';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
-import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-service.constants';
+import { InventoryConsumer } from './inventory-consumer';
+import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-service.constants';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'release-service' })],
@@ -43,6 +44,15 @@ import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-servic
         return names;
       },
     },
+    {
+      provide: HELM_INVENTORY,
+      inject: [MONGO_CONNECTION],
+      useFactory: async (connection: Connection) => {
+        const inventory = new HelmInventory(connection);
+        await inventory.ensureIndexes();
+        return inventory;
+      },
+    },
     EventPublisher,
     {
       provide: OUTBOX,
@@ -54,6 +64,7 @@ import { EVENT_STORE, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-servic
     CommandConsumer,
     RelayAndWatchdog,
     DriftScheduler,
+    InventoryConsumer,
   ],
 })
 export class ReleaseServiceModule {}

@@ -1,5 +1,6 @@
 import { ReleaseCommand, ReleaseEvent } from '@app/domain';
 import { driftCheckEvent, parseDriftCheckRequest } from './drift-checks';
+import { inventoryEvent, MAX_INVENTORY_RELEASES, parseInventoryReport } from './helm-inventory';
 import { commandEvent, parseCommand } from './commands';
 import { parseReleaseEvent, releaseEventMessage } from './events';
 import { commandResultEvent } from './results';
@@ -23,6 +24,7 @@ describe('contracts', () => {
       eventsDlq: 'helm.release.events.dlq',
       commandsDlq: 'helm.release.commands.dlq',
       driftChecks: 'helm.release.drift-checks',
+      inventory: 'helm.release.inventory',
       upgradeFailedSignals: 'helm.release.upgrade-failed',
       upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',
     });
@@ -151,5 +153,17 @@ describe('contracts', () => {
     expect(parseDriftCheckRequest(message.replace('"subject":"web"', '"subject":"api"'))).toMatchObject({ ok: false, reason: 'subject must equal data.releaseId' });
     expect(parseDriftCheckRequest(message.replace('"namespace":"apps"', '"namespace":"Apps;rm"'))).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
     expect(parseDriftCheckRequest(Buffer.from([0xff, 0xfe]))).toMatchObject({ ok: false });
+  });
+
+  it('reads an inventory report, and refuses one with a release name that is no DNS label, too many releases, or no cluster', () => {
+    const listed = { namespace: 'apps', name: 'web', revision: 3, status: 'deployed', chart: 'web-1.1.0', updated: '2026-12-02 10:00:00.1 +0000 UTC' };
+    const report = { cluster: 'default', takenAt: '2026-12-02T10:00:00.000Z', complete: true, releases: [listed] };
+    const message = JSON.stringify(inventoryEvent(report, { id: 'inventory:1', source: 'urn:test' }));
+    expect(parseInventoryReport(message)).toEqual({ ok: true, id: 'inventory:1', report });
+    expect(parseInventoryReport(message.replace('"name":"web"', '"name":"--post-renderer=x"'))).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+    expect(parseInventoryReport(message.replace('"cluster":"default",', ''))).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+    const many = { ...report, releases: Array.from({ length: MAX_INVENTORY_RELEASES + 1 }, (_, i) => ({ ...listed, name: `web-${i}` })) };
+    expect(parseInventoryReport(JSON.stringify(inventoryEvent(many, { id: 'inventory:2', source: 'urn:test' })))).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
+    expect(parseInventoryReport('{"a":'.repeat(5000))).toMatchObject({ ok: false });
   });
 });

@@ -10,3 +10,4 @@ export * from './repositories';
 export * from './fingerprint';
 export * from './redaction';
 export * from './drift-checks';
+export * from './helm-inventory';

@@ -12,6 +12,8 @@ export const Topics = {
   eventsDlq: 'helm.release.events.dlq',
   /** Drift checks the release service asks of the executor (which reads Helm): one release each. */
   driftChecks: 'helm.release.drift-checks',
+  /** The Helm releases of a cluster as the executor lists them (key = cluster), for installs over foreign ones. */
+  inventory: 'helm.release.inventory',
   /** Upgrade-failed signals published by other services (remediation input). */
   upgradeFailedSignals: 'helm.release.upgrade-failed',
   upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Values } from '@app/domain';
 import { describeRevision, markRevision, releaseStaleLock } from './helm-storage';
-import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmPort, operationMarker } from './helm.port';
+import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmListedRelease, HelmPort, operationMarker } from './helm.port';
 import { KubeApi, kubeAuth } from './kube-api';
 
 export interface HelmCliOptions {
@@ -142,6 +142,19 @@ export class HelmCliAdapter implements HelmPort {
       if (/release: not found/.test((error as Error).message)) return [];
       throw error;
     }
+  }
+
+  async list(max: number): Promise<HelmListedRelease[]> {
+    const { stdout } = await this.run(['list', '--all-namespaces', '--all', '--max', String(max), '--output', 'json']);
+    const listed = parseJson<unknown>(stdout);
+    if (!Array.isArray(listed)) throw new HelmError('helm list printed no JSON list');
+    // Helm prints the revision as a string; an entry it could not have made is left out, not guessed at.
+    return listed.flatMap((entry: Record<string, unknown>) => {
+      const revision = Number(entry?.revision);
+      const { name, namespace, status, chart, updated } = entry ?? {};
+      if (typeof name !== 'string' || typeof namespace !== 'string' || !Number.isInteger(revision) || revision < 1) return [];
+      return [{ name, namespace, revision, status: String(status ?? ''), chart: String(chart ?? ''), ...(typeof updated === 'string' ? { updated } : {}) }];
+    });
   }
 
   async values(name: string, namespace: string, revision: number): Promise<Values> {

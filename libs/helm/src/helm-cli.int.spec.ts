@@ -64,6 +64,9 @@ describe('HelmCliAdapter against a real API server', () => {
       [2, 'web-1.1.0'],
       [3, 'web-1.0.0'],
     ]);
+    // helm list, across namespaces and statuses, with its revision read as a number.
+    const listed = (await helm.list(10_000)).filter((r) => r.namespace === namespace && r.name === name);
+    expect(listed).toEqual([{ name, namespace, revision: 3, status: 'deployed', chart: 'web-1.0.0', updated: expect.any(String) }]);
   });
 
   it('fails with the API server message for a chart it rejects', async () => {

@@ -43,6 +43,16 @@ export interface HelmHistoryEntry {
   updated?: string;
 }
 
+/** One Helm release as `helm list` shows it: its newest revision. */
+export interface HelmListedRelease {
+  name: string;
+  namespace: string;
+  revision: number;
+  status: string;
+  chart: string;
+  updated?: string;
+}
+
 /** A failed Helm operation, with Helm's own message and whether a failed atomic install was purged. */
 export class HelmError extends Error {
   constructor(
@@ -67,6 +77,8 @@ export interface HelmPort {
   /** `helm uninstall --keep-history`. */
   uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   history(name: string, namespace: string): Promise<HelmHistoryEntry[]>;
+  /** The Helm releases of every namespace, in any status (`helm list --all-namespaces --all`), at most `max`. */
+  list(max: number): Promise<HelmListedRelease[]>;
   /** The user-supplied values of Helm revision `revision` (`helm get values --revision H -o json`). */
   values(name: string, namespace: string, revision: number): Promise<Values>;
   /** The chart name and version of Helm revision `revision` (`helm get metadata --revision H -o json`). */

@@ -128,6 +128,11 @@ export const ConfigSchema = z.object({
    * own (drift); 0 turns the schedule off (operations still check before they run).
    */
   DRIFT_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /**
+   * How often the executor lists its cluster's Helm releases for the release service, which then refuses an
+   * install over one it does not manage when deciding it (409); 0 turns it off (the executor still refuses).
+   */
+  HELM_INVENTORY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** The namespace of the executors' per-release Leases (one executor runs a release's operation at a time). */
   EXECUTOR_LEASE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63).default('default'),
 });

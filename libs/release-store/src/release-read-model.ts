@@ -317,6 +317,13 @@ export class ReleaseReadModel {
     return (await this.releases.find(filter).sort({ _id: 1 }).limit(options.limit ?? 100).lean<ReleaseView[]>().exec()).map((v) => this.openRelease(v));
   }
 
+  /** The release driving each Helm release of `helmReleases`, by `namespace/name` (unmanaged ones are absent). */
+  async managing(helmReleases: Array<{ namespace: string; name: string }>): Promise<Map<string, string>> {
+    if (helmReleases.length === 0) return new Map();
+    const found = await this.releases.find({ $or: helmReleases.map(({ namespace, name }) => ({ namespace, name })) }, { _id: 1, namespace: 1, name: 1 }).lean<ReleaseView[]>().exec();
+    return new Map(found.map((v) => [`${v.namespace}/${v.name}`, v._id]));
+  }
+
   /** Releases whose pending operation is past its deadline: the watchdog's work list. */
   async overdue(now: string, limit = 100): Promise<ReleaseView[]> {
     const pending = await this.releases.find({ pending: true }).lean<ReleaseView[]>().exec();

@@ -22,6 +22,17 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
       { namespace: data.namespace, name, heldBy: metadata.nameHeldBy },
     );
   }
+  // Only a release id that never had a revision: once it has one, the executor's own reading of Helm's
+  // history (which knows the service's marker) tells a Helm release made outside from one of its own.
+  if (metadata.helmHolds && !data.adopt && state.status === 'NONE') {
+    const { revision, chart, status, seenAt } = metadata.helmHolds;
+    throw new DomainError(
+      ErrorCode.RELEASE_EXISTS_IN_CLUSTER,
+      `Helm already holds ${data.namespace}/${name} at revision ${revision} (${chart}, ${status}; listed at ${seenAt}), made outside the service; ` +
+        'adopt it (adopt: true) to take it over with its history, install under another name, or remove it with helm first',
+      { namespace: data.namespace, name, helmRevision: revision, chart, helmStatus: status },
+    );
+  }
   if (state.status !== 'NONE') {
     requireIdle(state);
     // An install that failed before anything deployed (refused before Helm, say) may be asked again.

@@ -21,6 +21,20 @@ describe('release decider', () => {
       given().when(install(), meta({ nameHeldBy: id })).then((events) => expect(events[0]).toMatchObject({ type: 'InstallRequested', data: { name: id } }));
     });
 
+    it('refuses a new release over a Helm release the cluster holds (RELEASE_EXISTS_IN_CLUSTER) unless it adopts it', () => {
+      const helmHolds = { revision: 3, chart: 'web-1.1.0', status: 'deployed', seenAt: '2026-12-02T10:00:00.000Z' };
+      given()
+        .when(install(), meta({ nameHeldBy: id, helmHolds }))
+        .thenThrows('RELEASE_EXISTS_IN_CLUSTER', /^Helm already holds apps\/web at revision 3 \(web-1\.1\.0, deployed; listed at 2026-12-02T10:00:00\.000Z\), made outside the service; adopt it/);
+      given()
+        .when(install({ adopt: true }), meta({ nameHeldBy: id, helmHolds }))
+        .then(([event]) => expect(event).toMatchObject({ type: 'InstallRequested', data: { revision: 1, adopt: true } }));
+      // A release with a history of its own is judged by the executor, which reads the service's marker in Helm's history.
+      given(story(install(), 'fail'))
+        .when(install(), meta({ nameHeldBy: id, helmHolds }))
+        .then(([event]) => expect(event).toMatchObject({ type: 'InstallRequested', data: { revision: 2 } }));
+    });
+
     it('takes an install again when the one before failed before anything deployed (refused before Helm, say)', () => {
       given(story(install(), 'fail'))
         .when(install({ adopt: true }))

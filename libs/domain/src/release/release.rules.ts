@@ -15,6 +15,11 @@ export interface ReleaseCommandMetadata extends CommandMetadata {
    * name registry the caller keeps). Another release holding them refuses the install.
    */
   nameHeldBy?: string;
+  /**
+   * For an install: the Helm release the cluster holds at its namespace and name, as the executor last
+   * listed it (the caller's inventory). A new release id without adopt is refused over it.
+   */
+  helmHolds?: { revision: number; chart: string; status: string; seenAt: string };
 }
 
 export const revisionList = (release: ExistingRelease): string => revisionNumbers(release).join(', ') || 'none';

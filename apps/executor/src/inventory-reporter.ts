@@ -1,0 +1,61 @@
+import { DEFAULT_CLUSTER, HelmListedSchema, inventoryEvent, MAX_INVENTORY_RELEASES, redactText, Topics } from '@app/contracts';
+import { HelmPort } from '@app/helm';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { HELM, SOURCE } from './executor.constants';
+
+/**
+ * Lists the cluster's Helm releases every HELM_INVENTORY_INTERVAL_SECONDS (and at start) and reports them on
+ * the inventory topic. The release service keeps the latest report, so an install over a Helm release made
+ * outside the service is refused when it is decided, not only when the executor is about to run it. A
+ * report may be a little old: the executor's own check before every install stays the last word.
+ */
+@Injectable()
+export class InventoryReporter implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    @Inject(HELM) private readonly helm: HelmPort,
+    @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const intervalMs = this.config.HELM_INVENTORY_INTERVAL_SECONDS * 1000;
+    if (intervalMs === 0) return;
+    const tick = () => {
+      if (this.running) return;
+      this.running = this.report(new Date())
+        .catch((error) => this.logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again'))
+        .finally(() => (this.running = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Lists Helm's releases and sends one report; returns how many releases it carries. */
+  async report(now: Date): Promise<number> {
+    // One more than a report carries tells whether Helm holds more than that.
+    const listed = await this.helm.list(MAX_INVENTORY_RELEASES + 1);
+    // What the report's schema would refuse (a chart name past its bound, say) is left out, not the report.
+    const releases = listed.slice(0, MAX_INVENTORY_RELEASES).filter((r) => HelmListedSchema.safeParse(r).success);
+    const takenAt = now.toISOString();
+    await sendEvents(this.producer, this.config, Topics.inventory, [
+      {
+        key: DEFAULT_CLUSTER,
+        event: inventoryEvent({ cluster: DEFAULT_CLUSTER, takenAt, complete: listed.length <= MAX_INVENTORY_RELEASES, releases }, { id: `inventory:${DEFAULT_CLUSTER}:${takenAt}`, source: SOURCE }),
+      },
+    ]);
+    return releases.length;
+  }
+}
