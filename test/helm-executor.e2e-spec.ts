@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { commandEvent, Topics } from '@app/contracts';
-import { Captured, ChartRepo, kubeGet, request, Stack, startChartRepo, startStack, testCluster, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { Captured, ChartRepo, kubeGet, remediationCaughtUp as caughtUp, request, Stack, startChartRepo, startStack, testCluster, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 
 const run = promisify(execFile);
 
@@ -46,20 +46,7 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
   const eventsOf = async (id: string) =>
     ((await http('GET', `/releases/${id}/events`)).body.commits as Array<{ events: Array<{ type: string; data: Record<string, unknown> }> }>).flatMap((c) => c.events);
 
-  /**
-   * Waits until remediation has acted on every event of the release so far and the release service has
-   * decided what it asked: a marker failure (of a revision that does not exist) behind them on the same
-   * partition, whose rollback request is answered only after theirs. Proves an absence without sleeping.
-   */
-  const remediationCaughtUp = async (id: string, failure: Captured) => {
-    const marker = JSON.parse(failure.value!.toString()) as { id: string; data: Record<string, unknown> };
-    const revision = 900 + Math.floor(Math.random() * 99);
-    await stack.probe.send(Topics.events, id, JSON.stringify({ ...marker, id: `${marker.id}-marker-${revision}`, data: { ...marker.data, revision, remediate: true } }));
-    await waitFor(() => stack.recorded.results.some((r) => (r.json() as { data: { commandId: string } }).data.commandId === `remediate:${id}:${revision}`), {
-      timeoutMs: 60_000,
-      what: 'the marker rollback request answered',
-    });
-  };
+  const remediationCaughtUp = (id: string, failure: Captured) => caughtUp(stack.probe, stack.recorded.results, id, failure);
 
   beforeAll(async () => {
     const config = testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}`, REQUEST_TIMEOUT_MS: '20000' });

@@ -1,5 +1,5 @@
 import { KubeApi, kubeAuth } from '@app/helm';
-import { uniqueSuffix } from './servers';
+import { uniqueSuffix, waitFor } from './servers';
 
 /** GET on the Kubernetes API of a kubeconfig: what the cluster really holds, without kubectl. */
 export const kubeGet = async (kubeconfig: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
@@ -29,4 +29,21 @@ export const testCluster = (namespacePrefix: string) => {
     return { status, data: body.data as Record<string, string> | undefined };
   };
   return { helmBin, kubeconfig, namespace, configMap };
+};
+
+/**
+ * Plays a cloud controller's part for a LoadBalancer Service: writes an ingress address into its status,
+ * after which `helm --wait` counts it ready (the fixture chart web-1.4.0 waits for exactly that).
+ */
+export const openGate = async (kubeconfig: string, namespace: string, service: string): Promise<void> => {
+  const kube = new KubeApi(kubeAuth(kubeconfig));
+  const path = `/api/v1/namespaces/${namespace}/services/${service}`;
+  // Helm may not have created it yet.
+  const body = await waitFor(async () => {
+    const got = await kube.get<Record<string, unknown>>(path);
+    if (got.status !== 200 && got.status !== 404) throw new Error(`Service ${namespace}/${service}: HTTP ${got.status}`);
+    return got.status === 200 ? got.body ?? null : null;
+  }, { timeoutMs: 30_000, intervalMs: 200, what: `Service ${namespace}/${service} to exist` });
+  const written = await kube.put(`${path}/status`, { ...body, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } });
+  if (written.status !== 200) throw new Error(`Service ${namespace}/${service} status: HTTP ${written.status}`);
 };

@@ -1,6 +1,8 @@
+import { Topics } from '@app/contracts';
 import { AppConfig } from '@app/platform';
 import { envOf, RunningApp, startApp } from './apps';
 import { Captured, KafkaProbe } from './kafka';
+import { waitFor } from './servers';
 
 type AppName = Parameters<typeof startApp>[0];
 
@@ -49,4 +51,21 @@ export const startStack = async <A extends string, R extends string = never>(
     await stop().catch(() => undefined);
     throw error;
   }
+};
+
+/**
+ * Waits until remediation has acted on every event of release `id` so far and the release service has
+ * decided what it asked: a marker failure (of a revision that does not exist, made from the captured
+ * `failure` of that release) behind them on the same partition, whose rollback request is answered only
+ * after theirs. Proves an absence (no automatic rollback) without sleeping. `results` records the
+ * command-results topic.
+ */
+export const remediationCaughtUp = async (probe: KafkaProbe, results: Captured[], id: string, failure: Captured): Promise<void> => {
+  const marker = JSON.parse(failure.value!.toString()) as { id: string; data: Record<string, unknown> };
+  const revision = 900 + Math.floor(Math.random() * 99);
+  await probe.send(Topics.events, id, JSON.stringify({ ...marker, id: `${marker.id}-marker-${revision}`, data: { ...marker.data, revision, remediate: true } }));
+  await waitFor(() => results.some((r) => (r.json() as { data: { commandId: string } }).data.commandId === `remediate:${id}:${revision}`), {
+    timeoutMs: 60_000,
+    what: 'the marker rollback request answered',
+  });
 };
