@@ -85,6 +85,7 @@ describe('faults: hostile input over HTTP and Kafka', () => {
       [
         'DELETE /api/v1/helm/releases/{releaseId}',
         'GET /api/v1/helm/events',
+        'GET /api/v1/helm/helm-releases',
         'GET /api/v1/helm/releases',
         'GET /api/v1/helm/releases/{releaseId}',
         'GET /api/v1/helm/releases/{releaseId}/events',
