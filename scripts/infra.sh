@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The real servers this project needs, provisioned from package registries and run on loopback:
-# Apache Kafka (KRaft), FerretDB (MongoDB wire protocol), and a Kubernetes API server (etcd +
-# kube-apiserver, no nodes) with the helm CLI. Downloads and builds are cached under
-# ~/.cache/helm-rollback-service, never in the checkout.
+# Apache Kafka (KRaft), FerretDB (MongoDB wire protocol), and a Kubernetes cluster (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and one node simulated by kwok) with the helm CLI. Downloads and
+# builds are cached under ~/.cache/helm-rollback-service, never in the checkout.
 #
 #   scripts/infra.sh up       start them all (idempotent), then print the env the apps and tests use
 #   scripts/infra.sh status   one line per server; exit 1 if any is down

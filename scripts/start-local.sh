@@ -69,7 +69,7 @@ cat <<MSG
     OpenAPI:    $api/docs
     Health:     $api/health/ready      Metrics: $api/metrics
     Kafka:      $KAFKA_BROKERS         MongoDB: $MONGODB_URI
-    Cluster:    KUBECONFIG=$KUBECONFIG (a local kube-apiserver, no nodes)
+    Cluster:    KUBECONFIG=$KUBECONFIG (a local cluster: real controllers, one kwok-simulated node)
     Charts:     $chart_repo  (chart "web": 1.0.0 and 1.1.0 deploy, 1.2.0 is rejected, 1.3.0 never gets ready)
     Logs:       $log_dir
 

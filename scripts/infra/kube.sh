@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local Kubernetes API server (etcd + kube-apiserver, no nodes) and the helm CLI, for dev and CI.
+# Local Kubernetes API server (etcd + kube-apiserver) and the helm CLI, for dev and CI; `up` also starts
+# the controllers and a simulated node of kube-nodes.sh, and `down` stops them.
 #
 #   scripts/infra/kube.sh up       # build (first time only), start etcd + kube-apiserver, wait for /readyz,
 #                                  # then print the `export KUBECONFIG=... / export HELM_BIN=...` lines
@@ -10,16 +11,10 @@
 #
 # Only the export lines go to stdout (progress and errors go to stderr), so `eval "$(kube.sh up)"` works.
 #
-# What this is: a real kube-apiserver backed by a real etcd, with RBAC and client-certificate auth, but no
-# kube-controller-manager, scheduler or kubelet. Helm install/upgrade/rollback/uninstall of ConfigMaps,
-# Secrets and Services work exactly as on a cluster. What needs the missing components does not:
-#   - Deployments/StatefulSets/Jobs never get status or pods, so `helm --wait` on them always times out
-#     ("context deadline exceeded"); with --atomic Helm then uninstalls the release again;
-#   - a deleted namespace stays "Terminating" forever (its "kubernetes" finalizer is run by the
-#     controller-manager): use a fresh namespace per test and don't wait for deletion, or drop the
-#     finalizer with PUT /api/v1/namespaces/NAME/finalize (body: the namespace with spec.finalizers=[]);
-#   - no "default" ServiceAccount is created in new namespaces, so a bare Pod (e.g. a `helm test` hook) is
-#     rejected by the ServiceAccount admission plugin; no garbage collection of ownerReferences either.
+# What this is: a real kube-apiserver backed by a real etcd, with RBAC and client-certificate auth. With
+# kube-nodes.sh's kube-controller-manager, kube-scheduler and kwok (one simulated node), Deployments roll
+# out, Jobs and `helm test` pods complete and namespaces are cleaned up; no container ever runs, so a
+# pod's fate is what the kwok stages say (see scripts/infra/kwok/pod-stages.yaml).
 # State (etcd data, certificates) survives `down`/`up`; `down` then `rm -rf "$HRS_RUN_DIR/kube"` for a
 # clean cluster.
 #
@@ -48,115 +43,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MOD_DIR="$SCRIPT_DIR/kube"
+# shellcheck source=scripts/infra/kube-lib.sh
+source "$SCRIPT_DIR/kube-lib.sh"
+NODES_SH="$SCRIPT_DIR/kube-nodes.sh"
 HELM_SH="$SCRIPT_DIR/helm.sh"
 
-HOST="127.0.0.1"
-APISERVER_PORT="${KUBE_APISERVER_PORT:-36443}"
 ETCD_PORT="${KUBE_ETCD_PORT:-32379}"
 ETCD_PEER_PORT="${KUBE_ETCD_PEER_PORT:-32380}"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1" # first address of SERVICE_CIDR: the ClusterIP of the "kubernetes" Service
-RUN_DIR="${HRS_RUN_DIR:-$CACHE_ROOT/run}/kube"
-PKI_DIR="$RUN_DIR/pki"
 ETCD_DATA_DIR="$RUN_DIR/etcd"
 ETCD_LOG="$RUN_DIR/etcd.log"
 ETCD_PID_FILE="$RUN_DIR/etcd.pid"
 APISERVER_LOG="$RUN_DIR/kube-apiserver.log"
 APISERVER_PID_FILE="$RUN_DIR/kube-apiserver.pid"
-KUBECONFIG_FILE="$RUN_DIR/kubeconfig"
 START_TIMEOUT="${KUBE_START_TIMEOUT:-120}"
-
-# ---------------------------------------------------------------------------------------------------
-# Versions: the wrapper module's go.mod is the single source of truth.
-
-gomod_version() { # module path -> version required in scripts/infra/kube/go.mod
-  sed -n "s|^[[:space:]]*$1[[:space:]]\{1,\}\(v[^[:space:]]*\)\([[:space:]].*\)\{0,1\}\$|\1|p" "$MOD_DIR/go.mod" | head -n1
-}
-
-KUBE_VERSION="$(gomod_version 'k8s\.io/kubernetes')"
-ETCD_VERSION="$(gomod_version 'go\.etcd\.io/etcd/server/v3')"
-[[ "$KUBE_VERSION" =~ ^v1\.([0-9]+)\.[0-9]+$ ]] || die "could not read the k8s.io/kubernetes version from $MOD_DIR/go.mod"
-KUBE_MINOR="${BASH_REMATCH[1]}"
-[[ "$ETCD_VERSION" =~ ^v3\.[0-9]+\.[0-9]+$ ]] || die "could not read the go.etcd.io/etcd/server/v3 version from $MOD_DIR/go.mod"
-APISERVER_BIN="$CACHE_ROOT/kube-apiserver-$KUBE_VERSION/kube-apiserver"
-ETCD_BIN="$CACHE_ROOT/etcd-$ETCD_VERSION/etcd"
-
-check_staging_versions() {
-  # k8s.io/kubernetes v1.X.Y must be built with the staging modules of the same release, v0.X.Y.
-  local want="v0.${KUBE_VERSION#v1.}" bad
-  bad="$(sed -n 's|^[[:space:]]*\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*k8s\.io/[^[:space:]]*[[:space:]]\{1,\}\(v[^[:space:]]*\).*|\1 \2|p' "$MOD_DIR/go.mod" |
-    awk -v want="$want" '$2 != want { print $1 " " $2 }')"
-  [[ -z "$bad" ]] || die "staging replaces in $MOD_DIR/go.mod must all be $want (k8s.io/kubernetes $KUBE_VERSION); wrong: $(echo "$bad" | tr '\n' ' ')"
-}
-
-# ---------------------------------------------------------------------------------------------------
-# Build
-
-need_go() {
-  need_tool go "it is needed once to build kube-apiserver $KUBE_VERSION and etcd $ETCD_VERSION into $CACHE_ROOT (Go 1.26+), or set KUBECONFIG_EXTERNAL to use a cluster of your own"
-}
-
-# Hash of what decides a component's binary: the wrapper's go.mod (comments left out), its main.go and
-# the link flags.
-source_stamp() { # component
-  { grep -v '^[[:space:]]*//' "$MOD_DIR/go.mod"; cat "$MOD_DIR/cmd/$1/main.go"; kube_ldflags; } | sha256sum | cut -c1-16
-}
-
-# Both components: the component-base and client-go version variables are what /version and
-# `kube-apiserver --version` report; `go build` of a module leaves them at v0.0.0-master, which also
-# makes the apiserver's own compatibility-version logic misbehave. Same -X list as hack/lib/version.sh.
-kube_ldflags() {
-  local p flags="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$KUBE_MINOR"
-    flags+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
-  echo "$flags"
-}
-
-build_component() { # component version binary expected-version-output-substring minutes
-  local name="$1" version="$2" bin="$3" want="$4" minutes="$5"
-  local dir stamp
-  dir="$(dirname "$bin")"
-  stamp="$(source_stamp "$name")"
-  if [[ -x "$bin" && "$(cat "$dir/.source" 2>/dev/null || true)" == "$stamp" ]]; then
-    return 0
-  fi
-  need_go
-  mkdir -p "$dir"
-  # Two concurrent `up`s with different run dirs still share this cache: only one builds.
-  take_lock 8 "$dir/.lock" 3600
-  if [[ -x "$bin" && "$(cat "$dir/.source" 2>/dev/null || true)" == "$stamp" ]]; then
-    exec 8>&-
-    return 0
-  fi
-  local build_log="$dir/build.log" tmp="$dir/$name.tmp"
-  : >"$build_log"
-  log "building $name $version from the Go module proxy into $dir (first run, or after scripts/infra/kube changed; ~$minutes min on 2 cores with a cold Go cache; log: $build_log)"
-  local start=$SECONDS
-  rm -f "$tmp"
-  # GOWORK=off: a go.work above the repo must not pull this module into someone else's workspace.
-  # -mod=readonly: go.sum in the repo must already have every checksum; nothing is edited in the repo.
-  # CGO_ENABLED=0: static binaries, no C compiler needed, like the upstream release builds.
-  # -trimpath: no local paths in the binaries, so identical sources give identical binaries.
-  if ! (cd "$MOD_DIR" && GOWORK=off CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false -mod=readonly" \
-    go build -ldflags "$(kube_ldflags)" -o "$tmp" "./cmd/$name") >>"$build_log" 2>&1; then
-    tail -n 30 "$build_log" >&2
-    rm -f "$tmp"
-    die "go build of $name $version failed (log: $build_log)"
-  fi
-  local got
-  got="$("$tmp" --version 2>&1 | head -n1)" || true
-  if [[ "$got" != *"$want"* ]]; then
-    echo "--version said: $got" >>"$build_log"
-    rm -f "$tmp"
-    die "built $name reports '$got', expected '$want' (log: $build_log)"
-  fi
-  mv -f "$tmp" "$bin"
-  echo "$stamp" >"$dir/.source"
-  log "built $bin in $((SECONDS - start))s"
-  exec 8>&-
-}
 
 build_all() {
   check_staging_versions
@@ -378,6 +279,7 @@ cmd_up() {
         log "already running on https://$HOST:$APISERVER_PORT (kube-apiserver pid $apid)"
         helm="$(helm_bin)"
         write_kubeconfig
+        "$NODES_SH" up
         print_env "$KUBECONFIG_FILE" "$helm"
         return 0
       fi
@@ -407,6 +309,7 @@ cmd_up() {
   local ready_start=$SECONDS
   [[ -n "${epid:-}" ]] || start_etcd
   start_apiserver
+  "$NODES_SH" up
   log "running on https://$HOST:$APISERVER_PORT (kube-apiserver $KUBE_VERSION pid $(cat "$APISERVER_PID_FILE"), etcd $ETCD_VERSION pid $(cat "$ETCD_PID_FILE")); ready in $((SECONDS - ready_start))s, up took $((SECONDS - start))s"
   print_env "$KUBECONFIG_FILE" "$helm"
 }
@@ -420,7 +323,12 @@ cmd_status() {
   apid="$(apiserver_pid)" || apid=""
   epid="$(etcd_pid)" || epid=""
   if [[ -n "$apid" && -n "$epid" ]] && apiserver_ready; then
-    echo "running on https://$HOST:$APISERVER_PORT (kube-apiserver $KUBE_VERSION pid $apid, etcd $ETCD_VERSION pid $epid); KUBECONFIG=$KUBECONFIG_FILE"
+    local nodes
+    nodes="$("$NODES_SH" status)" || {
+      echo "API server running, but $nodes"
+      return 1
+    }
+    echo "running on https://$HOST:$APISERVER_PORT (kube-apiserver $KUBE_VERSION pid $apid, etcd $ETCD_VERSION pid $epid; $nodes); KUBECONFIG=$KUBECONFIG_FILE"
     return 0
   fi
   if [[ -z "$apid" && -z "$epid" ]]; then
@@ -434,6 +342,8 @@ cmd_status() {
 # Stops our own servers even when KUBECONFIG_EXTERNAL is set: it only ever touches pids this script started.
 cmd_down() {
   local pid stopped=0
+  # The controllers and kwok first: they would only retry against an API server going away.
+  "$NODES_SH" down
   if pid="$(apiserver_pid)"; then
     # SIGTERM: the apiserver drains requests and removes its endpoint lease before exiting.
     stop_pid kube-apiserver "$pid" 30
