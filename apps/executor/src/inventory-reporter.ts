@@ -1,6 +1,6 @@
 import { DEFAULT_CLUSTER, HelmListedSchema, inventoryEvent, MAX_INVENTORY_RELEASES, redactText, Topics } from '@app/contracts';
 import { HelmPort } from '@app/helm';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, runPeriodically, sendEvents } from '@app/platform';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -14,8 +14,7 @@ import { HELM, SOURCE } from './executor.constants';
  */
 @Injectable()
 export class InventoryReporter implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private schedule?: { stop: () => Promise<void> };
 
   constructor(
     @Inject(HELM) private readonly helm: HelmPort,
@@ -27,20 +26,16 @@ export class InventoryReporter implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap(): void {
     const intervalMs = this.config.HELM_INVENTORY_INTERVAL_SECONDS * 1000;
     if (intervalMs === 0) return;
-    const tick = () => {
-      if (this.running) return;
-      this.running = this.report(new Date())
-        .catch((error) => this.logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again'))
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, intervalMs);
-    this.timer.unref();
+    this.schedule = runPeriodically(
+      intervalMs,
+      () => this.report(new Date()),
+      (error) => this.logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again'),
+      { immediately: true },
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.schedule?.stop();
   }
 
   /** Lists Helm's releases and sends one report; returns how many releases it carries. */

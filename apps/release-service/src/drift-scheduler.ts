@@ -1,6 +1,6 @@
 import { driftCheckEvent, Topics } from '@app/contracts';
 import { ReleaseReadModel } from '@app/release-store';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, runPeriodically, sendEvents } from '@app/platform';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -17,8 +17,7 @@ const PAGE = 100;
  */
 @Injectable()
 export class DriftScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private schedule?: { stop: () => Promise<void> };
 
   constructor(
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
@@ -30,18 +29,15 @@ export class DriftScheduler implements OnApplicationBootstrap, OnApplicationShut
   onApplicationBootstrap(): void {
     const intervalMs = this.config.DRIFT_CHECK_INTERVAL_SECONDS * 1000;
     if (intervalMs === 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.requestChecks(new Date())
-        .catch((error) => this.logger.warn({ err: error }, 'drift checks not requested; will retry'))
-        .finally(() => (this.running = undefined));
-    }, intervalMs);
-    this.timer.unref();
+    this.schedule = runPeriodically(
+      intervalMs,
+      () => this.requestChecks(new Date()),
+      (error) => this.logger.warn({ err: error }, 'drift checks not requested; will retry'),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.schedule?.stop();
   }
 
   /** Sends a drift check for every settled release; returns how many. */

@@ -17,6 +17,7 @@ const INVENTORY_GROUP = `${CONSUMER_GROUP}-inventory`;
 @Injectable()
 export class InventoryConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: Consumer;
+  private readonly limits: ReturnType<typeof messageParseOptions>['limits'];
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -24,7 +25,9 @@ export class InventoryConsumer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
-  ) {}
+  ) {
+    this.limits = messageParseOptions(config, null).limits;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: `${this.config.KAFKA_TOPIC_PREFIX}${INVENTORY_GROUP}`, allowAutoTopicCreation: false, ...consumerSession(this.config) });
@@ -33,7 +36,7 @@ export class InventoryConsumer implements OnApplicationBootstrap, BeforeApplicat
     await consumer.subscribe({ topic: topicName(this.config, Topics.inventory), fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
-        const parsed = parseInventoryReport(message.value, messageParseOptions(this.config, null).limits);
+        const parsed = parseInventoryReport(message.value, this.limits);
         if (!parsed.ok) {
           this.logger.warn({ error: parsed.reason, partition, offset: message.offset }, 'inventory report dead-lettered');
           await deadLetter(this.producer, this.config, Topics.eventsDlq, { ...message, topic, partition }, parsed.reason, INVENTORY_GROUP);

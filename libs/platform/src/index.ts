@@ -10,3 +10,4 @@ export * from './messaging';
 export * from './repositories';
 export * from './public.decorator';
 export * from './repository-credentials';
+export * from './periodic';
