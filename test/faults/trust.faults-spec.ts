@@ -1,6 +1,6 @@
 import { commandEvent, releaseEventMessage, Topics } from '@app/contracts';
 import type { ReleaseEvent } from '@app/domain';
-import { envOf, request, Stack, startApp, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
+import { envOf, request, Stack, startApp, startStack, testConfig, testKube, uniqueSuffix, waitFor } from '@app/test-support';
 import { recordScenario } from './harness';
 
 // The trust boundaries, each attack as a user tried it against a running service: path spellings that
@@ -43,7 +43,8 @@ describe('faults: trust boundaries', () => {
     });
     stack = await startStack(config, {
       apps: { service: 'release-service', executor: 'executor', remediation: 'remediation', api: 'api' },
-      env: { LOG_LEVEL: 'info' },
+      // The executor is ready only with helm and a cluster that answers (it runs nothing here).
+      env: { LOG_LEVEL: 'info', HELM_BIN: testKube().helmBin, KUBECONFIG: testKube().kubeconfig },
       record: { commands: [Topics.commands], results: [Topics.commandResults], dlqs: [Topics.commandsDlq, Topics.eventsDlq, Topics.upgradeFailedSignalsDlq] },
     });
   });

@@ -151,9 +151,11 @@ const historyEntry = (r: RevisionView, reader: Reader) => ({
   completedAt: r.completedAt,
   error: r.error && !reader.operator ? redactText(r.error) : r.error,
   helmRevision: r.helmRevision,
-  warnings: r.warnings,
+  warnings: r.tests?.ignored ? [...r.warnings, 'helm test failed; the revision stays DEPLOYED because the test policy ignores failures (see error)'] : r.warnings,
   remediation: r.remediation ?? null,
   reportedFailure: r.reportedFailure ?? null,
+  options: r.options ?? {},
+  tests: r.tests ?? null,
 });
 
 const releaseEntry = (view: ReleaseView, reader: Reader) => ({
@@ -169,6 +171,7 @@ const releaseEntry = (view: ReleaseView, reader: Reader) => ({
   lastError: view.lastError && !reader.operator ? redactText(view.lastError) : view.lastError,
   // Views written before drift was checked hold neither field: record, and nothing found.
   drift: { policy: view.drift ?? 'record', inSync: view.inSync ?? true },
+  test: view.test ?? { enable: false },
   createdAt: view.createdAt,
   updatedAt: view.updatedAt,
 });

@@ -8,10 +8,11 @@ import { EventsController } from './events.controller';
 import { HELM } from './executor.constants';
 import { ExecutorService } from './executor.service';
 import { InventoryReporter } from './inventory-reporter';
+import { executorReadiness } from './readiness';
 
 // The executor never touches the event store: it reports outcomes as commands.
 @Module({
-  imports: [PlatformModule.forRoot({ app: 'executor', mongo: false })],
+  imports: [PlatformModule.forRoot({ app: 'executor', mongo: false, readiness: executorReadiness })],
   controllers: [EventsController],
   providers: [
     {

@@ -1,4 +1,4 @@
-import type { HelmMadeRevision, OperationRequested, RecordOperationResult, ReleasedLock } from '@app/domain';
+import { testSeconds, type HelmMadeRevision, type OperationRequested, type RecordOperationResult, type ReleasedLock } from '@app/domain';
 import { HelmHistoryEntry, HelmPort, madeByService, operationMarker } from '@app/helm';
 import { madeOutside, readHelmMade } from './helm-made';
 
@@ -51,7 +51,7 @@ export const preflight = async (
   const { releaseId, operationId, name, namespace, timeoutSeconds, deadline } = event.data;
   const now = options.now ?? Date.now;
   // Waiting longer would leave the operation too little of its time before the watchdog fails it.
-  const startBy = (Date.parse(deadline) || 0) - timeoutSeconds * 1000;
+  const startBy = (Date.parse(deadline) || 0) - (timeoutSeconds + testSeconds(event.data.test)) * 1000;
   for (;;) {
     const history = await helm.history(name, namespace);
     const made = history.find((h) => h.description === operationMarker(operationId));

@@ -17,7 +17,8 @@ runMain('executor', () =>
     consumer: (c) => ({
       partitionsConsumedConcurrently: c.EXECUTOR_CONCURRENCY,
       fromBeginning: false,
-      rebalanceTimeoutMs: (MAX_TIMEOUT_SECONDS + DEADLINE_GRACE_SECONDS) * 1000,
+      // The longest operation: its own timeout, then its tests' (each at most MAX_TIMEOUT_SECONDS).
+      rebalanceTimeoutMs: (2 * MAX_TIMEOUT_SECONDS + DEADLINE_GRACE_SECONDS) * 1000,
     }),
   }),
 );

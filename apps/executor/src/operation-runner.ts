@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { OperationRequested, RecordOperationResult, RollbackRequested } from '@app/domain';
+import { testSeconds, type OperationRequested, type RecordOperationResult, type RollbackRequested } from '@app/domain';
 import { AppliedRelease, HelmError, HelmHistoryEntry, HelmPort, ReleaseLease } from '@app/helm';
 import { preflight, PreflightOptions } from './helm-preflight';
 
@@ -22,7 +22,7 @@ export class OperationRunner {
     const { releaseId, operationId, name, namespace, deadline, timeoutSeconds } = event.data;
     const { lease, renewMs, pollMs } = this.lease;
     // Waiting longer would leave the operation too little of its time before the watchdog fails it.
-    const startBy = (Date.parse(deadline) || 0) - timeoutSeconds * 1000;
+    const startBy = (Date.parse(deadline) || 0) - (timeoutSeconds + testSeconds('test' in event.data ? event.data.test : undefined)) * 1000;
     for (;;) {
       let taken: Awaited<ReturnType<ReleaseLease['acquire']>>;
       try {
@@ -54,13 +54,36 @@ export class OperationRunner {
     } catch (error) {
       return { releaseId, operationId, outcome: 'FAILED', error: `could not read Helm's history before running: ${(error as Error).message.slice(0, 4_000)}`, notRun: true };
     }
-    if (before.outcome) return before.outcome;
-    const outcome = await this.perform(event, before.history, signal);
+    // A redelivered operation found done in Helm is verified too: the executor that ran it may have
+    // stopped before its tests did.
+    if (before.outcome) return before.outcome.imported ? before.outcome : this.verify(event, before.outcome, signal);
+    const outcome = await this.verify(event, await this.perform(event, before.history, signal), signal);
     return {
       ...outcome,
       ...(before.released ? { lockReleased: before.released } : {}),
       ...(before.external?.length ? { external: before.external } : {}),
     };
+  }
+
+  /**
+   * Post-deploy verification: `helm test` after an install, upgrade or rollback that succeeded, when the
+   * release's policy asks for it. A failure fails the revision (TESTS_FAILED, Helm's output), unless the
+   * policy ignores failures: the revision then stays deployed with the failure recorded. Tests that could
+   * not be run at all (aborted, the release gone) fail the operation as any Helm failure does.
+   */
+  private async verify(event: OperationRequested, outcome: Outcome, signal?: AbortSignal): Promise<Outcome> {
+    if (event.type === 'UninstallRequested' || outcome.outcome !== 'SUCCEEDED' || !event.data.test?.enable) return outcome;
+    const { name, namespace, test } = event.data;
+    try {
+      const run = await this.helm.test(name, namespace, testSeconds(test), signal);
+      if (run.passed) return { ...outcome, tests: { result: 'PASSED' } };
+      const error = `TESTS_FAILED: ${run.output}`;
+      return test.ignoreFailures
+        ? { ...outcome, tests: { result: 'FAILED', ignored: true }, error }
+        : { ...outcome, outcome: 'FAILED', tests: { result: 'FAILED' }, error };
+    } catch (error) {
+      return { ...outcome, outcome: 'FAILED', error: `TESTS_NOT_RUN: ${(error as Error).message.slice(0, 4_000)}` };
+    }
   }
 
   /** Runs the operation through Helm; a Helm failure is an outcome, not an error. */
@@ -74,7 +97,7 @@ export class OperationRunner {
           // Only installs are atomic in Helm: a failed atomic upgrade is rolled back by remediation as a
           // revision of its own, so the history shows it (Helm's --atomic would hide it in Helm's history).
           const applied = await this.helm.apply(
-            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds, operationId, ...newest(history) },
+            { name: d.name, namespace: d.namespace, chart: d.chart, chartVersion: d.chartVersion, values: d.values, timeoutSeconds: d.timeoutSeconds, operationId, ...newest(history), ...(d.options ? { options: d.options } : {}) },
             { atomic: event.type === 'InstallRequested' && d.atomic, ...(signal ? { signal } : {}) },
           );
           return succeeded(releaseId, operationId, applied);
@@ -120,6 +143,7 @@ export class OperationRunner {
           ...(signal ? { signal } : {}),
           operationId: d.operationId,
           ...newest(history),
+          ...(d.options ? { flags: d.options } : {}),
         });
         return { helmRevision, ...(d.chartDigest !== undefined ? { chartDigest: d.chartDigest } : {}) };
       }
@@ -135,6 +159,7 @@ export class OperationRunner {
         operationId: d.operationId,
         ...newest(history),
         ...(d.chartDigest ? { expectedDigest: d.chartDigest } : {}),
+        ...(d.options ? { options: d.options } : {}),
       },
       { atomic: false, ...(signal ? { signal } : {}) },
     );

@@ -22,6 +22,13 @@ class RecordingHelm implements HelmPort {
   async uninstall(): Promise<void> {
     this.calls.push('uninstall');
   }
+  /** What `helm test` answers; an Error: it could not run. */
+  testRun: { passed: boolean; output: string } | Error = { passed: true, output: 'Phase: Succeeded' };
+  async test(): Promise<{ passed: boolean; output: string }> {
+    this.calls.push('test');
+    if (this.testRun instanceof Error) throw this.testRun;
+    return this.testRun;
+  }
   async list(): Promise<[]> {
     return [];
   }
@@ -93,6 +100,40 @@ describe('OperationRunner', () => {
     helm.failApply = new HelmError('helm upgrade failed: context deadline exceeded', undefined, true);
     const outcome = await new OperationRunner(helm, OPTIONS).run({ type: 'InstallRequested', data: { ...base, revision: 1, chartVersion: '1.0.0', values: {}, atomic: true, autoRollback: false } });
     expect(outcome).toEqual({ releaseId: 'web', operationId: 'op', outcome: 'FAILED', error: 'helm upgrade failed: context deadline exceeded', purged: true });
+  });
+
+  describe('verification: helm test after a success, as the release policy says', () => {
+    const tested = (test: object): OperationRequested => ({ type: 'UpgradeRequested', data: { ...base, revision: 2, chartVersion: '1.1.0', values: {}, test: { enable: true, ...test } } });
+
+    it('records passing tests; failing tests fail the revision with TESTS_FAILED and the output, keeping its Helm revision', async () => {
+      const helm = new RecordingHelm();
+      expect(await new OperationRunner(helm, OPTIONS).run(tested({}))).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 9, tests: { result: 'PASSED' } });
+      expect(helm.calls.filter((c) => c !== 'history')).toEqual(['apply 1.1.0 atomic=false digest=-', 'test']);
+      helm.testRun = { passed: false, output: 'helm test failed: pod web-test failed' };
+      expect(await new OperationRunner(helm, OPTIONS).run(tested({}))).toEqual({
+        releaseId: 'web', operationId: 'op', outcome: 'FAILED', helmRevision: 9, chartDigest: 'sha256:new', tests: { result: 'FAILED' }, error: 'TESTS_FAILED: helm test failed: pod web-test failed',
+      });
+    });
+
+    it('keeps the success when the policy ignores failures, and fails when the tests could not run at all', async () => {
+      const helm = new RecordingHelm();
+      helm.testRun = { passed: false, output: 'pod web-test failed' };
+      expect(await new OperationRunner(helm, OPTIONS).run(tested({ ignoreFailures: true }))).toMatchObject({ outcome: 'SUCCEEDED', tests: { result: 'FAILED', ignored: true }, error: 'TESTS_FAILED: pod web-test failed' });
+      helm.testRun = new Error('aborted (executor shutting down)');
+      expect(await new OperationRunner(helm, OPTIONS).run(tested({ ignoreFailures: true }))).toMatchObject({ outcome: 'FAILED', error: expect.stringMatching(/^TESTS_NOT_RUN: aborted/) });
+    });
+
+    it('tests a redelivered operation found done in Helm, and runs no test without a policy or after a failure', async () => {
+      const helm = new RecordingHelm();
+      helm.history_ = [{ revision: 2, status: 'deployed', chart: 'web-1.1.0', description: operationMarker('op') }];
+      expect(await new OperationRunner(helm, OPTIONS).run(tested({}))).toMatchObject({ outcome: 'SUCCEEDED', helmRevision: 2, tests: { result: 'PASSED' } });
+      expect(helm.calls).toEqual(['history', 'test']);
+      const quiet = new RecordingHelm();
+      await new OperationRunner(quiet, OPTIONS).run({ type: 'UpgradeRequested', data: { ...base, revision: 2, chartVersion: '1.1.0', values: {} } });
+      quiet.failApply = new HelmError('helm upgrade failed');
+      await new OperationRunner(quiet, OPTIONS).run(tested({}));
+      expect(quiet.calls).not.toContain('test');
+    });
   });
 
   describe('before running, what Helm already holds', () => {

@@ -75,6 +75,9 @@ describe('contracts', () => {
       ['an unknown field', { ...valid, data: { releaseId: 'web', targetRevision: 1, rm: '-rf' } }, /rm/],
       ['a release id that is not a DNS label', { ...valid, subject: 'Web_1', data: { releaseId: 'Web_1', targetRevision: 1 } }, /DNS label/],
       ['a subject that disagrees with the data', { ...valid, subject: 'other' }, /subject and key/],
+      ['an unknown Helm flag', { ...valid, data: { releaseId: 'web', targetRevision: 1, options: { postRenderer: '/bin/sh' } } }, /postRenderer/],
+      ['a Helm flag that is not a boolean', { ...valid, data: { releaseId: 'web', targetRevision: 1, options: { noHooks: '--post-renderer=x' } } }, /noHooks/],
+      ['waitForJobs without wait', { ...valid, data: { releaseId: 'web', targetRevision: 1, options: { wait: false, waitForJobs: true } } }, /waitForJobs needs wait/],
     ])('%s', (_name, message, reason) => {
       const result = parseCommand(typeof message === 'string' ? message : JSON.stringify(message), 'web');
       expect(result.ok).toBe(false);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { checkValues } from './bounds';
 import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson, ParseOptions } from './commands';
 import { describeIssues } from './issues';
-import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, ReleaseIdSchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
+import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, OperationOptionsSchema, ReleaseIdSchema, TestPolicySchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -74,6 +74,9 @@ const DesiredRevisionSchema = OperationRequestSchema.extend({
   chartVersion: ChartVersionSchema,
   values: ValuesSchema,
   atomic: z.boolean(),
+  // The executor turns these into Helm's flags and a `helm test`: checked as strictly as a command's.
+  options: OperationOptionsSchema.optional(),
+  test: TestPolicySchema.optional(),
 });
 
 /**

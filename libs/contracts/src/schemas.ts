@@ -49,6 +49,26 @@ export const ChartVersionSchema = z
 const reason = z.string().max(1024).optional();
 const timeoutSeconds = z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional();
 
+/** Helm's flags for an install, upgrade or rollback (see OperationOptions in the domain). */
+export const OperationOptionsSchema = z
+  .strictObject({
+    wait: z.boolean().optional(),
+    waitForJobs: z.boolean().optional(),
+    noHooks: z.boolean().optional(),
+    cleanupOnFail: z.boolean().optional(),
+    force: z.boolean().optional(),
+  })
+  .refine((o) => !(o.waitForJobs && o.wait === false), { message: 'waitForJobs needs wait: Helm waits for Jobs only while it waits', path: ['waitForJobs'] });
+
+/** A release's verification policy: `helm test` after every successful operation. */
+export const TestPolicySchema = z.strictObject({
+  enable: z.boolean(),
+  timeoutSeconds,
+  ignoreFailures: z.boolean().optional(),
+});
+const options = OperationOptionsSchema.optional();
+const test = TestPolicySchema.optional();
+
 export const InstallDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   name: ReleaseIdSchema.optional(),
@@ -60,6 +80,8 @@ export const InstallDataSchema = z.strictObject({
   autoRollback: z.boolean().optional(),
   adopt: z.boolean().optional(),
   drift: z.enum(['record', 'correct']).optional(),
+  test,
+  options,
   timeoutSeconds,
   reason,
 });
@@ -70,6 +92,8 @@ export const UpgradeDataSchema = z.strictObject({
   values: ValuesSchema.optional(),
   atomic: z.boolean().optional(),
   force: z.boolean().optional(),
+  test,
+  options,
   timeoutSeconds,
   reason,
 });
@@ -82,6 +106,7 @@ export const TargetRevisionSchema = z
 export const RollbackDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   targetRevision: TargetRevisionSchema,
+  options,
   timeoutSeconds,
   reason,
 });
@@ -90,6 +115,7 @@ export const RollbackLastSuccessfulDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
   causedByRevision: z.number().int().min(1).optional(),
+  options,
   timeoutSeconds,
   reason,
 });
@@ -131,6 +157,7 @@ export const OperationResultDataSchema = z.strictObject({
     .optional(),
   imported: helmRevisions.optional(),
   external: helmRevisions.optional(),
+  tests: z.strictObject({ result: z.enum(['PASSED', 'FAILED']), ignored: z.literal(true).optional() }).optional(),
 });
 
 export const RecordDriftCheckDataSchema = z.strictObject({

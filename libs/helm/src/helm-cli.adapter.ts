@@ -3,10 +3,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Values } from '@app/domain';
+import type { OperationOptions, Values } from '@app/domain';
 import { describeRevision, markRevision, releaseStaleLock } from './helm-storage';
-import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmListedRelease, HelmPort, operationMarker } from './helm.port';
+import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmListedRelease, HelmPort, operationMarker, TestRun } from './helm.port';
 import { KubeApi, kubeAuth } from './kube-api';
+import { describeNotReady } from './not-ready';
 
 export interface HelmCliOptions {
   /** Path of the helm binary. */
@@ -35,6 +36,18 @@ interface RunResult {
 const MAX_ERROR = 4_000;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,249}$/;
+
+/**
+ * Helm's flags for an operation, from the recorded options only (booleans, never text): `--wait` unless
+ * it is turned off, which is the service's default, and each other flag when asked for.
+ */
+export const operationFlags = (options: OperationOptions = {}): string[] => [
+  ...(options.wait === false ? [] : ['--wait']),
+  ...(options.waitForJobs && options.wait !== false ? ['--wait-for-jobs'] : []),
+  ...(options.noHooks ? ['--no-hooks'] : []),
+  ...(options.cleanupOnFail ? ['--cleanup-on-fail'] : []),
+  ...(options.force ? ['--force'] : []),
+];
 
 /**
  * Release names and namespaces are checked again here, whatever the caller validated: they become helm
@@ -76,7 +89,7 @@ export class HelmCliAdapter implements HelmPort {
             'upgrade', '--install',
             '--namespace', checkedName(desired.namespace), '--create-namespace',
             '--values', valuesFile,
-            '--wait', '--timeout', `${desired.timeoutSeconds}s`,
+            ...operationFlags(desired.options), '--timeout', `${desired.timeoutSeconds}s`,
             ...(atomic ? ['--atomic'] : []),
             ...(desired.operationId ? ['--description', operationMarker(desired.operationId)] : []),
             '--output', 'json',
@@ -85,8 +98,8 @@ export class HelmCliAdapter implements HelmPort {
           { signal, timeoutMs: (desired.timeoutSeconds + 30) * 1000 },
         ));
       } catch (error) {
-        const message = (error as Error).message;
         const purged = atomic && !(await this.exists(desired.name, desired.namespace));
+        const message = purged ? (error as Error).message : await this.withReasons((error as Error).message, desired.name, desired.namespace);
         const failed = purged ? undefined : await this.latestRevision(desired.name, desired.namespace);
         await this.markFailed(desired.name, desired.namespace, failed, desired.helmRevisionBefore, desired.operationId);
         throw new HelmError(message, failed, purged);
@@ -107,17 +120,17 @@ export class HelmCliAdapter implements HelmPort {
     namespace: string,
     helmRevision: number,
     timeoutSeconds: number,
-    { signal, operationId, helmRevisionBefore }: { signal?: AbortSignal; operationId?: string; helmRevisionBefore?: number } = {},
+    { signal, operationId, helmRevisionBefore, flags }: { signal?: AbortSignal; operationId?: string; helmRevisionBefore?: number; flags?: OperationOptions } = {},
   ): Promise<number> {
     try {
-      await this.run(['rollback', '--namespace', checkedName(namespace), '--wait', '--timeout', `${timeoutSeconds}s`, '--', checkedName(name), String(helmRevision)], {
+      await this.run(['rollback', '--namespace', checkedName(namespace), ...operationFlags(flags), '--timeout', `${timeoutSeconds}s`, '--', checkedName(name), String(helmRevision)], {
         signal,
         timeoutMs: (timeoutSeconds + 30) * 1000,
       });
     } catch (error) {
       const failed = await this.latestRevision(name, namespace);
       await this.markFailed(name, namespace, failed, helmRevisionBefore, operationId);
-      throw new HelmError((error as Error).message, failed);
+      throw new HelmError(await this.withReasons((error as Error).message, name, namespace), failed);
     }
     const revision = (await this.latestRevision(name, namespace))!;
     if (operationId) {
@@ -125,6 +138,24 @@ export class HelmCliAdapter implements HelmPort {
       await this.storage().then((kube) => describeRevision(kube, checkedName(namespace), checkedName(name), revision, operationMarker(operationId))).catch(() => false);
     }
     return revision;
+  }
+
+  /**
+   * Without --logs: a test pod's logs are the application's output and may hold what values hold; the
+   * phases Helm prints say which test failed, and the pods stay in the cluster for whoever may read them.
+   */
+  async test(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<TestRun> {
+    try {
+      const { stdout } = await this.run(['test', '--namespace', checkedName(namespace), '--timeout', `${timeoutSeconds}s`, '--', checkedName(name)], {
+        signal,
+        timeoutMs: (timeoutSeconds + 30) * 1000,
+      });
+      return { passed: true, output: stdout.slice(0, MAX_ERROR) };
+    } catch (error) {
+      // An aborted or unstartable test is not a verdict on the release: the caller reports it as an error.
+      if (signal?.aborted || /release: not found/.test((error as Error).message)) throw error;
+      return { passed: false, output: (error as Error).message.slice(0, MAX_ERROR) };
+    }
   }
 
   async uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
@@ -183,6 +214,21 @@ export class HelmCliAdapter implements HelmPort {
     await this.storage()
       .then((kube) => markRevision(kube, checkedName(namespace), checkedName(name), failed, operationMarker(operationId)))
       .catch(() => false);
+  }
+
+  /**
+   * Helm's error for a wait that timed out says only that; Kubernetes knows why (a Deployment without
+   * minimum availability, a pod in CrashLoopBackOff or Pending): its words are added, bounded. Best effort.
+   */
+  private async withReasons(message: string, name: string, namespace: string): Promise<string> {
+    if (!/timed out|deadline exceeded/i.test(message)) return message;
+    try {
+      const { stdout } = await this.run(['get', 'manifest', '--namespace', checkedName(namespace), '--', checkedName(name)]);
+      const why = await describeNotReady(await this.storage(), namespace, stdout);
+      return why ? `${message}; not ready: ${why}`.slice(0, MAX_ERROR) : message;
+    } catch {
+      return message;
+    }
   }
 
   /** The Kubernetes API, for the writes the helm CLI cannot make (releasing a lock, a rollback's description). */

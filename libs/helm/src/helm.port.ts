@@ -1,4 +1,4 @@
-import type { ChartRef, Values } from '@app/domain';
+import type { ChartRef, OperationOptions, Values } from '@app/domain';
 
 /** The desired state of a release, as the executor applies it. */
 export interface DesiredRelease {
@@ -14,6 +14,14 @@ export interface DesiredRelease {
   timeoutSeconds: number;
   /** The operation this apply is, written into the Helm revision's description (operationMarker). */
   operationId?: string;
+  /** Helm's flags for the operation; absent: --wait and nothing else. */
+  options?: OperationOptions;
+}
+
+/** What `helm test` said: passed or not, and its output (the test pods' phases, bounded). */
+export interface TestRun {
+  passed: boolean;
+  output: string;
 }
 
 /**
@@ -73,7 +81,15 @@ export interface HelmPort {
   /** `helm upgrade --install` of exactly this chart version and values (install when absent). */
   apply(desired: DesiredRelease, options: { atomic: boolean; signal?: AbortSignal }): Promise<AppliedRelease>;
   /** `helm rollback NAME H`: Helm restores the stored manifest of its revision H. */
-  rollback(name: string, namespace: string, helmRevision: number, timeoutSeconds: number, options?: { signal?: AbortSignal; operationId?: string; helmRevisionBefore?: number }): Promise<number>;
+  rollback(
+    name: string,
+    namespace: string,
+    helmRevision: number,
+    timeoutSeconds: number,
+    options?: { signal?: AbortSignal; operationId?: string; helmRevisionBefore?: number; flags?: OperationOptions },
+  ): Promise<number>;
+  /** `helm test`: runs the chart's test hooks against the deployed release; a failing test is a result, not an error. */
+  test(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<TestRun>;
   /** `helm uninstall --keep-history`. */
   uninstall(name: string, namespace: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   history(name: string, namespace: string): Promise<HelmHistoryEntry[]>;

@@ -54,10 +54,21 @@ describe('the simulated cluster: real controllers, one kwok node', () => {
     expect(failed).toMatchObject({ stderr: expect.stringMatching(/tested-test failed|pod .*failed/) });
   });
 
+  it('the adapter reports helm test as a verdict: passed, or failed with Helm\'s words', async () => {
+    await apply('verdict', '1.5.0');
+    expect(await helm.test('verdict', namespace, 60)).toEqual({ passed: true, output: expect.stringMatching(/verdict-test/) });
+    await apply('verdict', '1.7.0');
+    expect(await helm.test('verdict', namespace, 60)).toEqual({ passed: false, output: expect.stringMatching(/^helm test failed: .*verdict-test/s) });
+    // No verdict on a release that is not there: an error, not a failed test.
+    await expect(helm.test('absent', namespace, 10)).rejects.toThrow(/not found/);
+  });
+
   it('fails by --wait timeout when the pods crash, and they show CrashLoopBackOff', async () => {
     const error = await apply('crashes', '1.6.0', 8).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HelmError);
     expect((error as HelmError).message).toMatch(/timed out|deadline exceeded/i);
+    // Kubernetes' reason, which Helm's timeout does not give.
+    expect((error as HelmError).message).toMatch(/not ready: Deployment crashes-web \(0\/2 ready\): .*CrashLoopBackOff/);
     const crashed = await pods('crashes');
     expect(crashed.length).toBeGreaterThan(0);
     expect(crashed.every((p) => p.status.containerStatuses?.[0].state.waiting?.reason === 'CrashLoopBackOff' && !p.status.containerStatuses[0].ready)).toBe(true);
@@ -67,6 +78,7 @@ describe('the simulated cluster: real controllers, one kwok node', () => {
     const error = await apply('stuck', '1.3.0', 5).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HelmError);
     expect((error as HelmError).message).toMatch(/timed out|deadline exceeded/i);
+    expect((error as HelmError).message).toMatch(/not ready: Deployment stuck-never-ready \(0\/1 ready\): Available MinimumReplicasUnavailable.*pod stuck-never-ready-\S+: Pending/);
     const stuck = (await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent('hrs.test/never-ready=true')}`)).body.items as Array<{ status: { phase: string } }>;
     expect(stuck.length).toBeGreaterThan(0);
     expect(stuck.every((p) => p.status.phase === 'Pending')).toBe(true);

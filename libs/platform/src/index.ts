@@ -11,3 +11,4 @@ export * from './repositories';
 export * from './public.decorator';
 export * from './repository-credentials';
 export * from './periodic';
+export type { ReadinessCheck } from './health.controller';

@@ -10,3 +10,5 @@ export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 export const VALUES_CIPHER = Symbol('VALUES_CIPHER');
 /** Route metadata: the route needs no token (probes, the metrics scrape). Every other route does. */
 export const IS_PUBLIC = 'helm-rollback-service:public';
+/** Checks an app adds to its readiness (ReadinessCheck[]), beside Kafka and MongoDB. */
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');

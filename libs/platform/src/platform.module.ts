@@ -6,7 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { ValuesCipher } from '@app/contracts';
 import { AppConfig, loadConfig } from './config';
-import { HealthController } from './health.controller';
+import { HealthController, ReadinessCheck } from './health.controller';
 import { createKafka, createProducer } from './kafka';
 import { createLogger, httpLoggerParams } from './logging';
 import { createMetricsRegistry, MetricsController } from './metrics';
@@ -21,6 +21,7 @@ import {
   METRICS_REGISTRY,
   VALUES_CIPHER,
   MONGO_CONNECTION,
+  READINESS_CHECKS,
 } from './platform.constants';
 
 export interface PlatformOptions {
@@ -29,6 +30,8 @@ export interface PlatformOptions {
   mongo?: boolean;
   /** Config to use instead of process.env (tests start apps in-process with their own). */
   config?: AppConfig;
+  /** The app's own readiness checks, beside Kafka's and MongoDB's. */
+  readiness?: (config: AppConfig) => ReadinessCheck[];
 }
 
 /** Closes what the platform opened, after Nest has stopped the app's own consumers and servers. */
@@ -58,6 +61,7 @@ export class PlatformModule {
       { provide: VALUES_CIPHER, useValue: ValuesCipher.fromBase64(config.VALUES_ENCRYPTION_KEY) ?? null },
       { provide: LOGGER, useValue: logger },
       { provide: METRICS_REGISTRY, useValue: createMetricsRegistry(options.app) },
+      { provide: READINESS_CHECKS, useValue: options.readiness?.(config) ?? [] },
       PlatformShutdown,
     ];
     if (options.kafka !== false) {

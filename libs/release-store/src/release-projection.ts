@@ -1,4 +1,4 @@
-import type { ChartRef, DriftPolicy, ReleaseEvent, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger } from '@app/domain';
+import type { ChartRef, DriftPolicy, OperationOptions, ReleaseEvent, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger, TestPolicy, TestResult } from '@app/domain';
 import { changeOf } from '@app/domain';
 import type { Commit } from '@app/event-store';
 
@@ -18,6 +18,8 @@ export interface ReleaseView {
   autoRollback: boolean;
   /** What is done about Helm revisions made outside the service (absent in views written before it: record). */
   drift?: DriftPolicy;
+  /** The verification policy (`helm test` after each operation); absent: none. */
+  test?: TestPolicy;
   /**
    * False from drift found (an EXTERNAL revision is the newest) until the service deploys a revision of
    * its own; absent in views written before drift was checked: true.
@@ -65,6 +67,9 @@ export interface RevisionView {
   warnings: string[];
   remediation: string | null;
   reportedFailure: string | null;
+  /** Helm's flags the operation ran with (absent in views written before they were recorded: none). */
+  options?: OperationOptions | null;
+  tests?: TestResult | null;
 }
 
 /**
@@ -126,6 +131,8 @@ const revisionView = (releaseId: string, r: Revision, seal: (text: string) => st
   warnings: r.warnings,
   remediation: r.remediation ?? null,
   reportedFailure: r.reportedFailure ?? null,
+  options: r.options ?? null,
+  tests: r.tests ?? null,
 });
 
 /**
@@ -179,6 +186,11 @@ const projectEvent = (
   if (added && 'name' in event.data) {
     next = { ...next, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
     if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback, drift: event.data.drift ?? 'record', inSync: true };
+    // As the aggregate keeps it: set by an install, carried (or changed) by each upgrade.
+    if (event.type === 'InstallRequested' || event.type === 'UpgradeRequested') {
+      const { test: _previous, ...rest } = next;
+      next = event.data.test ? { ...rest, test: event.data.test } : rest;
+    }
   }
   if (moves) next = { ...next, currentRevision: moves.movedTo };
   else if (newestRecorded) next = { ...next, currentRevision: newestRecorded.revision, inSync: event.type !== 'DriftDetected' };
@@ -192,6 +204,6 @@ const projectEvent = (
     ...(chart !== undefined ? { chart } : {}),
     ...(pending !== undefined ? { pendingOperationId: pending?.operationId ?? null, pendingDeadline: pending?.deadline ?? null } : {}),
     ...(lastError !== undefined ? { lastError: lastError === null ? null : seal(lastError) } : {}),
-    ...(changed?.change.status === 'DEPLOYED' ? { lastSuccessfulRevision: Math.max(next.lastSuccessfulRevision ?? 0, changed.revision) } : {}),
+    ...(changed?.change.status === 'DEPLOYED' && changed.change.tests?.result !== 'FAILED' ? { lastSuccessfulRevision: Math.max(next.lastSuccessfulRevision ?? 0, changed.revision) } : {}),
   };
 };

@@ -44,6 +44,7 @@ export class ReleaseReadModel {
         chart: { _id: false, name: String, repository: String },
         autoRollback: Boolean,
         drift: String,
+        test: { _id: false, enable: Boolean, timeoutSeconds: Number, ignoreFailures: Boolean },
         inSync: Boolean,
         knownHelmRevision: Number,
         status: String,
@@ -82,6 +83,8 @@ export class ReleaseReadModel {
         warnings: [String],
         remediation: String,
         reportedFailure: String,
+        options: { _id: false, wait: Boolean, waitForJobs: Boolean, noHooks: Boolean, cleanupOnFail: Boolean, force: Boolean },
+        tests: { _id: false, result: String, ignored: Boolean },
       },
       { versionKey: false, collection: `${prefix}revisions` },
     );

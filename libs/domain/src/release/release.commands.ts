@@ -1,16 +1,22 @@
 /** The commands of the release aggregate: what people, pipelines and the system may ask of a release. */
-import { ChartRef, DriftPolicy, HelmMadeRevision, ReleasedLock, Trigger, Values } from './release.events';
+import { ChartRef, DriftPolicy, HelmMadeRevision, OperationOptions, ReleasedLock, TestPolicy, TestResult, Trigger, Values } from './release.events';
 
 /** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
 export const DEADLINE_GRACE_SECONDS = 60;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The longest an operation may be given to run. */
 export const MAX_TIMEOUT_SECONDS = 3600;
+/** How long `helm test` may run when the release's test policy does not say. */
+export const DEFAULT_TEST_TIMEOUT_SECONDS = 300;
+/** How long the tests of `policy` may run after an operation: none when it runs none. */
+export const testSeconds = (policy: TestPolicy | undefined): number => (policy?.enable ? (policy.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS) : 0);
 
 export interface Requested {
   releaseId: string;
   reason?: string;
   timeoutSeconds?: number;
+  /** Helm's flags for the operation (install, upgrade, rollback). */
+  options?: OperationOptions;
 }
 
 export type InstallRelease = {
@@ -27,12 +33,17 @@ export type InstallRelease = {
     adopt?: boolean;
     /** What to do about Helm revisions made outside the service later (default record). */
     drift?: DriftPolicy;
+    /** Verification after every successful operation (default: none). */
+    test?: TestPolicy;
   };
 };
 export type UpgradeRelease = {
   type: 'UpgradeRelease';
-  /** `force`: apply a configuration that failed before (quarantined) anyway. */
-  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean; force?: boolean };
+  /**
+   * `force`: apply a configuration that failed before (quarantined) anyway (Helm's --force is
+   * `options.force`). `test`: the release's verification policy from this upgrade on.
+   */
+  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean; force?: boolean; test?: TestPolicy };
 };
 export type RollbackRelease = {
   type: 'RollbackRelease';
@@ -66,6 +77,8 @@ export type RecordOperationResult = {
     imported?: HelmMadeRevision[];
     /** Helm revisions made outside the service since the newest its history knows of, found before running. */
     external?: HelmMadeRevision[];
+    /** What `helm test` said after the operation, when the release's policy ran it. */
+    tests?: TestResult;
   };
 };
 /**

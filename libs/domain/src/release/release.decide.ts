@@ -7,7 +7,7 @@ import { assertNever, Decider } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
 import { ReleaseEvent } from './release.events';
 import { evolve, ExistingRelease, heldRevision, initialState, newestRevisionWhere, ReleaseState, Revision, revisionNumbers } from './release';
-import { isQuarantined, lastSuccessfulRevision, latestRevision } from './release.history';
+import { isQuarantined, lastSuccessfulRevision, latestRevision, succeeded } from './release.history';
 import { InstallRelease, ReleaseCommand, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
 import { recordDriftCheck } from './release.drift';
@@ -61,7 +61,7 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
         ...(data.adopt ? { adopt: true } : {}),
         ...(data.drift ? { drift: data.drift } : {}),
         ...(state.status !== 'NONE' && knownHelmRevision(state) !== undefined ? { knownHelmRevision: knownHelmRevision(state) } : {}),
-        ...operationRequest(data, metadata),
+        ...operationRequest(data, metadata, 'MANUAL', { test: data.test, options: data.options }),
       },
     },
   ];
@@ -95,7 +95,7 @@ const upgrade: Decision<UpgradeRelease> = ({ data }, state, metadata) => {
         chartVersion,
         values,
         atomic: data.atomic ?? false,
-        ...operationRequest(data, metadata),
+        ...operationRequest(data, metadata, 'MANUAL', { test: data.test ?? release.test, options: data.options }),
         ...(isQuarantined(release, chartVersion, values)
           ? { warnings: [`Chart ${chartVersion} with these values failed before (quarantined); applied because force was set`] }
           : {}),
@@ -167,7 +167,7 @@ const rollbackToLastSuccessful: Decision<RollbackToLastSuccessful> = ({ data }, 
     // Automation never re-applies a configuration that failed, even one that deployed once before.
     const target = newestRevisionWhere(
       release,
-      (r) => r.status === 'DEPLOYED' && !isQuarantined(release, r.chartVersion, r.values),
+      (r) => succeeded(r) && !isQuarantined(release, r.chartVersion, r.values),
       'the last successful revision outside quarantine',
     );
     if (!target) {

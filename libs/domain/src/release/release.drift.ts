@@ -6,7 +6,7 @@
 import { CommandMetadata } from '../core/decider';
 import { DriftPolicy, HelmMadeRevision, RecordedHelmRevision, ReleaseEvent } from './release.events';
 import { evolve, ExistingRelease, newestRevisionWhere, Revision } from './release';
-import { isQuarantined } from './release.history';
+import { isQuarantined, succeeded } from './release.history';
 import { RecordDriftCheck } from './release.commands';
 import { Decision, knownHelmRevision, nextRevision, requireRelease, rollbackTo } from './release.rules';
 
@@ -54,7 +54,7 @@ const correctionsInARow = (release: ExistingRelease): number => {
 const desiredRevision = (release: ExistingRelease): Revision | undefined =>
   newestRevisionWhere(
     release,
-    (r) => r.operation !== 'EXTERNAL' && r.status === 'DEPLOYED' && !isQuarantined(release, r.chartVersion, r.values),
+    (r) => r.operation !== 'EXTERNAL' && succeeded(r) && !isQuarantined(release, r.chartVersion, r.values),
     'the newest deployed revision made by the service',
   );
 

@@ -25,6 +25,38 @@ export type Trigger = 'MANUAL' | 'AUTOMATIC';
 export type RevisionTrigger = Trigger | 'EXTERNAL';
 /** What the service does about a Helm revision made outside it: record it, or record it and restore the recorded desired state. */
 export type DriftPolicy = 'record' | 'correct';
+
+/**
+ * Helm's flags for one install, upgrade or rollback, recorded on its revision: a rollback to the revision
+ * applies them again unless it names its own. Absent: Helm's default (`wait` is the service's default, true).
+ */
+export interface OperationOptions {
+  /** `--wait` (default true): the operation succeeds once its resources are ready. */
+  wait?: boolean;
+  /** `--wait-for-jobs`: also wait for the release's Jobs to complete (needs `wait`). */
+  waitForJobs?: boolean;
+  /** `--no-hooks`: skip the chart's hooks (pre-upgrade, pre-rollback, ...). */
+  noHooks?: boolean;
+  /** `--cleanup-on-fail`: delete the resources a failed upgrade or rollback created. */
+  cleanupOnFail?: boolean;
+  /** Helm's `--force`: replace resources that cannot be patched (not the quarantine override of an upgrade). */
+  force?: boolean;
+}
+
+/** Post-deploy verification of a release: `helm test` after every successful install, upgrade and rollback. */
+export interface TestPolicy {
+  enable: boolean;
+  /** How long `helm test` may run (default DEFAULT_TEST_TIMEOUT_SECONDS). */
+  timeoutSeconds?: number;
+  /** A failed test leaves the revision DEPLOYED, with the failure recorded, instead of failing it. */
+  ignoreFailures?: boolean;
+}
+
+/** What `helm test` said about a revision; `ignored`: it failed and the policy keeps the revision DEPLOYED. */
+export interface TestResult {
+  result: 'PASSED' | 'FAILED';
+  ignored?: true;
+}
 export type RevisionStatus = 'PENDING_INSTALL' | 'PENDING_UPGRADE' | 'PENDING_ROLLBACK' | 'DEPLOYED' | 'FAILED';
 export type ReleaseStatus = RevisionStatus | 'PENDING_UNINSTALL' | 'UNINSTALLED';
 export type OperationKind = Operation | 'UNINSTALL';
@@ -56,6 +88,10 @@ export interface DesiredRevision extends OperationRequest {
   atomic: boolean;
   /** The newest Helm revision the history knows of: newer ones the service did not make are drift. */
   knownHelmRevision?: number;
+  /** Helm's flags for this operation (see OperationOptions); absent: the defaults. */
+  options?: OperationOptions;
+  /** The release's verification policy when the operation was asked for: the executor runs `helm test` after it. */
+  test?: TestPolicy;
 }
 
 // ---------------------------------------------------------------------------------------------- events
@@ -155,6 +191,10 @@ export type RevisionDeployed = {
     operationId: string;
     helmRevision?: number;
     chartDigest?: string;
+    /** What the release's tests said, when its policy ran them. */
+    tests?: TestResult;
+    /** Tests that failed and were ignored by policy: their output. */
+    error?: string;
     completedAt: string;
   };
 };
@@ -171,6 +211,8 @@ export type RevisionFailed = {
     helmRevision?: number;
     /** A failed upgrade that policy says to undo (atomic upgrade or autoRollback release). */
     remediate: boolean;
+    /** The revision deployed but its tests failed (error: TESTS_FAILED and their output). */
+    tests?: TestResult;
     completedAt: string;
   };
 };

@@ -10,9 +10,12 @@ export const isQuarantined = (state: ExistingRelease, chartVersion: string, valu
 export const latestRevision = (state: ExistingRelease): Revision | undefined =>
   state.revisions[state.revisions.length - 1];
 
-/** The highest revision that deployed successfully: the safe rollback target. */
+/** Whether a revision deployed and its tests, if any ran, did not fail (an ignored failure still counts). */
+export const succeeded = (r: Revision): boolean => r.status === 'DEPLOYED' && r.tests?.result !== 'FAILED';
+
+/** The highest revision that deployed successfully (and passed its tests): the safe rollback target. */
 export const lastSuccessfulRevision = (state: ExistingRelease): Revision | undefined =>
-  newestRevisionWhere(state, (r) => r.status === 'DEPLOYED', 'the last successful revision');
+  newestRevisionWhere(state, succeeded, 'the last successful revision');
 
 /**
  * How many revisions a compacted release state holds at least. Helm itself keeps 10 by default

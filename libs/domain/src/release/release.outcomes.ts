@@ -61,6 +61,7 @@ const failed = (
   purged: boolean,
   helmRevision?: number,
   notRun = false,
+  tests?: RecordOperationResult['data']['tests'],
 ): ReleaseEvent[] => {
   const pending = release.pending!;
   if (pending.kind === 'UNINSTALL') {
@@ -87,6 +88,7 @@ const failed = (
         // release): nothing is rolled back on it; a late success corrects the record instead.
         remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback) && !notRun && !timedOut,
         ...(helmRevision !== undefined ? { helmRevision } : {}),
+        ...(tests ? { tests } : {}),
         completedAt: now,
       },
     },
@@ -132,7 +134,7 @@ export const recordOperationResult: Decision<RecordOperationResult> = ({ data },
 const outcomeEvents = (release: ExistingRelease, data: RecordOperationResult['data'], now: string): ReleaseEvent[] => {
   const pending = release.pending!;
   if (data.outcome === 'FAILED') {
-    return failed(release, data.error ?? 'operation failed', false, now, data.purged ?? false, data.helmRevision, data.notRun ?? false);
+    return failed(release, data.error ?? 'operation failed', false, now, data.purged ?? false, data.helmRevision, data.notRun ?? false, data.tests);
   }
   if (pending.kind === 'UNINSTALL') {
     return [
@@ -156,6 +158,9 @@ const outcomeEvents = (release: ExistingRelease, data: RecordOperationResult['da
         operationId: pending.operationId,
         ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
         ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+        ...(data.tests ? { tests: data.tests } : {}),
+        // Tests that failed and were ignored by policy: their output is kept as the revision's error.
+        ...(data.tests?.result === 'FAILED' && data.error !== undefined ? { error: data.error } : {}),
         completedAt: now,
       },
     },

@@ -1,9 +1,9 @@
 /** The preconditions and building blocks every decision of the release aggregate shares. */
 import { CommandMetadata } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
-import { OperationRequest, ReleaseEvent, Trigger } from './release.events';
+import { OperationOptions, OperationRequest, ReleaseEvent, TestPolicy, Trigger } from './release.events';
 import { ExistingRelease, ReleaseState, Revision, revisionNumbers } from './release';
-import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Requested } from './release.commands';
+import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Requested, testSeconds } from './release.commands';
 
 /** A decision on one kind of command: the events it leads to, or a DomainError. */
 export type Decision<Command extends ReleaseCommand> = (command: Command, state: ReleaseState, metadata: ReleaseCommandMetadata) => ReleaseEvent[];
@@ -53,14 +53,21 @@ export const requireInstalled = (release: ExistingRelease): void => {
   }
 };
 
+/**
+ * Who asked, why and until when; with `helm` (an install, upgrade or rollback) also Helm's flags and the
+ * test policy it runs under, whose tests the deadline leaves time for.
+ */
 export const operationRequest = (
   command: Requested,
   metadata: CommandMetadata,
   trigger: Trigger = 'MANUAL',
-): OperationRequest => {
+  helm: { test?: TestPolicy; options?: OperationOptions } = {},
+): OperationRequest & { test?: TestPolicy; options?: OperationOptions } => {
   const timeoutSeconds = command.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const deadline = new Date(Date.parse(metadata.now) + (timeoutSeconds + DEADLINE_GRACE_SECONDS) * 1000);
+  const deadline = new Date(Date.parse(metadata.now) + (timeoutSeconds + testSeconds(helm.test) + DEADLINE_GRACE_SECONDS) * 1000);
   return {
+    ...(helm.options && Object.keys(helm.options).length ? { options: helm.options } : {}),
+    ...(helm.test?.enable ? { test: helm.test } : {}),
     // The command id is unique and already an idempotency key, so it doubles as the operation id.
     operationId: metadata.commandId,
     requestedBy: metadata.actor,
@@ -123,7 +130,8 @@ export const rollbackTo = (
         ...(target.helmRevision !== undefined ? { targetHelmRevision: target.helmRevision } : {}),
         ...(causedByRevision !== undefined ? { causedByRevision } : {}),
         warnings,
-        ...operationRequest(command, metadata, trigger),
+        // The target's flags again, unless the rollback names its own (flag by flag).
+        ...operationRequest(command, metadata, trigger, { test: release.test, options: { ...target.options, ...command.options } }),
       },
     },
   ];

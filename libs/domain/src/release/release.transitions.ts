@@ -8,7 +8,7 @@ import type { PendingOperation, Revision } from './release';
 import { ChartRef, DesiredRevision, Operation, RecordedHelmRevision, ReleaseEvent, ReleaseStatus, RevisionStatus } from './release.events';
 
 /** The fields of a revision that its outcome, or a later report, changes. */
-export type RevisionChange = Partial<Pick<Revision, 'status' | 'completedAt' | 'error' | 'helmRevision' | 'chartDigest' | 'reportedFailure' | 'remediation'>>;
+export type RevisionChange = Partial<Pick<Revision, 'status' | 'completedAt' | 'error' | 'helmRevision' | 'chartDigest' | 'reportedFailure' | 'remediation' | 'tests'>>;
 
 export interface ReleaseChange {
   /** The release's status after the event; absent: unchanged. */
@@ -81,6 +81,7 @@ const revisionFrom = (data: DesiredRevision, operation: Operation, extra: Partia
   operationId: data.operationId,
   atomic: data.atomic,
   warnings: [],
+  ...(data.options && Object.keys(data.options).length ? { options: data.options } : {}),
   ...extra,
 });
 
@@ -92,6 +93,8 @@ const deployed = (data: Extract<ReleaseEvent, { type: 'RevisionDeployed' }>['dat
     completedAt: data.completedAt,
     ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
     ...(data.chartDigest !== undefined ? { chartDigest: data.chartDigest } : {}),
+    ...(data.tests !== undefined ? { tests: data.tests } : {}),
+    ...(data.error !== undefined ? { error: data.error } : {}),
   },
 });
 
@@ -158,6 +161,7 @@ export const changeOf = (event: ReleaseEvent, chartName?: string): ReleaseChange
             completedAt: data.completedAt,
             error: data.error,
             ...(data.helmRevision !== undefined ? { helmRevision: data.helmRevision } : {}),
+            ...(data.tests !== undefined ? { tests: data.tests } : {}),
           },
         },
       };

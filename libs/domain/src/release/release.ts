@@ -4,7 +4,7 @@
  * release.history.ts. Pure TypeScript: no framework, no I/O, no clock.
  */
 import { NeedsFullHistory } from '../core/decider';
-import { ChartRef, DriftPolicy, OperationKind, ReleaseEvent, ReleaseStatus, RevisionOperation, RevisionStatus, RevisionTrigger, Values, canonicalJson } from './release.events';
+import { ChartRef, DriftPolicy, OperationKind, OperationOptions, ReleaseEvent, ReleaseStatus, RevisionOperation, RevisionStatus, RevisionTrigger, TestPolicy, TestResult, Values, canonicalJson } from './release.events';
 import { changeOf, ReleaseChange } from './release.transitions';
 
 // ----------------------------------------------------------------------------------------------- state
@@ -32,6 +32,10 @@ export interface Revision {
   remediation?: string;
   /** A failure reported by another service after the revision deployed (its status stays DEPLOYED). */
   reportedFailure?: string;
+  /** Helm's flags the operation ran with; a rollback to this revision applies them again. */
+  options?: OperationOptions;
+  /** What `helm test` said after the operation, when the release's policy ran it. */
+  tests?: TestResult;
 }
 
 /** A configuration (chart version + values) that failed: automation never applies it again. */
@@ -62,6 +66,8 @@ export interface ExistingRelease {
   autoRollback: boolean;
   /** What is done about Helm revisions made outside the service; absent: record. */
   drift?: DriftPolicy;
+  /** Verification after each successful operation (set by an install, changed by an upgrade); absent: none. */
+  test?: TestPolicy;
   /**
    * The revisions held, oldest first. Revisions are numbered 1..n without gaps; a compacted state (see
    * compactRelease) holds only the newest of them, and `archivedRevisions` counts the ones left out.
@@ -179,6 +185,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
       chart: data.chart,
       autoRollback: data.autoRollback,
       ...(data.drift ? { drift: data.drift } : {}),
+      ...(data.test ? { test: data.test } : {}),
       revisions: [...(previous?.revisions ?? []), change.added!],
       ...(previous?.archivedRevisions ? { archivedRevisions: previous.archivedRevisions } : {}),
       pending: change.pending!,
@@ -189,6 +196,11 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
   const release = existing(state, event);
   const next = applyChange(release, change);
   switch (event.type) {
+    case 'UpgradeRequested': {
+      // An upgrade carries the release's test policy from then on (its own, or the one it kept).
+      const { test: _previous, ...rest } = next;
+      return event.data.test ? { ...rest, test: event.data.test } : rest;
+    }
     case 'RevisionFailed':
       return { ...next, quarantined: quarantine(release, event.data.revision) };
     case 'UpgradeFailureReported':

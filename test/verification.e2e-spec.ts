@@ -1,0 +1,126 @@
+import { Topics } from '@app/contracts';
+import { ChartRepo, kubeGet, request, Stack, startChartRepo, startStack, testCluster, testConfig, waitFor } from '@app/test-support';
+
+// Post-deploy verification and Helm's operation flags, end to end on the realistic local cluster: the
+// kube-apiserver with its controllers and kwok's simulated node, so Deployments roll out, Jobs and test
+// pods complete, and `helm test` runs for real. Charts: 1.5.0 rolls out and its test passes, 1.7.0's test
+// fails, 1.8.0 has pre-upgrade and pre-rollback hook Jobs, 1.3.0 never gets Ready.
+const OPERATOR = 'operator-token-0123456789';
+
+describe('verification and operation options on a cluster with nodes (e2e)', () => {
+  const { kubeconfig, helmBin, namespace } = testCluster('verify');
+  let repo: ChartRepo;
+  let stack: Stack<'releaseService' | 'executor' | 'remediation' | 'api', 'events'>;
+
+  const http = async (method: string, path: string, body?: unknown) => {
+    const res = await request(stack.apps.api, method, `/api/v1/helm${path}`, { body, token: OPERATOR });
+    return { status: res.status, body: res.text ? JSON.parse(res.text) : null };
+  };
+  const release = async (id: string) => (await http('GET', `/releases/${id}`)).body;
+  const history = async (id: string) => (await http('GET', `/releases/${id}/history`)).body.revisions as Array<Record<string, unknown>>;
+  const settled = (id: string, revision?: number) =>
+    waitFor(async () => {
+      const r = await release(id);
+      return r && !String(r.status).startsWith('PENDING') && (revision === undefined || r.currentRevision >= revision) ? r : null;
+    }, { timeoutMs: 120_000, intervalMs: 300, what: `${id} to settle${revision ? ` at revision ${revision}` : ''}` });
+  const install = (releaseId: string, chartVersion: string, extra: Record<string, unknown> = {}) =>
+    http('POST', '/releases', { releaseId, namespace, chart: { name: 'web', repository: repo.url }, chartVersion, values: { greeting: releaseId }, timeoutSeconds: 60, ...extra });
+  const exists = async (kind: 'deployments' | 'jobs', name: string) =>
+    (await kubeGet(kubeconfig, `/apis/${kind === 'jobs' ? 'batch' : 'apps'}/v1/namespaces/${namespace}/${kind}/${name}`)).status === 200;
+
+  beforeAll(async () => {
+    repo = await startChartRepo(helmBin);
+    stack = await startStack(testConfig({ AUTH_TOKENS: `operator:ops:${OPERATOR}`, REQUEST_TIMEOUT_MS: '20000' }), {
+      apps: { releaseService: 'release-service', executor: 'executor', remediation: 'remediation', api: 'api' },
+      env: { HELM_BIN: helmBin, KUBECONFIG: kubeconfig, HELM_INVENTORY_INTERVAL_SECONDS: '0', DRIFT_CHECK_INTERVAL_SECONDS: '0' },
+      record: { events: [Topics.events] },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    await repo?.stop();
+  });
+
+  it('helm test gates an upgrade: passing -> DEPLOYED, failing -> FAILED TESTS_FAILED, then rolled back under autoRollback', async () => {
+    const id = 'gated';
+    const test = { enable: true, timeoutSeconds: 60 };
+    expect((await install(id, '1.5.0', { test, autoRollback: true })).status).toBe(202);
+    expect(await settled(id)).toMatchObject({ status: 'DEPLOYED', test });
+    // Rolled out for real on the simulated node, not only applied.
+    expect((await kubeGet(kubeconfig, `/apis/apps/v1/namespaces/${namespace}/deployments/${id}-web`)).body.status).toMatchObject({ readyReplicas: 2 });
+
+    expect((await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.7.0' })).status).toBe(202);
+    // The failed tests, then remediation's rollback to revision 1 (whose tests pass again).
+    const after = await settled(id, 3);
+    expect(after).toMatchObject({ status: 'DEPLOYED', currentRevision: 3, lastSuccessfulRevision: 3 });
+    const revisions = await history(id);
+    expect(revisions.map((r) => [r.revision, r.operation, r.chartVersion, r.status, r.trigger, (r.tests as { result?: string } | null)?.result ?? null])).toEqual([
+      [1, 'INSTALL', '1.5.0', 'DEPLOYED', 'MANUAL', 'PASSED'],
+      [2, 'UPGRADE', '1.7.0', 'FAILED', 'MANUAL', 'FAILED'],
+      [3, 'ROLLBACK', '1.5.0', 'DEPLOYED', 'AUTOMATIC', 'PASSED'],
+    ]);
+    expect(revisions[2]).toMatchObject({ rollbackOf: 1, causedByRevision: 2 });
+    // Helm's own words on which test failed; the upgrade itself did reach Helm (revision 2 there).
+    expect(revisions[1]).toMatchObject({ error: expect.stringMatching(/^TESTS_FAILED: .*gated-test/s), helmRevision: 2 });
+  });
+
+  it('ignoreFailures keeps the revision DEPLOYED with a warning, and last-successful skips it', async () => {
+    const id = 'lenient';
+    await install(id, '1.5.0', { test: { enable: true, timeoutSeconds: 60, ignoreFailures: true } });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.7.0' });
+    expect(await settled(id, 2)).toMatchObject({ status: 'DEPLOYED', currentRevision: 2, lastSuccessfulRevision: 1 });
+    const [, upgraded] = await history(id);
+    expect(upgraded).toMatchObject({
+      status: 'DEPLOYED',
+      tests: { result: 'FAILED', ignored: true },
+      error: expect.stringMatching(/^TESTS_FAILED/),
+      warnings: [expect.stringMatching(/helm test failed; the revision stays DEPLOYED/)],
+    });
+    const plan = await http('POST', `/releases/${id}/rollback/last-successful?dryRun=true`, {});
+    expect(plan).toMatchObject({ status: 200, body: { targetRevision: 1, chartVersion: { from: '1.7.0', to: '1.5.0' } } });
+  });
+
+  it('noHooks on a rollback skips the pre-rollback hook Job, is recorded, and is applied again on a rollback to that revision', async () => {
+    const id = 'hooked';
+    await install(id, '1.8.0');
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.5.0' });
+    await settled(id, 2);
+    expect((await http('POST', `/releases/${id}/rollback`, { targetRevision: 1, options: { noHooks: true } })).status).toBe(202);
+    expect(await settled(id, 3)).toMatchObject({ status: 'DEPLOYED' });
+    expect(await exists('jobs', `${id}-pre-rollback`)).toBe(false);
+    expect((await history(id))[2]).toMatchObject({ operation: 'ROLLBACK', options: { noHooks: true } });
+
+    // A rollback to revision 3 runs with its flags again: still no hook.
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.5.0', values: { greeting: 'again' } });
+    await settled(id, 4);
+    await http('POST', `/releases/${id}/rollback`, { targetRevision: 3 });
+    expect(await settled(id, 5)).toMatchObject({ status: 'DEPLOYED' });
+    expect((await history(id))[4]).toMatchObject({ rollbackOf: 3, options: { noHooks: true } });
+    expect(await exists('jobs', `${id}-pre-rollback`)).toBe(false);
+
+    // Revision 1 was installed without flags: a rollback to it runs the hook, and the Job completed.
+    await http('POST', `/releases/${id}/rollback`, { targetRevision: 1 });
+    expect(await settled(id, 6)).toMatchObject({ status: 'DEPLOYED' });
+    expect((await history(id))[5]).toMatchObject({ options: {} });
+    const job = await kubeGet(kubeconfig, `/apis/batch/v1/namespaces/${namespace}/jobs/${id}-pre-rollback`);
+    expect(job).toMatchObject({ status: 200, body: { status: { succeeded: 1 } } });
+  });
+
+  it('cleanupOnFail removes what a failed upgrade created; without it the resources stay', async () => {
+    // Two releases at once, so the suite waits for one timeout, not two.
+    const ids = ['tidy', 'untidy'];
+    await Promise.all(ids.map((id) => install(id, '1.5.0')));
+    await Promise.all(ids.map((id) => settled(id)));
+    await Promise.all(
+      ids.map((id) => http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.3.0', timeoutSeconds: 10, ...(id === 'tidy' ? { options: { cleanupOnFail: true } } : {}) })),
+    );
+    for (const id of ids) expect(await settled(id, 2)).toMatchObject({ status: 'FAILED', currentRevision: 2 });
+    expect((await history('tidy'))[1]).toMatchObject({ options: { cleanupOnFail: true } });
+    // 1.3.0's never-ready Deployment is new in the upgrade: removed with cleanupOnFail, kept without it.
+    expect(await exists('deployments', 'tidy-never-ready')).toBe(false);
+    expect(await exists('deployments', 'untidy-never-ready')).toBe(true);
+  });
+});
