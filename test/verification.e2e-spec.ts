@@ -122,5 +122,29 @@ describe('verification and operation options on a cluster with nodes (e2e)', () 
     // 1.3.0's never-ready Deployment is new in the upgrade: removed with cleanupOnFail, kept without it.
     expect(await exists('deployments', 'tidy-never-ready')).toBe(false);
     expect(await exists('deployments', 'untidy-never-ready')).toBe(true);
+    // Helm only says it timed out; the error also carries Kubernetes' reason.
+    expect((await history('untidy'))[1].error).toMatch(/not ready: Deployment untidy-never-ready \(0\/1 ready\): Available MinimumReplicasUnavailable/);
+  });
+
+  it('a crashing upgrade fails with CrashLoopBackOff in its error and is rolled back under autoRollback', async () => {
+    const id = 'crashy';
+    await install(id, '1.5.0', { autoRollback: true });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.6.0', timeoutSeconds: 10 });
+    expect(await settled(id, 3)).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
+    const revisions = await history(id);
+    expect(revisions.map((r) => [r.operation, r.chartVersion, r.status, r.trigger])).toEqual([
+      ['INSTALL', '1.5.0', 'DEPLOYED', 'MANUAL'],
+      ['UPGRADE', '1.6.0', 'FAILED', 'MANUAL'],
+      ['ROLLBACK', '1.5.0', 'DEPLOYED', 'AUTOMATIC'],
+    ]);
+    expect(revisions[1].error).toMatch(/not ready: Deployment crashy-web .*CrashLoopBackOff/);
+    expect((await kubeGet(kubeconfig, `/apis/apps/v1/namespaces/${namespace}/deployments/${id}-web`)).body).toMatchObject({ spec: { template: { spec: { containers: [{ image: 'registry.invalid/web:1.5.0' }] } } }, status: { readyReplicas: 2 } });
+  });
+
+  it('the executor is ready only as long as helm runs and its cluster answers, and says so', async () => {
+    const ready = await request(stack.apps.executor, 'GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.text).info).toMatchObject({ kafka: { status: 'up' }, helm: { status: 'up' }, 'cluster:default': { status: 'up' } });
   });
 });

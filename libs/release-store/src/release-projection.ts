@@ -1,4 +1,4 @@
-import type { ChartRef, DriftPolicy, OperationOptions, ReleaseEvent, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger, TestPolicy, TestResult } from '@app/domain';
+import type { OperationOptions, ReleaseEvent, ReleaseIdentity, ReleasePolicies, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger, TestResult } from '@app/domain';
 import { changeOf } from '@app/domain';
 import type { Commit } from '@app/event-store';
 
@@ -7,19 +7,10 @@ import type { Commit } from '@app/event-store';
  * and one per revision, so a release with ten thousand revisions never nears the document size limit.
  * Updated idempotently by stream version and rebuildable from the log at any time.
  */
-export interface ReleaseView {
+export interface ReleaseView extends ReleaseIdentity, ReleasePolicies {
   _id: string;
-  releaseId: string;
   /** The stream version this view reflects; a commit at or below it is already applied. */
   version: number;
-  name: string;
-  namespace: string;
-  chart: ChartRef;
-  autoRollback: boolean;
-  /** What is done about Helm revisions made outside the service (absent in views written before it: record). */
-  drift?: DriftPolicy;
-  /** The verification policy (`helm test` after each operation); absent: none. */
-  test?: TestPolicy;
   /**
    * False from drift found (an EXTERNAL revision is the newest) until the service deploys a revision of
    * its own; absent in views written before drift was checked: true.

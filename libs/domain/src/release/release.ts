@@ -57,17 +57,26 @@ export interface PendingOperation {
   adopt?: true;
 }
 
-export interface ExistingRelease {
-  status: ReleaseStatus;
+/** Which Helm release a release is and what chart it follows: its state and its read-model view share them. */
+export interface ReleaseIdentity {
   releaseId: string;
   name: string;
   namespace: string;
   chart: ChartRef;
+}
+
+/** What automation does for a release, as its install set it (an upgrade may change `test`). */
+export interface ReleasePolicies {
+  /** Roll a failed upgrade back to the last successful revision. */
   autoRollback: boolean;
   /** What is done about Helm revisions made outside the service; absent: record. */
   drift?: DriftPolicy;
-  /** Verification after each successful operation (set by an install, changed by an upgrade); absent: none. */
+  /** Verification after each successful operation; absent: none. */
   test?: TestPolicy;
+}
+
+export interface ExistingRelease extends ReleaseIdentity, ReleasePolicies {
+  status: ReleaseStatus;
   /**
    * The revisions held, oldest first. Revisions are numbered 1..n without gaps; a compacted state (see
    * compactRelease) holds only the newest of them, and `archivedRevisions` counts the ones left out.
