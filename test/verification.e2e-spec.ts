@@ -142,6 +142,39 @@ describe('verification and operation options on a cluster with nodes (e2e)', () 
     expect((await kubeGet(kubeconfig, `/apis/apps/v1/namespaces/${namespace}/deployments/${id}-web`)).body).toMatchObject({ spec: { template: { spec: { containers: [{ image: 'registry.invalid/web:1.5.0' }] } } }, status: { readyReplicas: 2 } });
   });
 
+  it('retries a failed upgrade twice, spaced by the backoff the watchdog keeps, then rolls back: exactly 2 + 1 revisions', async () => {
+    const id = 'persistent';
+    const backoff = { initialSeconds: 2, factor: 2, maxSeconds: 10 };
+    await install(id, '1.5.0', { test: { enable: true, timeoutSeconds: 60 }, remediation: { retries: 2, strategy: 'rollback', backoff } });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.7.0' });
+    expect(await settled(id, 5)).toMatchObject({ status: 'DEPLOYED', currentRevision: 5, lastSuccessfulRevision: 5, scheduledRetry: null });
+    const revisions = await history(id);
+    expect(revisions.map((r) => [r.revision, r.operation, r.chartVersion, r.status, r.trigger, r.causedByRevision, r.attempt, r.helmRevision])).toEqual([
+      [1, 'INSTALL', '1.5.0', 'DEPLOYED', 'MANUAL', null, null, 1],
+      [2, 'UPGRADE', '1.7.0', 'FAILED', 'MANUAL', null, null, 2],
+      [3, 'UPGRADE', '1.7.0', 'FAILED', 'AUTOMATIC', 2, 1, 3],
+      [4, 'UPGRADE', '1.7.0', 'FAILED', 'AUTOMATIC', 3, 2, 4],
+      [5, 'ROLLBACK', '1.5.0', 'DEPLOYED', 'AUTOMATIC', 4, null, 5],
+    ]);
+    // Each retry waited its backoff after the failure before it: 2 s, then 4 s.
+    const gap = (after: number, before: number) => Date.parse(String(revisions[after].requestedAt)) - Date.parse(String(revisions[before].completedAt));
+    expect(gap(2, 1)).toBeGreaterThanOrEqual(2_000);
+    expect(gap(3, 2)).toBeGreaterThanOrEqual(4_000);
+  });
+
+  it('strategy uninstall leaves the release UNINSTALLED with its history, and nothing of it in the cluster', async () => {
+    const id = 'dropped';
+    await install(id, '1.5.0', { test: { enable: true, timeoutSeconds: 60 }, remediation: { retries: 0, strategy: 'uninstall' } });
+    await settled(id);
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.7.0' });
+    await waitFor(async () => (await release(id))?.status === 'UNINSTALLED', { timeoutMs: 120_000, intervalMs: 300, what: `${id} uninstalled by remediation` });
+    expect((await history(id)).map((r) => [r.revision, r.status])).toEqual([[1, 'DEPLOYED'], [2, 'FAILED']]);
+    const events = ((await http('GET', `/releases/${id}/events`)).body.commits as Array<{ events: Array<{ type: string; data: Record<string, unknown> }> }>).flatMap((c) => c.events);
+    expect(events.find((e) => e.type === 'UninstallRequested')?.data).toMatchObject({ trigger: 'AUTOMATIC', causedByRevision: 2, requestedBy: 'system:remediation' });
+    expect(await exists('deployments', `${id}-web`)).toBe(false);
+  });
+
   it('the executor is ready only as long as helm runs and its cluster answers, and says so', async () => {
     const ready = await request(stack.apps.executor, 'GET', '/health/ready');
     expect(ready.status).toBe(200);

@@ -209,7 +209,7 @@ describe('faults: trust boundaries', () => {
     const id = `idem-${uniqueSuffix()}`;
     const install = await http('POST', '/api/v1/helm/releases', { body: installBody(id) });
     const operationId = install.body.operationId as string;
-    for (const key of [`outcome:${operationId}`, `expire:${operationId}:1`, `remediate:${id}:1`, 'api:other:some-key']) {
+    for (const key of [`outcome:${operationId}`, `expire:${operationId}:1`, `retry:${id}:1:1`, `remediate:${id}:1`, 'api:other:some-key']) {
       const res = await http('POST', `/api/v1/helm/releases/${id}/rollback/last-successful`, { body: '{}', headers: { 'idempotency-key': key } });
       expect({ key, status: res.status, code: res.body.code }).toEqual({ key, status: 400, code: 'VALIDATION_FAILED' });
     }

@@ -156,6 +156,8 @@ const historyEntry = (r: RevisionView, reader: Reader) => ({
   reportedFailure: r.reportedFailure ?? null,
   options: r.options ?? {},
   tests: r.tests ?? null,
+  timeoutSeconds: r.timeoutSeconds ?? null,
+  attempt: r.attempt ?? null,
 });
 
 const releaseEntry = (view: ReleaseView, reader: Reader) => ({
@@ -172,6 +174,8 @@ const releaseEntry = (view: ReleaseView, reader: Reader) => ({
   // Views written before drift was checked hold neither field: record, and nothing found.
   drift: { policy: view.drift ?? 'record', inSync: view.inSync ?? true },
   test: view.test ?? { enable: false },
+  remediation: view.remediation ?? null,
+  scheduledRetry: view.retry ?? null,
   createdAt: view.createdAt,
   updatedAt: view.updatedAt,
 });

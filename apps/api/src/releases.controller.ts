@@ -48,9 +48,9 @@ const EventsQuery = z.object({
 /**
  * A client's Idempotency-Key, scoped to its principal as the command id `api:<subject>:<key>`: no client can
  * name another's command, nor the ids the system derives for its own (`outcome:<operation>` of the
- * executor, `expire:` of the watchdog, `remediate:` and `signal:` of remediation), which are refused outright.
+ * executor, `expire:` and `retry:` of the watchdog, `remediate:` and `signal:` of remediation), which are refused outright.
  */
-const RESERVED_KEY_PREFIXES = ['outcome', 'expire', 'remediate', 'signal', 'api', 'result', 'dry-run'];
+const RESERVED_KEY_PREFIXES = ['outcome', 'expire', 'retry', 'remediate', 'signal', 'api', 'result', 'dry-run'];
 const IdempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{8,200}$/, 'must be 8 to 200 of A-Z a-z 0-9 . _ : -')
@@ -150,7 +150,8 @@ export class ReleasesController {
   @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
   uninstall(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
-    const data = parse(UninstallDataSchema.omit({ releaseId: true, timeoutSeconds: true }).extend({ timeoutSeconds: z.coerce.number().int().min(1).max(3600).optional() }), query, 'query');
+    // Automatic uninstalls are the remediation's; people uninstall manually.
+    const data = parse(UninstallDataSchema.omit({ releaseId: true, timeoutSeconds: true, trigger: true, causedByRevision: true }).extend({ timeoutSeconds: z.coerce.number().int().min(1).max(3600).optional() }), query, 'query');
     return this.dispatch({ type: 'UninstallRelease', data: { ...data, releaseId } }, req, res);
   }
 

@@ -69,4 +69,24 @@ describe('watchdog', () => {
     await waitFor(() => expiries().length >= 4, { what: 'the swept expiry commands' });
     expect(new Set(expiries().slice(1).map((e) => e.data.releaseId))).toEqual(new Set([late, moved, swept]));
   });
+
+  it('asks for a scheduled retry once it is due, and for none before or after it was taken', async () => {
+    const id = 'wd-retry';
+    const policy: ReleaseCommand = { ...install(id), data: { ...install(id).data, remediation: { retries: 1, strategy: 'rollback', backoff: { initialSeconds: 60, factor: 2, maxSeconds: 60 } } } } as ReleaseCommand;
+    const installed = (await handleCommand(store, id, policy, meta('2001-01-01T00:00:00.000Z'), RELEASE_AGGREGATE)) as { result: { operationId: string } };
+    const failedAt = '2001-01-01T00:01:00.000Z';
+    await handleCommand(store, id, { type: 'RecordOperationResult', data: { releaseId: id, operationId: installed.result.operationId, outcome: 'FAILED', error: 'boom' } }, meta(failedAt), RELEASE_AGGREGATE);
+    await readModel.catchUp(store, id);
+    expect((await readModel.get(id))?.retry).toEqual({ revision: 1, attempt: 1, notBefore: '2001-01-01T00:02:00.000Z' });
+    const retries = () => commands.map((c) => c.json() as { type: string; data: { releaseId: string; revision: number } }).filter((c) => c.type.endsWith('retry-operation'));
+    expect(await watchdog.retries(new Date('2001-01-01T00:01:59.000Z'))).toBe(0);
+    expect(await watchdog.retries(new Date('2001-01-01T00:02:00.000Z'))).toBe(1);
+    await waitFor(() => retries().length >= 1, { what: 'the retry command' });
+    expect(retries().map((r) => r.data)).toEqual([{ releaseId: id, revision: 1 }]);
+    // Taken: the retry's install is pending, and nothing is scheduled any more.
+    await handleCommand(store, id, { type: 'RetryOperation', data: { releaseId: id, revision: 1 } }, meta('2001-01-01T00:02:01.000Z'), RELEASE_AGGREGATE);
+    await readModel.catchUp(store, id);
+    expect((await readModel.get(id))?.retry).toBeNull();
+    expect(await watchdog.retries(new Date('2001-01-01T00:05:00.000Z'))).toBe(0);
+  });
 });

@@ -12,8 +12,9 @@ import { EVENT_STORE, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOU
  * Two timers that keep promises the command path cannot keep alone:
  * - the outbox relay publishes commits a crash or a broker outage left undispatched, and repairs the read
  *   model of their streams;
- * - the watchdog fails operations whose outcome never came, so no release stays pending forever. It does
- *   so by publishing a command, so the decision goes through the same partition and rules as any other.
+ * - the watchdog fails operations whose outcome never came, so no release stays pending forever, and asks
+ *   for the retries remediation scheduled once they are due. It does so by publishing commands, so each
+ *   decision goes through the same partition and rules as any other.
  */
 @Injectable()
 export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,7 +41,7 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     this.every(WATCHDOG_INTERVAL_MS, () => {
       const sweep = Date.now() - lastSweep >= WATCHDOG_SWEEP_MS;
       if (sweep) lastSweep = Date.now();
-      return this.watchdog(new Date(), sweep);
+      return Promise.all([this.watchdog(new Date(), sweep), this.retries(new Date())]);
     });
   }
 
@@ -95,6 +96,28 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     );
     if (overdue.length) this.logger.warn({ releases: overdue.map((r) => r.releaseId) }, 'watchdog expired overdue operations');
     return overdue.length;
+  }
+
+  /**
+   * Asks for each scheduled retry that is due (a backoff of its own, not a sleeping consumer). The command
+   * id names the failed revision and the minute: a repeat is deduplicated, a refused one is asked again.
+   */
+  async retries(now = new Date()): Promise<number> {
+    const due = await this.readModel.retriesDue(now.toISOString());
+    await sendEvents(
+      this.producer,
+      this.config,
+      Topics.commands,
+      due.map(({ releaseId, retry }) => ({
+        key: releaseId,
+        event: commandEvent(
+          { type: 'RetryOperation', data: { releaseId, revision: retry!.revision } },
+          { id: `retry:${releaseId}:${retry!.revision}:${retry!.attempt}:${now.toISOString().slice(0, 16)}`, source: SOURCE, actor: 'system:watchdog', correlationId: `retry:${releaseId}:${retry!.revision}` },
+        ),
+      })),
+    );
+    if (due.length) this.logger.info({ releases: due.map((r) => r.releaseId) }, 'watchdog asked for due retries');
+    return due.length;
   }
 
   /** Runs `task` every `ms` (never two at once); returns a function that runs it once RELAY_AFTER_MS later. */

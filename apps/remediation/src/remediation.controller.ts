@@ -41,7 +41,10 @@ export class RemediationController {
     if (!received) return;
     const { event } = received;
     if (event.type === 'RevisionFailed' && event.data.remediate) {
-      await this.rollback(event.data.releaseId, event.data.revision, `automatic rollback: upgrade revision ${event.data.revision} failed: ${redactText(event.data.error).slice(0, 300)}`, received.correlationId);
+      const { releaseId, revision, operation, error } = event.data;
+      const why = `${operation.toLowerCase()} revision ${revision} failed: ${redactText(error).slice(0, 300)}`;
+      if (event.data.strategy === 'uninstall') await this.uninstall(releaseId, revision, `automatic uninstall: ${why}`, received.correlationId);
+      else await this.rollback(releaseId, revision, `automatic rollback: ${why}`, received.correlationId);
     } else if (event.type === 'UpgradeFailureReported' && event.data.remediate) {
       await this.rollback(event.data.releaseId, event.data.revision, `automatic rollback: ${event.data.reportedBy} reported revision ${event.data.revision} failed: ${event.data.reason.slice(0, 300)}`, received.correlationId);
     }
@@ -69,6 +72,14 @@ export class RemediationController {
     await this.send(command, `remediate:${releaseId}:${revision}`, ACTOR, correlationId ?? `remediate:${releaseId}:${revision}`);
     this.issued.inc({ kind: 'automatic-rollback' });
     this.logger.info({ releaseId, revision }, 'automatic rollback requested');
+  }
+
+  /** The release's remediation strategy is uninstall: the history is kept, and a reinstall or rollback may follow. */
+  private async uninstall(releaseId: string, revision: number, reason: string, correlationId?: string): Promise<void> {
+    const command: ReleaseCommand = { type: 'UninstallRelease', data: { releaseId, trigger: 'AUTOMATIC', causedByRevision: revision, reason } };
+    await this.send(command, `remediate:${releaseId}:${revision}`, ACTOR, correlationId ?? `remediate:${releaseId}:${revision}`);
+    this.issued.inc({ kind: 'automatic-uninstall' });
+    this.logger.info({ releaseId, revision }, 'automatic uninstall requested');
   }
 
   private send(command: ReleaseCommand, id: string, actor: string, correlationId: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
   OperationResultDataSchema,
   RecordDriftCheckDataSchema,
   ReportUpgradeFailureDataSchema,
+  RetryOperationDataSchema,
   RollbackDataSchema,
   RollbackLastSuccessfulDataSchema,
   UninstallDataSchema,
@@ -32,6 +33,7 @@ export const CommandTypes = {
   recordDriftCheck: 'helm.release.command.record-drift-check',
   expireOperation: 'helm.release.command.expire-operation',
   reportUpgradeFailure: 'helm.release.command.report-upgrade-failure',
+  retryOperation: 'helm.release.command.retry-operation',
 } as const;
 export type CommandWireType = (typeof CommandTypes)[keyof typeof CommandTypes];
 
@@ -45,6 +47,7 @@ const commandTable: Record<CommandWireType, { schema: z.ZodType; domainType: Rel
   [CommandTypes.recordDriftCheck]: { schema: RecordDriftCheckDataSchema, domainType: 'RecordDriftCheck' },
   [CommandTypes.expireOperation]: { schema: ExpireOperationDataSchema, domainType: 'ExpireOperation' },
   [CommandTypes.reportUpgradeFailure]: { schema: ReportUpgradeFailureDataSchema, domainType: 'ReportUpgradeFailure' },
+  [CommandTypes.retryOperation]: { schema: RetryOperationDataSchema, domainType: 'RetryOperation' },
 };
 
 const wireTypeOf = Object.fromEntries(

@@ -93,7 +93,14 @@ const ACTIONABLE_EVENT_SCHEMAS: Partial<Record<ReleaseEventType, z.ZodType>> = {
     targetHelmRevision: revision.optional(),
   }),
   UninstallRequested: OperationRequestSchema,
-  RevisionFailed: z.looseObject({ releaseId: ReleaseIdSchema, revision, operationId, error: z.string().max(64 * 1024), remediate: z.boolean() }),
+  RevisionFailed: z.looseObject({
+    releaseId: ReleaseIdSchema,
+    revision,
+    operationId,
+    error: z.string().max(64 * 1024),
+    remediate: z.boolean(),
+    strategy: z.enum(['rollback', 'uninstall']).optional(),
+  }),
   UpgradeFailureReported: z.looseObject({ releaseId: ReleaseIdSchema, revision, reason: z.string().max(2048), reportedBy: z.string().max(200), remediate: z.boolean() }),
 };
 

@@ -66,8 +66,23 @@ export const TestPolicySchema = z.strictObject({
   timeoutSeconds,
   ignoreFailures: z.boolean().optional(),
 });
+/** What automation does after a failed install or upgrade (see RemediationPolicy in the domain). */
+export const RemediationPolicySchema = z.strictObject({
+  retries: z.number().int().min(0).max(10),
+  strategy: z.enum(['rollback', 'uninstall']),
+  remediateLastFailure: z.boolean().optional(),
+  backoff: z
+    .strictObject({
+      initialSeconds: z.number().int().min(1).max(3600),
+      factor: z.number().min(1).max(10),
+      maxSeconds: z.number().int().min(1).max(86_400),
+    })
+    .refine((b) => b.maxSeconds >= b.initialSeconds, { message: 'maxSeconds must be at least initialSeconds', path: ['maxSeconds'] })
+    .optional(),
+});
 const options = OperationOptionsSchema.optional();
 const test = TestPolicySchema.optional();
+const remediation = RemediationPolicySchema.optional();
 
 export const InstallDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
@@ -81,6 +96,7 @@ export const InstallDataSchema = z.strictObject({
   adopt: z.boolean().optional(),
   drift: z.enum(['record', 'correct']).optional(),
   test,
+  remediation,
   options,
   timeoutSeconds,
   reason,
@@ -93,6 +109,7 @@ export const UpgradeDataSchema = z.strictObject({
   atomic: z.boolean().optional(),
   force: z.boolean().optional(),
   test,
+  remediation,
   options,
   timeoutSeconds,
   reason,
@@ -120,7 +137,16 @@ export const RollbackLastSuccessfulDataSchema = z.strictObject({
   reason,
 });
 
-export const UninstallDataSchema = z.strictObject({ releaseId: ReleaseIdSchema, timeoutSeconds, reason });
+/** `trigger`/`causedByRevision`: remediation's uninstall (strategy uninstall); people uninstall manually. */
+export const UninstallDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
+  causedByRevision: z.number().int().min(1).optional(),
+  timeoutSeconds,
+  reason,
+});
+
+export const RetryOperationDataSchema = z.strictObject({ releaseId: ReleaseIdSchema, revision: z.number().int().min(1) });
 
 /** The most Helm revisions one message imports or records (Helm itself keeps 10 by default). */
 export const MAX_HELM_REVISIONS_PER_MESSAGE = 100;

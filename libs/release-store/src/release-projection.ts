@@ -1,4 +1,4 @@
-import type { OperationOptions, ReleaseEvent, ReleaseIdentity, ReleasePolicies, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger, TestResult } from '@app/domain';
+import type { OperationOptions, ReleaseEvent, ReleaseIdentity, ReleasePolicies, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger, ScheduledRetry, TestResult } from '@app/domain';
 import { changeOf } from '@app/domain';
 import type { Commit } from '@app/event-store';
 
@@ -29,6 +29,9 @@ export interface ReleaseView extends ReleaseIdentity, ReleasePolicies {
    * FerretDB hands to PostgreSQL; a range or $ne filter it evaluates in Go over every release.
    */
   pending?: true;
+  /** The retry remediation scheduled (absent or null: none); `retrying` is true exactly while there is one, for the watchdog's equality query. */
+  retry?: ScheduledRetry | null;
+  retrying?: true;
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
@@ -61,6 +64,9 @@ export interface RevisionView {
   /** Helm's flags the operation ran with (absent in views written before they were recorded: none). */
   options?: OperationOptions | null;
   tests?: TestResult | null;
+  timeoutSeconds?: number | null;
+  /** A retry by remediation of revision causedByRevision: its attempt. */
+  attempt?: number | null;
 }
 
 /**
@@ -72,9 +78,10 @@ export type RevisionOp = { insert: RevisionView } | { id: string; set: Partial<R
 
 export const revisionKey = (releaseId: string, revision: number) => `${releaseId}:${String(revision).padStart(8, '0')}`;
 
+/** The view with its equality flags (`pending`, `retrying`) as its fields say. */
 export const withPendingFlag = (view: ReleaseView): ReleaseView => {
-  const { pending: _, ...rest } = view;
-  return view.pendingOperationId !== null ? { ...rest, pending: true } : rest;
+  const { pending: _, retrying: _retrying, ...rest } = view;
+  return { ...rest, ...(view.pendingOperationId !== null ? { pending: true as const } : {}), ...(view.retry ? { retrying: true as const } : {}) };
 };
 
 /**
@@ -124,6 +131,8 @@ const revisionView = (releaseId: string, r: Revision, seal: (text: string) => st
   reportedFailure: r.reportedFailure ?? null,
   options: r.options ?? null,
   tests: r.tests ?? null,
+  timeoutSeconds: r.timeoutSeconds ?? null,
+  attempt: r.attempt ?? null,
 });
 
 /**
@@ -139,7 +148,7 @@ const projectEvent = (
   seal: (text: string) => string,
 ): ReleaseView | null => {
   const { releaseId } = event.data;
-  const { status, pending, lastError, chart, added, changed, recorded } = changeOf(event, view?.chart.name);
+  const { status, pending, lastError, chart, added, changed, recorded, retry } = changeOf(event, view?.chart.name);
   if (added) revisionOps.push({ insert: revisionView(releaseId, added, seal) });
   const moves = recorded?.movesPending;
   if (moves) revisionOps.push({ move: { from: revisionKey(releaseId, moves.revision), to: revisionKey(releaseId, moves.movedTo), revision: moves.movedTo } });
@@ -177,10 +186,10 @@ const projectEvent = (
   if (added && 'name' in event.data) {
     next = { ...next, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
     if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback, drift: event.data.drift ?? 'record', inSync: true };
-    // As the aggregate keeps it: set by an install, carried (or changed) by each upgrade.
+    // As the aggregate keeps them: set by an install, carried (or changed) by each upgrade.
     if (event.type === 'InstallRequested' || event.type === 'UpgradeRequested') {
-      const { test: _previous, ...rest } = next;
-      next = event.data.test ? { ...rest, test: event.data.test } : rest;
+      const { test: _test, remediation: _remediation, ...rest } = next;
+      next = { ...rest, ...(event.data.test ? { test: event.data.test } : {}), ...(event.data.remediation ? { remediation: event.data.remediation } : {}) };
     }
   }
   if (moves) next = { ...next, currentRevision: moves.movedTo };
@@ -193,6 +202,7 @@ const projectEvent = (
     ...next,
     ...(status !== undefined ? { status } : {}),
     ...(chart !== undefined ? { chart } : {}),
+    ...(retry !== undefined ? { retry } : {}),
     ...(pending !== undefined ? { pendingOperationId: pending?.operationId ?? null, pendingDeadline: pending?.deadline ?? null } : {}),
     ...(lastError !== undefined ? { lastError: lastError === null ? null : seal(lastError) } : {}),
     ...(changed?.change.status === 'DEPLOYED' && changed.change.tests?.result !== 'FAILED' ? { lastSuccessfulRevision: Math.max(next.lastSuccessfulRevision ?? 0, changed.revision) } : {}),

@@ -45,6 +45,9 @@ export class ReleaseReadModel {
         autoRollback: Boolean,
         drift: String,
         test: { _id: false, enable: Boolean, timeoutSeconds: Number, ignoreFailures: Boolean },
+        remediation: { type: Schema.Types.Mixed, default: undefined },
+        retry: { type: Schema.Types.Mixed, default: undefined },
+        retrying: Boolean,
         inSync: Boolean,
         knownHelmRevision: Number,
         status: String,
@@ -85,6 +88,8 @@ export class ReleaseReadModel {
         reportedFailure: String,
         options: { _id: false, wait: Boolean, waitForJobs: Boolean, noHooks: Boolean, cleanupOnFail: Boolean, force: Boolean },
         tests: { _id: false, result: String, ignored: Boolean },
+        timeoutSeconds: Number,
+        attempt: Number,
       },
       { versionKey: false, collection: `${prefix}revisions` },
     );
@@ -328,6 +333,12 @@ export class ReleaseReadModel {
   }
 
   /** Releases whose pending operation is past its deadline: the watchdog's work list. */
+  /** Releases whose scheduled retry is due at `now` (an equality query on the flag, then the time). */
+  async retriesDue(now: string, limit = 100): Promise<ReleaseView[]> {
+    const retrying = await this.releases.find({ retrying: true }).lean<ReleaseView[]>().exec();
+    return retrying.filter((v) => v.retry && v.pendingOperationId === null && v.retry.notBefore <= now).slice(0, limit);
+  }
+
   async overdue(now: string, limit = 100): Promise<ReleaseView[]> {
     const pending = await this.releases.find({ pending: true }).lean<ReleaseView[]>().exec();
     return pending.filter((v) => v.pendingOperationId !== null && v.pendingDeadline !== null && v.pendingDeadline < now).slice(0, limit);

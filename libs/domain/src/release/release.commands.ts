@@ -1,5 +1,5 @@
 /** The commands of the release aggregate: what people, pipelines and the system may ask of a release. */
-import { ChartRef, DriftPolicy, HelmMadeRevision, OperationOptions, ReleasedLock, TestPolicy, TestResult, Trigger, Values } from './release.events';
+import { ChartRef, DriftPolicy, HelmMadeRevision, OperationOptions, ReleasedLock, RemediationPolicy, TestPolicy, TestResult, Trigger, Values } from './release.events';
 
 /** An operation that reports no outcome within its timeout plus this grace is failed by the watchdog. */
 export const DEADLINE_GRACE_SECONDS = 60;
@@ -8,6 +8,13 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const MAX_TIMEOUT_SECONDS = 3600;
 /** How long `helm test` may run when the release's test policy does not say. */
 export const DEFAULT_TEST_TIMEOUT_SECONDS = 300;
+/** The default backoff between retries: 10 s, doubling, at most 5 min. */
+export const DEFAULT_RETRY_BACKOFF = { initialSeconds: 10, factor: 2, maxSeconds: 300 };
+/** How long to wait before retry `attempt` (1 for the first) under `policy`. */
+export const retryDelaySeconds = (policy: RemediationPolicy, attempt: number): number => {
+  const { initialSeconds, factor, maxSeconds } = policy.backoff ?? DEFAULT_RETRY_BACKOFF;
+  return Math.min(maxSeconds, initialSeconds * factor ** (attempt - 1));
+};
 /** How long the tests of `policy` may run after an operation: none when it runs none. */
 export const testSeconds = (policy: TestPolicy | undefined): number => (policy?.enable ? (policy.timeoutSeconds ?? DEFAULT_TEST_TIMEOUT_SECONDS) : 0);
 
@@ -35,6 +42,8 @@ export type InstallRelease = {
     drift?: DriftPolicy;
     /** Verification after every successful operation (default: none). */
     test?: TestPolicy;
+    /** Retries and a strategy after a failed install or upgrade (default: autoRollback alone). */
+    remediation?: RemediationPolicy;
   };
 };
 export type UpgradeRelease = {
@@ -43,7 +52,7 @@ export type UpgradeRelease = {
    * `force`: apply a configuration that failed before (quarantined) anyway (Helm's --force is
    * `options.force`). `test`: the release's verification policy from this upgrade on.
    */
-  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean; force?: boolean; test?: TestPolicy };
+  data: Requested & { chartVersion?: string; values?: Values; atomic?: boolean; force?: boolean; test?: TestPolicy; remediation?: RemediationPolicy };
 };
 export type RollbackRelease = {
   type: 'RollbackRelease';
@@ -54,7 +63,10 @@ export type RollbackToLastSuccessful = {
   type: 'RollbackToLastSuccessful';
   data: Requested & { trigger?: Trigger; causedByRevision?: number };
 };
-export type UninstallRelease = { type: 'UninstallRelease'; data: Requested };
+/** `trigger: AUTOMATIC` with `causedByRevision`: remediation's uninstall after that revision failed. */
+export type UninstallRelease = { type: 'UninstallRelease'; data: Requested & { trigger?: Trigger; causedByRevision?: number } };
+/** From the watchdog: the retry the release's remediation policy scheduled for failed revision `revision` is due. */
+export type RetryOperation = { type: 'RetryOperation'; data: { releaseId: string; revision: number } };
 export type RecordOperationResult = {
   type: 'RecordOperationResult';
   data: {
@@ -105,6 +117,7 @@ export type ReleaseCommand =
   | RecordOperationResult
   | RecordDriftCheck
   | ReportUpgradeFailure
-  | ExpireOperation;
+  | ExpireOperation
+  | RetryOperation;
 
 export type ReleaseCommandType = ReleaseCommand['type'];

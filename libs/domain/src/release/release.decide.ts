@@ -11,6 +11,7 @@ import { isQuarantined, lastSuccessfulRevision, latestRevision, succeeded } from
 import { InstallRelease, ReleaseCommand, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
 import { recordDriftCheck } from './release.drift';
+import { requireAutomaticUninstallAllowed, retryOperation } from './release.remediation';
 import { Decision, knownHelmRevision, nextRevisionOf, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList, rollbackTo } from './release.rules';
 
 const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
@@ -61,6 +62,7 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
         ...(data.adopt ? { adopt: true } : {}),
         ...(data.drift ? { drift: data.drift } : {}),
         ...(state.status !== 'NONE' && knownHelmRevision(state) !== undefined ? { knownHelmRevision: knownHelmRevision(state) } : {}),
+        ...(data.remediation ? { remediation: data.remediation } : {}),
         ...operationRequest(data, metadata, 'MANUAL', { test: data.test, options: data.options }),
       },
     },
@@ -95,6 +97,7 @@ const upgrade: Decision<UpgradeRelease> = ({ data }, state, metadata) => {
         chartVersion,
         values,
         atomic: data.atomic ?? false,
+        ...((data.remediation ?? release.remediation) ? { remediation: data.remediation ?? release.remediation } : {}),
         ...operationRequest(data, metadata, 'MANUAL', { test: data.test ?? release.test, options: data.options }),
         ...(isQuarantined(release, chartVersion, values)
           ? { warnings: [`Chart ${chartVersion} with these values failed before (quarantined); applied because force was set`] }
@@ -143,7 +146,8 @@ const requireAutomaticRollbackAllowed = (release: ExistingRelease, causedByRevis
   const cause = heldRevision(release, causedByRevision);
   if (!cause) return refuse(`revision ${causedByRevision} is not in the history`);
   if (cause.status !== 'FAILED' && cause.reportedFailure === undefined) return refuse(`revision ${causedByRevision} did not fail`);
-  if (cause.operation !== 'UPGRADE') {
+  // A failed install too, when the release's remediation policy rolls back (a reinstall had a success before).
+  if (cause.operation !== 'UPGRADE' && !(cause.operation === 'INSTALL' && release.remediation?.strategy === 'rollback')) {
     return refuse(`revision ${causedByRevision} is a failed ${cause.operation}, not a failed upgrade`);
   }
   // Rollbacks caused by `cause` come after it, so a state holding `cause` holds them too.
@@ -208,6 +212,8 @@ const uninstall: Decision<UninstallRelease> = ({ data }, state, metadata) => {
   const release = requireRelease(state, data.releaseId);
   requireIdle(release);
   requireInstalled(release);
+  const automatic = data.trigger === 'AUTOMATIC';
+  if (automatic) requireAutomaticUninstallAllowed(release, data.causedByRevision);
   return [
     {
       type: 'UninstallRequested',
@@ -215,7 +221,8 @@ const uninstall: Decision<UninstallRelease> = ({ data }, state, metadata) => {
         releaseId: release.releaseId,
         name: release.name,
         namespace: release.namespace,
-        ...operationRequest(data, metadata),
+        ...(automatic ? { causedByRevision: data.causedByRevision! } : {}),
+        ...operationRequest(data, metadata, automatic ? 'AUTOMATIC' : 'MANUAL'),
       },
     },
   ];
@@ -232,6 +239,7 @@ const decisions: { [Type in ReleaseCommand['type']]: Decision<Extract<ReleaseCom
   RecordDriftCheck: recordDriftCheck,
   ReportUpgradeFailure: reportUpgradeFailure,
   ExpireOperation: expireOperation,
+  RetryOperation: retryOperation,
 };
 
 export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: ReleaseCommandMetadata): ReleaseEvent[] => {

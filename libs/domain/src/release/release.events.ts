@@ -52,6 +52,27 @@ export interface TestPolicy {
   ignoreFailures?: boolean;
 }
 
+/**
+ * What automation does after an install or upgrade fails (its tests included): try the same desired state
+ * again `retries` times, spaced by the backoff, then apply `strategy` (unless `remediateLastFailure` is
+ * false, which leaves the last failure as it is). Absent: a failed upgrade of an `autoRollback` release
+ * is rolled back, and nothing else is done.
+ */
+export interface RemediationPolicy {
+  retries: number;
+  strategy: 'rollback' | 'uninstall';
+  remediateLastFailure?: boolean;
+  backoff?: { initialSeconds: number; factor: number; maxSeconds: number };
+}
+
+/** A retry of a failed revision that the watchdog asks for once `notBefore` has passed. */
+export interface ScheduledRetry {
+  revision: number;
+  /** 1 for the first retry. */
+  attempt: number;
+  notBefore: string;
+}
+
 /** What `helm test` said about a revision; `ignored`: it failed and the policy keeps the revision DEPLOYED. */
 export interface TestResult {
   result: 'PASSED' | 'FAILED';
@@ -92,6 +113,9 @@ export interface DesiredRevision extends OperationRequest {
   options?: OperationOptions;
   /** The release's verification policy when the operation was asked for: the executor runs `helm test` after it. */
   test?: TestPolicy;
+  /** A retry (install or upgrade) of the failed revision `retryOf`, its `attempt`-th. */
+  retryOf?: number;
+  attempt?: number;
 }
 
 // ---------------------------------------------------------------------------------------------- events
@@ -99,9 +123,10 @@ export interface DesiredRevision extends OperationRequest {
 export type InstallRequested = {
   type: 'InstallRequested';
   /** `adopt`: when Helm already holds the release, import its history instead of installing over it. */
-  data: DesiredRevision & { autoRollback: boolean; adopt?: boolean; drift?: DriftPolicy };
+  data: DesiredRevision & { autoRollback: boolean; adopt?: boolean; drift?: DriftPolicy; remediation?: RemediationPolicy; warnings?: string[] };
 };
-export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision & { warnings?: string[] } };
+/** `remediation`: the release's remediation policy from this upgrade on (like `test`). */
+export type UpgradeRequested = { type: 'UpgradeRequested'; data: DesiredRevision & { warnings?: string[]; remediation?: RemediationPolicy } };
 export type RollbackRequested = {
   type: 'RollbackRequested';
   data: DesiredRevision & {
@@ -213,6 +238,10 @@ export type RevisionFailed = {
     remediate: boolean;
     /** The revision deployed but its tests failed (error: TESTS_FAILED and their output). */
     tests?: TestResult;
+    /** With `remediate`: what remediation does (absent: rollback). */
+    strategy?: RemediationPolicy['strategy'];
+    /** The release's remediation policy tries it again (the watchdog asks once notBefore has passed). */
+    retry?: Omit<ScheduledRetry, 'revision'>;
     completedAt: string;
   };
 };
@@ -228,7 +257,8 @@ export type AutomaticRollbackImpossible = {
 };
 export type UninstallRequested = {
   type: 'UninstallRequested';
-  data: OperationRequest & { releaseId: string; name: string; namespace: string };
+  /** `causedByRevision`: an uninstall by remediation (strategy uninstall) after that revision failed. */
+  data: OperationRequest & { releaseId: string; name: string; namespace: string; causedByRevision?: number };
 };
 export type ReleaseUninstalled = {
   type: 'ReleaseUninstalled';

@@ -4,6 +4,7 @@ import { ReleaseEvent } from './release.events';
 import { fold } from '../core/decider';
 import { evolve, ExistingRelease, heldRevision, newestRevisionWhere, ReleaseState } from './release';
 import { adoptionEvents, driftBeforeOperation } from './release.drift';
+import { remediationOf } from './release.remediation';
 import { latestRevision } from './release.history';
 import { ExpireOperation, RecordOperationResult, ReportUpgradeFailure } from './release.commands';
 import { Decision, requireIdle, requireRelease, revisionList } from './release.rules';
@@ -83,10 +84,7 @@ const failed = (
         operation,
         error,
         timedOut,
-        // Nothing ran, nothing changed: there is nothing to roll back.
-        // A timeout is an unknown outcome (the operation may still finish, and Helm may still hold the
-        // release): nothing is rolled back on it; a late success corrects the record instead.
-        remediate: operation === 'UPGRADE' && (pending.atomic || release.autoRollback) && !notRun && !timedOut,
+        ...remediationOf(release, pending, { notRun, timedOut, purged }, now),
         ...(helmRevision !== undefined ? { helmRevision } : {}),
         ...(tests ? { tests } : {}),
         completedAt: now,

@@ -130,8 +130,11 @@ export const rollbackTo = (
         ...(target.helmRevision !== undefined ? { targetHelmRevision: target.helmRevision } : {}),
         ...(causedByRevision !== undefined ? { causedByRevision } : {}),
         warnings,
-        // The target's flags again, unless the rollback names its own (flag by flag).
-        ...operationRequest(command, metadata, trigger, { test: release.test, options: { ...target.options, ...command.options } }),
+        // The target's flags and timeout again, unless the rollback names its own (flag by flag).
+        ...operationRequest({ ...command, timeoutSeconds: command.timeoutSeconds ?? target.timeoutSeconds }, metadata, trigger, {
+          test: release.test,
+          options: { ...target.options, ...command.options },
+        }),
       },
     },
   ];

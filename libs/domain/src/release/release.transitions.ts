@@ -5,7 +5,7 @@
  */
 import { assertNever } from '../core/decider';
 import type { PendingOperation, Revision } from './release';
-import { ChartRef, DesiredRevision, Operation, RecordedHelmRevision, ReleaseEvent, ReleaseStatus, RevisionStatus } from './release.events';
+import { ChartRef, DesiredRevision, Operation, RecordedHelmRevision, ReleaseEvent, ReleaseStatus, RevisionStatus, ScheduledRetry } from './release.events';
 
 /** The fields of a revision that its outcome, or a later report, changes. */
 export type RevisionChange = Partial<Pick<Revision, 'status' | 'completedAt' | 'error' | 'helmRevision' | 'chartDigest' | 'reportedFailure' | 'remediation' | 'tests'>>;
@@ -28,6 +28,8 @@ export interface ReleaseChange {
    * the pending revision, which moves after them (`movesPending`).
    */
   recorded?: { revisions: Revision[]; replaces?: number; movesPending?: { revision: number; movedTo: number } };
+  /** The retry scheduled after the event (null: none any more); absent: unchanged. */
+  retry?: ScheduledRetry | null;
 }
 
 /** Helm's deployed and superseded revisions did deploy; anything else Helm keeps (failed, uninstalled) did not stay. */
@@ -81,7 +83,9 @@ const revisionFrom = (data: DesiredRevision, operation: Operation, extra: Partia
   operationId: data.operationId,
   atomic: data.atomic,
   warnings: [],
+  timeoutSeconds: data.timeoutSeconds,
   ...(data.options && Object.keys(data.options).length ? { options: data.options } : {}),
+  ...(data.retryOf !== undefined ? { causedByRevision: data.retryOf, attempt: data.attempt ?? 1 } : {}),
   ...extra,
 });
 
@@ -110,6 +114,7 @@ const requested = (data: DesiredRevision, operation: Operation, extra: Partial<R
   },
   chart: data.chart,
   added: revisionFrom(data, operation, extra),
+  retry: null,
 });
 
 /**
@@ -119,7 +124,7 @@ const requested = (data: DesiredRevision, operation: Operation, extra: Partial<R
 export const changeOf = (event: ReleaseEvent, chartName?: string): ReleaseChange => {
   switch (event.type) {
     case 'InstallRequested':
-      return requested(event.data, 'INSTALL');
+      return requested(event.data, 'INSTALL', { warnings: event.data.warnings ?? [] });
     case 'UpgradeRequested':
       return requested(event.data, 'UPGRADE', { warnings: event.data.warnings ?? [] });
     case 'RollbackRequested': {
@@ -154,6 +159,7 @@ export const changeOf = (event: ReleaseEvent, chartName?: string): ReleaseChange
         status: 'FAILED',
         pending: null,
         lastError: data.error,
+        ...(data.retry ? { retry: { revision: data.revision, ...data.retry } } : {}),
         changed: {
           revision: data.revision,
           change: {
@@ -170,6 +176,7 @@ export const changeOf = (event: ReleaseEvent, chartName?: string): ReleaseChange
       return {
         status: 'PENDING_UNINSTALL',
         pending: { operationId: event.data.operationId, kind: 'UNINSTALL', atomic: false, deadline: event.data.deadline },
+        retry: null,
       };
     case 'ReleaseUninstalled':
       return { status: 'UNINSTALLED', pending: null };

@@ -4,7 +4,7 @@
  * release.history.ts. Pure TypeScript: no framework, no I/O, no clock.
  */
 import { NeedsFullHistory } from '../core/decider';
-import { ChartRef, DriftPolicy, OperationKind, OperationOptions, ReleaseEvent, ReleaseStatus, RevisionOperation, RevisionStatus, RevisionTrigger, TestPolicy, TestResult, Values, canonicalJson } from './release.events';
+import { ChartRef, DriftPolicy, OperationKind, OperationOptions, ReleaseEvent, ReleaseStatus, RemediationPolicy, RevisionOperation, RevisionStatus, RevisionTrigger, ScheduledRetry, TestPolicy, TestResult, Values, canonicalJson } from './release.events';
 import { changeOf, ReleaseChange } from './release.transitions';
 
 // ----------------------------------------------------------------------------------------------- state
@@ -36,6 +36,10 @@ export interface Revision {
   options?: OperationOptions;
   /** What `helm test` said after the operation, when the release's policy ran it. */
   tests?: TestResult;
+  /** How long Helm was given (absent in revisions recorded before it was): a rollback to it gives it again. */
+  timeoutSeconds?: number;
+  /** A retry by remediation of the failed revision `causedByRevision`: its attempt (1 for the first). */
+  attempt?: number;
 }
 
 /** A configuration (chart version + values) that failed: automation never applies it again. */
@@ -73,6 +77,8 @@ export interface ReleasePolicies {
   drift?: DriftPolicy;
   /** Verification after each successful operation; absent: none. */
   test?: TestPolicy;
+  /** Retries and a strategy after a failed install or upgrade; absent: autoRollback alone. */
+  remediation?: RemediationPolicy;
 }
 
 export interface ExistingRelease extends ReleaseIdentity, ReleasePolicies {
@@ -89,6 +95,8 @@ export interface ExistingRelease extends ReleaseIdentity, ReleasePolicies {
   finishedUninstalls: string[];
   quarantined: QuarantinedConfiguration[];
   lastError?: string;
+  /** The retry remediation scheduled after the latest revision failed; cleared by any operation. */
+  retry?: ScheduledRetry;
 }
 
 /** No release under this id yet: the only command that makes sense is an install. */
@@ -142,7 +150,11 @@ const existing = (state: ReleaseState, event: ReleaseEvent): ExistingRelease => 
 
 /** The release after `change` (release.transitions.ts), before the state's own bookkeeping. */
 const applyChange = (release: ExistingRelease, change: ReleaseChange): ExistingRelease => {
-  const { status, pending, lastError, chart, added, changed, recorded } = change;
+  const { status, pending, lastError, chart, added, changed, recorded, retry } = change;
+  if (retry !== undefined) {
+    const { retry: _previous, ...rest } = release;
+    return applyChange(retry ? { ...rest, retry } : rest, { ...change, retry: undefined });
+  }
   if (recorded) {
     const next = applyChange(release, { ...change, recorded: undefined });
     const moves = recorded.movesPending;
@@ -195,6 +207,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
       autoRollback: data.autoRollback,
       ...(data.drift ? { drift: data.drift } : {}),
       ...(data.test ? { test: data.test } : {}),
+      ...(data.remediation ? { remediation: data.remediation } : {}),
       revisions: [...(previous?.revisions ?? []), change.added!],
       ...(previous?.archivedRevisions ? { archivedRevisions: previous.archivedRevisions } : {}),
       pending: change.pending!,
@@ -206,9 +219,9 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
   const next = applyChange(release, change);
   switch (event.type) {
     case 'UpgradeRequested': {
-      // An upgrade carries the release's test policy from then on (its own, or the one it kept).
-      const { test: _previous, ...rest } = next;
-      return event.data.test ? { ...rest, test: event.data.test } : rest;
+      // An upgrade carries the release's test and remediation policies from then on (its own, or the ones it kept).
+      const { test: _test, remediation: _remediation, ...rest } = next;
+      return { ...rest, ...(event.data.test ? { test: event.data.test } : {}), ...(event.data.remediation ? { remediation: event.data.remediation } : {}) };
     }
     case 'RevisionFailed':
       return { ...next, quarantined: quarantine(release, event.data.revision) };
