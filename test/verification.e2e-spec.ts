@@ -86,8 +86,10 @@ describe('verification and operation options on a cluster with nodes (e2e)', () 
     const id = 'hooked';
     await install(id, '1.8.0');
     await settled(id);
-    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.5.0' });
-    await settled(id, 2);
+    // An upgrade runs the chart's pre-upgrade hook Job, to completion, before it applies the rest.
+    await http('POST', `/releases/${id}/upgrade`, { chartVersion: '1.8.0', values: { greeting: 'hooks' } });
+    expect(await settled(id, 2)).toMatchObject({ status: 'DEPLOYED' });
+    expect(await kubeGet(kubeconfig, `/apis/batch/v1/namespaces/${namespace}/jobs/${id}-pre-upgrade`)).toMatchObject({ status: 200, body: { status: { succeeded: 1 } } });
     expect((await http('POST', `/releases/${id}/rollback`, { targetRevision: 1, options: { noHooks: true } })).status).toBe(202);
     expect(await settled(id, 3)).toMatchObject({ status: 'DEPLOYED' });
     expect(await exists('jobs', `${id}-pre-rollback`)).toBe(false);
@@ -124,6 +126,16 @@ describe('verification and operation options on a cluster with nodes (e2e)', () 
     expect(await exists('deployments', 'untidy-never-ready')).toBe(true);
     // Helm only says it timed out; the error also carries Kubernetes' reason.
     expect((await history('untidy'))[1].error).toMatch(/not ready: Deployment untidy-never-ready \(0\/1 ready\): Available MinimumReplicasUnavailable/);
+  });
+
+  it('a slow rollout fails a timeout shorter than it and passes a longer one; waitForJobs also waits for the chart\'s Job', async () => {
+    // Two releases at once: the suite waits for the slower alone.
+    await Promise.all([install('hasty', '1.9.0', { timeoutSeconds: 1 }), install('patient', '1.9.0', { timeoutSeconds: 60, options: { waitForJobs: true } })]);
+    expect(await settled('hasty', 1)).toMatchObject({ status: 'FAILED', lastError: expect.stringMatching(/not ready: Deployment hasty-web \(0\/2 ready\)/) });
+    expect(await settled('patient', 1)).toMatchObject({ status: 'DEPLOYED' });
+    // Helm returned only once the Job was done, not when the pods were Ready.
+    expect(await kubeGet(kubeconfig, `/apis/batch/v1/namespaces/${namespace}/jobs/patient-migrate`)).toMatchObject({ status: 200, body: { status: { succeeded: 1 } } });
+    expect((await history('patient'))[0]).toMatchObject({ options: { waitForJobs: true }, timeoutSeconds: 60 });
   });
 
   it('a crashing upgrade fails with CrashLoopBackOff in its error and is rolled back under autoRollback', async () => {
