@@ -136,6 +136,10 @@ describe('verification and operation options on a cluster with nodes (e2e)', () 
     // Helm returned only once the Job was done, not when the pods were Ready.
     expect(await kubeGet(kubeconfig, `/apis/batch/v1/namespaces/${namespace}/jobs/patient-migrate`)).toMatchObject({ status: 200, body: { status: { succeeded: 1 } } });
     expect((await history('patient'))[0]).toMatchObject({ options: { waitForJobs: true }, timeoutSeconds: 60 });
+    // Try again, with more time: the same chart version, values and flags as a new revision.
+    expect((await http('POST', '/releases/hasty/retry', { timeoutSeconds: 60, reason: 'give it time' })).status).toBe(202);
+    expect(await settled('hasty', 2)).toMatchObject({ status: 'DEPLOYED', currentRevision: 2 });
+    expect((await history('hasty'))[1]).toMatchObject({ operation: 'INSTALL', chartVersion: '1.9.0', trigger: 'MANUAL', timeoutSeconds: 60, reason: 'give it time' });
   });
 
   it('a crashing upgrade fails with CrashLoopBackOff in its error and is rolled back under autoRollback', async () => {

@@ -95,6 +95,7 @@ describe('faults: hostile input over HTTP and Kafka', () => {
         'GET /health/ready',
         'GET /metrics',
         'POST /api/v1/helm/releases',
+        'POST /api/v1/helm/releases/{releaseId}/retry',
         'POST /api/v1/helm/releases/{releaseId}/rollback',
         'POST /api/v1/helm/releases/{releaseId}/rollback/last-successful',
         'POST /api/v1/helm/releases/{releaseId}/upgrade',

@@ -10,6 +10,7 @@ import {
   InstallDataSchema,
   issueDetails,
   ReleaseIdSchema,
+  RetryOperationDataSchema,
   RollbackDataSchema,
   RollbackLastSuccessfulDataSchema,
   UninstallDataSchema,
@@ -142,6 +143,17 @@ export class ReleasesController {
     const command: RollbackToLastSuccessful = { type: 'RollbackToLastSuccessful', data: { ...data, releaseId } };
     if (this.isDryRun(dryRun)) return this.plan(command, req, res);
     return this.dispatch(command, req, res);
+  }
+
+  @Post(':releaseId/retry')
+  @ApiOperation({ summary: 'Run the latest failed install or upgrade again (its chart version, values, flags; a new timeout may be given); remediation counts its retries again' })
+  @ApiBody({ required: false, schema: openApiSchema(RetryOperationDataSchema.omit({ releaseId: true, trigger: true })) })
+  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  retry(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+    const releaseId = this.releaseId(id);
+    // Scheduled (AUTOMATIC) retries are the watchdog's; a person's retry starts a new chain.
+    const data = parse(RetryOperationDataSchema.omit({ releaseId: true, trigger: true }), body);
+    return this.dispatch({ type: 'RetryOperation', data: { ...data, releaseId } }, req, res);
   }
 
   @Delete(':releaseId')

@@ -82,9 +82,9 @@ describe('watchdog', () => {
     expect(await watchdog.retries(new Date('2001-01-01T00:01:59.000Z'))).toBe(0);
     expect(await watchdog.retries(new Date('2001-01-01T00:02:00.000Z'))).toBe(1);
     await waitFor(() => retries().length >= 1, { what: 'the retry command' });
-    expect(retries().map((r) => r.data)).toEqual([{ releaseId: id, revision: 1 }]);
+    expect(retries().map((r) => r.data)).toEqual([{ releaseId: id, revision: 1, trigger: 'AUTOMATIC' }]);
     // Taken: the retry's install is pending, and nothing is scheduled any more.
-    await handleCommand(store, id, { type: 'RetryOperation', data: { releaseId: id, revision: 1 } }, meta('2001-01-01T00:02:01.000Z'), RELEASE_AGGREGATE);
+    await handleCommand(store, id, { type: 'RetryOperation', data: { releaseId: id, revision: 1, trigger: 'AUTOMATIC' } }, meta('2001-01-01T00:02:01.000Z'), RELEASE_AGGREGATE);
     await readModel.catchUp(store, id);
     expect((await readModel.get(id))?.retry).toBeNull();
     expect(await watchdog.retries(new Date('2001-01-01T00:05:00.000Z'))).toBe(0);

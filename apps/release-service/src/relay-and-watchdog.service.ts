@@ -111,7 +111,7 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
       due.map(({ releaseId, retry }) => ({
         key: releaseId,
         event: commandEvent(
-          { type: 'RetryOperation', data: { releaseId, revision: retry!.revision } },
+          { type: 'RetryOperation', data: { releaseId, revision: retry!.revision, trigger: 'AUTOMATIC' } },
           { id: `retry:${releaseId}:${retry!.revision}:${retry!.attempt}:${now.toISOString().slice(0, 16)}`, source: SOURCE, actor: 'system:watchdog', correlationId: `retry:${releaseId}:${retry!.revision}` },
         ),
       })),

@@ -146,7 +146,14 @@ export const UninstallDataSchema = z.strictObject({
   reason,
 });
 
-export const RetryOperationDataSchema = z.strictObject({ releaseId: ReleaseIdSchema, revision: z.number().int().min(1) });
+/** `trigger: AUTOMATIC` (with `revision`) is the watchdog's scheduled retry; a person retries the latest failure. */
+export const RetryOperationDataSchema = z.strictObject({
+  releaseId: ReleaseIdSchema,
+  revision: z.number().int().min(1).optional(),
+  trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
+  timeoutSeconds,
+  reason,
+});
 
 /** The most Helm revisions one message imports or records (Helm itself keeps 10 by default). */
 export const MAX_HELM_REVISIONS_PER_MESSAGE = 100;

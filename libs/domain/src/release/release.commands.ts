@@ -65,8 +65,13 @@ export type RollbackToLastSuccessful = {
 };
 /** `trigger: AUTOMATIC` with `causedByRevision`: remediation's uninstall after that revision failed. */
 export type UninstallRelease = { type: 'UninstallRelease'; data: Requested & { trigger?: Trigger; causedByRevision?: number } };
-/** From the watchdog: the retry the release's remediation policy scheduled for failed revision `revision` is due. */
-export type RetryOperation = { type: 'RetryOperation'; data: { releaseId: string; revision: number } };
+/**
+ * Run a failed install or upgrade again with its chart version, values, flags and timeout. AUTOMATIC (the
+ * watchdog): the retry the remediation policy scheduled for `revision` is due. MANUAL (the default; a
+ * person's "try again", Flux's reset): the latest revision (or `revision`, which must be it), as a new
+ * chain, so the policy's retries count again from zero.
+ */
+export type RetryOperation = { type: 'RetryOperation'; data: Requested & { revision?: number; trigger?: Trigger } };
 export type RecordOperationResult = {
   type: 'RecordOperationResult';
   data: {

@@ -7,11 +7,11 @@
  * release (or an atomic upgrade) is rolled back, once.
  */
 import { DomainError, ErrorCode } from '../core/domain-error';
-import { ReleaseEvent, RevisionFailed } from './release.events';
-import { ExistingRelease, heldRevision, PendingOperation } from './release';
+import { ReleaseEvent, RevisionFailed, Trigger } from './release.events';
+import { ExistingRelease, heldRevision, PendingOperation, Revision } from './release';
 import { latestRevision } from './release.history';
-import { retryDelaySeconds, RetryOperation } from './release.commands';
-import { Decision, nextRevisionOf, operationRequest, requireIdle, requireRelease } from './release.rules';
+import { Requested, retryDelaySeconds, RetryOperation } from './release.commands';
+import { Decision, nextRevisionOf, operationRequest, ReleaseCommandMetadata, requireIdle, requireRelease } from './release.rules';
 
 type Remediation = Pick<RevisionFailed['data'], 'remediate' | 'strategy' | 'retry'>;
 
@@ -38,9 +38,14 @@ export const remediationOf = (
   return { remediate: true, strategy: policy.strategy };
 };
 
-/** The retry the watchdog asks for: the failed revision's chart version, values, flags and timeout again. */
-export const retryOperation: Decision<RetryOperation> = ({ data }, state, metadata) => {
-  const release = requireRelease(state, data.releaseId);
+/** A retry: the failed revision's chart version, values, flags and timeout again (see RetryOperation). */
+export const retryOperation: Decision<RetryOperation> = (command, state, metadata) => {
+  const release = requireRelease(state, command.data.releaseId);
+  return command.data.trigger === 'AUTOMATIC' ? scheduledRetry(release, command, metadata) : manualRetry(release, command, metadata);
+};
+
+/** The retry the watchdog asks for, once the one scheduled is due. */
+const scheduledRetry = (release: ExistingRelease, { data }: RetryOperation, metadata: ReleaseCommandMetadata): ReleaseEvent[] => {
   const scheduled = release.retry;
   if (!scheduled || scheduled.revision !== data.revision) {
     throw new DomainError(
@@ -55,26 +60,41 @@ export const retryOperation: Decision<RetryOperation> = ({ data }, state, metada
     throw new DomainError(ErrorCode.RETRY_NOT_DUE, `The retry of revision ${data.revision} is due at ${scheduled.notBefore}`, { notBefore: scheduled.notBefore });
   }
   const failed = heldRevision(release, scheduled.revision)!;
-  const policy = release.remediation!;
+  const warning = `Retry ${scheduled.attempt} of ${release.remediation?.retries ?? scheduled.attempt} of failed revision ${failed.revision}`;
+  return [again(release, failed, { releaseId: release.releaseId }, metadata, 'AUTOMATIC', warning, scheduled.attempt)];
+};
+
+/** A person's retry of the latest revision, failed: a new chain of attempts (the policy's retries count again). */
+const manualRetry = (release: ExistingRelease, { data }: RetryOperation, metadata: ReleaseCommandMetadata): ReleaseEvent[] => {
+  requireIdle(release);
+  const latest = latestRevision(release);
+  const refuse = (why: string): never => {
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, `Retry refused: ${why}`, { revision: data.revision ?? latest?.revision });
+  };
+  if (!latest) return refuse('the release has no revision');
+  if (data.revision !== undefined && data.revision !== latest.revision) return refuse(`revision ${data.revision} is not the latest (${latest.revision}); only the latest failure is retried`);
+  if (latest.status !== 'FAILED' || (latest.operation !== 'INSTALL' && latest.operation !== 'UPGRADE')) {
+    return refuse(`revision ${latest.revision} is a ${latest.status} ${latest.operation}, not a failed install or upgrade`);
+  }
+  // The failed configuration is quarantined; asking for it again by name is the person's explicit choice.
+  return [again(release, latest, data, metadata, 'MANUAL', `Manual retry of failed revision ${latest.revision}; remediation counts its retries again`)];
+};
+
+/** The failed revision's desired state as a new install or upgrade revision. */
+const again = (release: ExistingRelease, failed: Revision, command: Requested, metadata: ReleaseCommandMetadata, trigger: Trigger, warning: string, attempt?: number): ReleaseEvent => {
   const desired = {
     ...nextRevisionOf(release),
     chartVersion: failed.chartVersion,
     values: failed.values,
     atomic: failed.atomic,
-    retryOf: failed.revision,
-    attempt: scheduled.attempt,
-    warnings: [`Retry ${scheduled.attempt} of ${policy.retries} of failed revision ${failed.revision}`],
-    remediation: policy,
-    ...operationRequest({ releaseId: release.releaseId, ...(failed.timeoutSeconds ? { timeoutSeconds: failed.timeoutSeconds } : {}) }, metadata, 'AUTOMATIC', {
-      test: release.test,
-      options: failed.options,
-    }),
+    ...(attempt !== undefined ? { retryOf: failed.revision, attempt } : {}),
+    warnings: [warning],
+    ...(release.remediation ? { remediation: release.remediation } : {}),
+    ...operationRequest({ ...command, timeoutSeconds: command.timeoutSeconds ?? failed.timeoutSeconds }, metadata, trigger, { test: release.test, options: failed.options }),
   };
-  const event: ReleaseEvent =
-    failed.operation === 'INSTALL'
-      ? { type: 'InstallRequested', data: { ...desired, autoRollback: release.autoRollback, ...(release.drift ? { drift: release.drift } : {}) } }
-      : { type: 'UpgradeRequested', data: desired };
-  return [event];
+  return failed.operation === 'INSTALL'
+    ? { type: 'InstallRequested', data: { ...desired, autoRollback: release.autoRollback, ...(release.drift ? { drift: release.drift } : {}) } }
+    : { type: 'UpgradeRequested', data: desired };
 };
 
 /** Remediation's uninstall (strategy uninstall): only for the latest revision, failed, of a release whose policy says so. */

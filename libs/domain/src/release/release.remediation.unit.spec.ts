@@ -7,7 +7,7 @@ import { existing, given, id, install, lastSuccessful, meta, outcome, story, val
 
 const backoff = { initialSeconds: 10, factor: 2, maxSeconds: 300 };
 const upgradeTo = (chartVersion: string): ReleaseCommand => ({ type: 'UpgradeRelease', data: { releaseId: id, chartVersion, values: values2 } });
-const retry = (revision: number): ReleaseCommand => ({ type: 'RetryOperation', data: { releaseId: id, revision } });
+const retry = (revision: number): ReleaseCommand => ({ type: 'RetryOperation', data: { releaseId: id, revision, trigger: 'AUTOMATIC' } });
 const run = (state: ReleaseState, command: ReleaseCommand, metadata: ReleaseCommandMetadata = meta()): ReleaseState => fold(evolve, state, decide(command, state, metadata));
 const fail = (state: ReleaseState) => run(state, outcome(state, 'FAILED', { error: 'helm upgrade failed: timed out', helmRevision: 2 }));
 /** Metadata whose clock is `seconds` after the scheduled retry's time. */
@@ -98,5 +98,22 @@ describe('remediation policy: retries with backoff, then a strategy', () => {
       expect(events[0]).toMatchObject({ type: 'RevisionFailed', data: { timedOut: true, remediate: false } });
       expect(events[0].data).not.toHaveProperty('retry');
     });
+  });
+
+  it('a manual retry (the explicit reset) runs the latest failure again as a new chain: the retries count again', () => {
+    let state = story(install({ remediation: { retries: 1, strategy: 'rollback', remediateLastFailure: false, backoff } }), 'ok', upgradeTo('1.3.0'));
+    state = fail(state);
+    state = run(state, retry(2), at(state));
+    state = fail(state);
+    expect(existing(state)).toMatchObject({ status: 'FAILED' });
+    expect(existing(state).retry).toBeUndefined();
+    const manual: ReleaseCommand = { type: 'RetryOperation', data: { releaseId: id, reason: 'the registry is back', timeoutSeconds: 600 } };
+    given(state).when({ ...manual, data: { ...manual.data, revision: 2 } } as ReleaseCommand).thenThrows('VALIDATION_FAILED', /not the latest/);
+    given(state).when(manual).then((events, after) => {
+      expect(events[0]).toMatchObject({ type: 'UpgradeRequested', data: { revision: 4, chartVersion: '1.3.0', trigger: 'MANUAL', timeoutSeconds: 600, reason: 'the registry is back' } });
+      expect(events[0].data).not.toHaveProperty('attempt');
+      given(after).when(outcome(after, 'FAILED', { error: 'x' })).then((failures) => expect(failures[0].data).toMatchObject({ retry: { attempt: 1 } }));
+    });
+    given(story(install(), 'ok')).when(manual).thenThrows('VALIDATION_FAILED', /DEPLOYED INSTALL, not a failed install or upgrade/);
   });
 });
