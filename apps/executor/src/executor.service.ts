@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { commandEvent, DriftCheckRequest, ReceivedReleaseEvent, redactText, Topics, ValuesCipher } from '@app/contracts';
+import { DriftCheckRequest, ReceivedReleaseEvent, redactText, ValuesCipher } from '@app/contracts';
 import type { OperationRequested, RecordOperationResult } from '@app/domain';
 import { HelmPort, KubeApi, kubeAuth, ReleaseLease } from '@app/helm';
-import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendCommands, VALUES_CIPHER } from '@app/platform';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -70,17 +70,13 @@ export class ExecutorService implements BeforeApplicationShutdown {
       log.info('operation started');
       const outcome = (await this.refusal(event)) ?? (await this.runner.run(event, abort.signal));
       const id = `outcome:${operationId}`;
-      await sendEvents(this.producer, this.config, Topics.commands, [
-        {
-          key: received.releaseId,
-          event: commandEvent(
-            { type: 'RecordOperationResult', data: outcome },
-            { id, source: SOURCE, actor: 'system:executor', correlationId: received.correlationId ?? operationId, causationId: received.id },
-            // Helm's error text can quote values: it travels sealed like them.
-            this.cipher ?? undefined,
-          ),
-        },
-      ]);
+      // Helm's error text can quote values: it travels sealed like them.
+      await sendCommands(
+        this.producer,
+        this.config,
+        [{ command: { type: 'RecordOperationResult', data: outcome }, context: { id, source: SOURCE, actor: 'system:executor', correlationId: received.correlationId ?? operationId, causationId: received.id } }],
+        this.cipher,
+      );
       this.remember(operationId);
       this.operations.inc({ type: event.type, outcome: outcome.outcome });
       this.duration.observe({ type: event.type }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -105,16 +101,12 @@ export class ExecutorService implements BeforeApplicationShutdown {
     try {
       const outside = madeOutside(await this.helm.history(name, namespace), knownHelmRevision);
       const revisions = await readHelmMade(this.helm, name, namespace, outside);
-      await sendEvents(this.producer, this.config, Topics.commands, [
-        {
-          key: releaseId,
-          event: commandEvent(
-            { type: 'RecordDriftCheck', data: { releaseId, revisions, checkedAt: new Date().toISOString() } },
-            { id: `drift-check:${requestId}`, source: SOURCE, actor: 'system:executor', correlationId: requestId },
-            this.cipher ?? undefined,
-          ),
-        },
-      ]);
+      await sendCommands(
+        this.producer,
+        this.config,
+        [{ command: { type: 'RecordDriftCheck', data: { releaseId, revisions, checkedAt: new Date().toISOString() } }, context: { id: `drift-check:${requestId}`, source: SOURCE, actor: 'system:executor', correlationId: requestId } }],
+        this.cipher,
+      );
       if (revisions.length) this.logger.warn({ releaseId, helmRevisions: revisions.map((r) => r.helmRevision) }, 'drift found: Helm revisions made outside the service');
     } catch (error) {
       this.logger.warn({ releaseId, error: redactText((error as Error).message) }, 'drift check failed; the next one tries again');

@@ -1,7 +1,7 @@
 import { DEFAULT_CLUSTER, HelmListedSchema, inventoryEvent, MAX_INVENTORY_RELEASES, redactText, Topics } from '@app/contracts';
 import { HelmPort } from '@app/helm';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, runPeriodically, sendEvents } from '@app/platform';
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, PeriodicJob, sendEvents } from '@app/platform';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { HELM, SOURCE } from './executor.constants';
@@ -13,29 +13,28 @@ import { HELM, SOURCE } from './executor.constants';
  * report may be a little old: the executor's own check before every install stays the last word.
  */
 @Injectable()
-export class InventoryReporter implements OnApplicationBootstrap, OnApplicationShutdown {
-  private schedule?: { stop: () => Promise<void> };
+export class InventoryReporter extends PeriodicJob {
+  protected override readonly immediately = true;
 
   constructor(
     @Inject(HELM) private readonly helm: HelmPort,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const intervalMs = this.config.HELM_INVENTORY_INTERVAL_SECONDS * 1000;
-    if (intervalMs === 0) return;
-    this.schedule = runPeriodically(
-      intervalMs,
-      () => this.report(new Date()),
-      (error) => this.logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again'),
-      { immediately: true },
-    );
+  ) {
+    super();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.schedule?.stop();
+  protected intervalMs(): number {
+    return this.config.HELM_INVENTORY_INTERVAL_SECONDS * 1000;
+  }
+
+  protected runOnce(now: Date): Promise<number> {
+    return this.report(now);
+  }
+
+  protected failed(error: unknown): void {
+    this.logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again');
   }
 
   /** Lists Helm's releases and sends one report; returns how many releases it carries. */

@@ -1,7 +1,7 @@
 import { driftCheckEvent, Topics } from '@app/contracts';
 import { ReleaseReadModel } from '@app/release-store';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, runPeriodically, sendEvents } from '@app/platform';
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, PeriodicJob, sendEvents } from '@app/platform';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { READ_MODEL, SOURCE } from './release-service.constants';
@@ -16,28 +16,26 @@ const PAGE = 100;
  * release and interval, so instances that both send make one check's answer, decided once.
  */
 @Injectable()
-export class DriftScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private schedule?: { stop: () => Promise<void> };
-
+export class DriftScheduler extends PeriodicJob {
   constructor(
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const intervalMs = this.config.DRIFT_CHECK_INTERVAL_SECONDS * 1000;
-    if (intervalMs === 0) return;
-    this.schedule = runPeriodically(
-      intervalMs,
-      () => this.requestChecks(new Date()),
-      (error) => this.logger.warn({ err: error }, 'drift checks not requested; will retry'),
-    );
+  ) {
+    super();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.schedule?.stop();
+  protected intervalMs(): number {
+    return this.config.DRIFT_CHECK_INTERVAL_SECONDS * 1000;
+  }
+
+  protected runOnce(now: Date): Promise<number> {
+    return this.requestChecks(now);
+  }
+
+  protected failed(error: unknown): void {
+    this.logger.warn({ err: error }, 'drift checks not requested; will retry');
   }
 
   /** Sends a drift check for every settled release; returns how many. */

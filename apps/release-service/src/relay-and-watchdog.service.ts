@@ -1,7 +1,6 @@
-import { commandEvent, Topics } from '@app/contracts';
 import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
 import { ReleaseReadModel, ReleaseView } from '@app/release-store';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendCommands } from '@app/platform';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -76,22 +75,13 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
         if (view?.pendingOperationId === candidate.operationId && view.pendingDeadline !== null && view.pendingDeadline < at) overdue.push(view);
       }
     }
-    await sendEvents(
+    await sendCommands(
       this.producer,
       this.config,
-      Topics.commands,
-      overdue.map((release) => ({
-        key: release.releaseId,
-        event: commandEvent(
-          { type: 'ExpireOperation', data: { releaseId: release.releaseId, operationId: release.pendingOperationId! } },
-          {
-            // One id per operation and minute: a repeat within the minute is deduplicated, a later one retries.
-            id: `expire:${release.pendingOperationId}:${now.toISOString().slice(0, 16)}`,
-            source: SOURCE,
-            actor: 'system:watchdog',
-            correlationId: release.pendingOperationId!,
-          },
-        ),
+      overdue.map(({ releaseId, pendingOperationId }) => ({
+        command: { type: 'ExpireOperation', data: { releaseId, operationId: pendingOperationId! } },
+        // One id per operation and minute: a repeat within the minute is deduplicated, a later one retries.
+        context: { id: `expire:${pendingOperationId}:${now.toISOString().slice(0, 16)}`, source: SOURCE, actor: 'system:watchdog', correlationId: pendingOperationId! },
       })),
     );
     if (overdue.length) this.logger.warn({ releases: overdue.map((r) => r.releaseId) }, 'watchdog expired overdue operations');
@@ -104,16 +94,12 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
    */
   async retries(now = new Date()): Promise<number> {
     const due = await this.readModel.retriesDue(now.toISOString());
-    await sendEvents(
+    await sendCommands(
       this.producer,
       this.config,
-      Topics.commands,
       due.map(({ releaseId, retry }) => ({
-        key: releaseId,
-        event: commandEvent(
-          { type: 'RetryOperation', data: { releaseId, revision: retry!.revision, trigger: 'AUTOMATIC' } },
-          { id: `retry:${releaseId}:${retry!.revision}:${retry!.attempt}:${now.toISOString().slice(0, 16)}`, source: SOURCE, actor: 'system:watchdog', correlationId: `retry:${releaseId}:${retry!.revision}` },
-        ),
+        command: { type: 'RetryOperation', data: { releaseId, revision: retry!.revision, trigger: 'AUTOMATIC' } },
+        context: { id: `retry:${releaseId}:${retry!.revision}:${retry!.attempt}:${now.toISOString().slice(0, 16)}`, source: SOURCE, actor: 'system:watchdog', correlationId: `retry:${releaseId}:${retry!.revision}` },
       })),
     );
     if (due.length) this.logger.info({ releases: due.map((r) => r.releaseId) }, 'watchdog asked for due retries');

@@ -1,6 +1,6 @@
-import { commandEvent, parseReleaseEvent, parseUpgradeFailedSignal, redactText, Topics, ValuesCipher } from '@app/contracts';
+import { parseReleaseEvent, parseUpgradeFailedSignal, redactText, Topics, ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, METRICS_REGISTRY, sendEvents, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, METRICS_REGISTRY, sendCommands, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
@@ -83,9 +83,7 @@ export class RemediationController {
   }
 
   private send(command: ReleaseCommand, id: string, actor: string, correlationId: string): Promise<void> {
-    return sendEvents(this.producer, this.config, Topics.commands, [
-      { key: command.data.releaseId, event: commandEvent(command, { id, source: SOURCE, actor, correlationId }) },
-    ]);
+    return sendCommands(this.producer, this.config, [{ command, context: { id, source: SOURCE, actor, correlationId } }]);
   }
 
   private async deadLetter(context: KafkaContext, dlqTopic: string, reason: string): Promise<void> {

@@ -3,10 +3,9 @@
  * Helm revision its history knows of; the executor, which alone reads Helm, answers on the commands topic
  * with a RecordDriftCheck. CloudEvents in structured JSON mode, key = releaseId.
  */
-import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
-import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson } from './commands';
-import { describeIssues } from './issues';
+import { MessageLimits } from './commands';
+import { parseEnvelope, systemEvent } from './envelopes';
 import { NamespaceSchema, ReleaseIdSchema } from './schemas';
 
 export const DRIFT_CHECK_TYPE = 'helm.release.drift-check';
@@ -19,16 +18,7 @@ export const DriftCheckRequestSchema = z.strictObject({
 });
 export type DriftCheckRequest = z.infer<typeof DriftCheckRequestSchema>;
 
-export const driftCheckEvent = (request: DriftCheckRequest, context: { id: string; source: string }) =>
-  new CloudEvent({
-    specversion: '1.0',
-    id: context.id,
-    source: context.source,
-    type: DRIFT_CHECK_TYPE,
-    subject: request.releaseId,
-    datacontenttype: 'application/json',
-    data: request,
-  });
+export const driftCheckEvent = (request: DriftCheckRequest, context: { id: string; source: string }) => systemEvent(DRIFT_CHECK_TYPE, request.releaseId, request, context);
 
 const EnvelopeSchema = z.object({
   specversion: z.literal('1.0'),
@@ -41,16 +31,11 @@ const EnvelopeSchema = z.object({
 /** Parses a drift check request, bounded and validated; never throws. */
 export const parseDriftCheckRequest = (
   value: Buffer | string | null,
-  limits: MessageLimits = DEFAULT_MESSAGE_LIMITS,
+  limits?: MessageLimits,
 ): { ok: true; id: string; request: DriftCheckRequest } | { ok: false; code: 'INVALID_MESSAGE'; reason: string } => {
-  try {
-    const parsed = parseBoundedJson(value ?? '', limits);
-    if (!parsed.ok) return { ok: false, code: 'INVALID_MESSAGE', reason: parsed.reason };
-    const envelope = EnvelopeSchema.safeParse(parsed.json);
-    if (!envelope.success) return { ok: false, code: 'INVALID_MESSAGE', reason: describeIssues(envelope.error) };
-    if (envelope.data.subject !== envelope.data.data.releaseId) return { ok: false, code: 'INVALID_MESSAGE', reason: 'subject must equal data.releaseId' };
-    return { ok: true, id: envelope.data.id, request: envelope.data.data };
-  } catch (error) {
-    return { ok: false, code: 'INVALID_MESSAGE', reason: `unreadable drift check: ${(error as Error)?.message ?? String(error)}` };
-  }
+  const parsed = parseEnvelope(value, EnvelopeSchema, 'drift check', limits);
+  if (!parsed.ok) return parsed;
+  const { id, subject, data } = parsed.envelope;
+  if (subject !== data.releaseId) return { ok: false, code: 'INVALID_MESSAGE', reason: 'subject must equal data.releaseId' };
+  return { ok: true, id, request: data };
 };

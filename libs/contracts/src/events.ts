@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { checkValues } from './bounds';
 import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson, ParseOptions } from './commands';
 import { describeIssues } from './issues';
+import { parseEnvelope } from './envelopes';
 import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, OperationOptionsSchema, ReleaseIdSchema, TestPolicySchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
@@ -174,12 +175,6 @@ export const parseUpgradeFailedSignal = (
   value: Buffer | string | null,
   limits: MessageLimits = DEFAULT_MESSAGE_LIMITS,
 ): { ok: true; signal: UpgradeFailedSignal } | { ok: false; code: 'INVALID_MESSAGE'; reason: string } => {
-  try {
-    const parsed = parseBoundedJson(value ?? '', limits);
-    if (!parsed.ok) return { ok: false, code: 'INVALID_MESSAGE', reason: parsed.reason };
-    const signal = SignalEnvelopeSchema.safeParse(parsed.json);
-    return signal.success ? { ok: true, signal: signal.data } : { ok: false, code: 'INVALID_MESSAGE', reason: describeIssues(signal.error) };
-  } catch (error) {
-    return { ok: false, code: 'INVALID_MESSAGE', reason: `unreadable signal: ${(error as Error)?.message ?? String(error)}` };
-  }
+  const parsed = parseEnvelope(value, SignalEnvelopeSchema, 'signal', limits);
+  return parsed.ok ? { ok: true, signal: parsed.envelope } : parsed;
 };

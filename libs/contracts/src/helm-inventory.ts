@@ -4,10 +4,9 @@
  * manage is refused when it is decided (RELEASE_EXISTS_IN_CLUSTER, 409) rather than by the executor later.
  * CloudEvents in structured JSON mode, key = the cluster.
  */
-import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
-import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson } from './commands';
-import { describeIssues } from './issues';
+import { MessageLimits } from './commands';
+import { parseEnvelope, systemEvent } from './envelopes';
 import { NamespaceSchema, ReleaseIdSchema } from './schemas';
 
 export const INVENTORY_TYPE = 'helm.release.inventory';
@@ -38,16 +37,7 @@ export const InventoryReportSchema = z.strictObject({
 });
 export type InventoryReport = z.infer<typeof InventoryReportSchema>;
 
-export const inventoryEvent = (report: InventoryReport, context: { id: string; source: string }) =>
-  new CloudEvent({
-    specversion: '1.0',
-    id: context.id,
-    source: context.source,
-    type: INVENTORY_TYPE,
-    subject: report.cluster,
-    datacontenttype: 'application/json',
-    data: report,
-  });
+export const inventoryEvent = (report: InventoryReport, context: { id: string; source: string }) => systemEvent(INVENTORY_TYPE, report.cluster, report, context);
 
 const EnvelopeSchema = z.object({
   specversion: z.literal('1.0'),
@@ -59,15 +49,8 @@ const EnvelopeSchema = z.object({
 /** Parses an inventory report, bounded and validated; never throws. */
 export const parseInventoryReport = (
   value: Buffer | string | null,
-  limits: MessageLimits = DEFAULT_MESSAGE_LIMITS,
+  limits?: MessageLimits,
 ): { ok: true; id: string; report: InventoryReport } | { ok: false; code: 'INVALID_MESSAGE'; reason: string } => {
-  try {
-    const parsed = parseBoundedJson(value ?? '', limits);
-    if (!parsed.ok) return { ok: false, code: 'INVALID_MESSAGE', reason: parsed.reason };
-    const envelope = EnvelopeSchema.safeParse(parsed.json);
-    if (!envelope.success) return { ok: false, code: 'INVALID_MESSAGE', reason: describeIssues(envelope.error) };
-    return { ok: true, id: envelope.data.id, report: envelope.data.data };
-  } catch (error) {
-    return { ok: false, code: 'INVALID_MESSAGE', reason: `unreadable inventory report: ${(error as Error)?.message ?? String(error)}` };
-  }
+  const parsed = parseEnvelope(value, EnvelopeSchema, 'inventory report', limits);
+  return parsed.ok ? { ok: true, id: parsed.envelope.id, report: parsed.envelope.data } : parsed;
 };

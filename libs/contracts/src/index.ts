@@ -11,3 +11,4 @@ export * from './fingerprint';
 export * from './redaction';
 export * from './drift-checks';
 export * from './helm-inventory';
+export * from './envelopes';

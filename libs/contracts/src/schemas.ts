@@ -128,23 +128,21 @@ export const RollbackDataSchema = z.strictObject({
   reason,
 });
 
-export const RollbackLastSuccessfulDataSchema = z.strictObject({
+/**
+ * Who asks, and for what failure: `trigger: AUTOMATIC` with `causedByRevision` is remediation's (a rollback
+ * or, under strategy uninstall, an uninstall); the API takes neither, as people act manually.
+ */
+const cause = {
   releaseId: ReleaseIdSchema,
   trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
   causedByRevision: z.number().int().min(1).optional(),
-  options,
   timeoutSeconds,
   reason,
-});
+};
 
-/** `trigger`/`causedByRevision`: remediation's uninstall (strategy uninstall); people uninstall manually. */
-export const UninstallDataSchema = z.strictObject({
-  releaseId: ReleaseIdSchema,
-  trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
-  causedByRevision: z.number().int().min(1).optional(),
-  timeoutSeconds,
-  reason,
-});
+export const RollbackLastSuccessfulDataSchema = z.strictObject({ ...cause, options });
+
+export const UninstallDataSchema = z.strictObject(cause);
 
 /** `trigger: AUTOMATIC` (with `revision`) is the watchdog's scheduled retry; a person retries the latest failure. */
 export const RetryOperationDataSchema = z.strictObject({

@@ -3,6 +3,8 @@ import { Transport } from '@nestjs/microservices';
 import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
+import { commandEvent, CommandContext, Topics, type ValuesCipher } from '@app/contracts';
+import type { ReleaseCommand } from '@app/domain';
 import { AppConfig, topicName } from './config';
 
 /**
@@ -62,6 +64,23 @@ export const sendEvents = async (
   topic: string,
   events: OutgoingEvent[],
 ): Promise<void> => sendEventsToTopics(producer, config, [{ topic, events }]);
+
+/**
+ * Sends release commands on `helm.release.commands`, each keyed by its release, so every service's
+ * commands reach the release's partition the same way; sealed with `cipher` when given (values, error text).
+ */
+export const sendCommands = (
+  producer: Producer,
+  config: AppConfig,
+  commands: Array<{ command: ReleaseCommand; context: Omit<CommandContext, 'time'> }>,
+  cipher?: ValuesCipher | null,
+): Promise<void> =>
+  sendEvents(
+    producer,
+    config,
+    Topics.commands,
+    commands.map(({ command, context }) => ({ key: command.data.releaseId, event: commandEvent(command, context, cipher ?? undefined) })),
+  );
 
 export interface OutgoingEvent {
   key: string;
