@@ -1,5 +1,5 @@
 import type { OperationOptions, ReleaseEvent, ReleaseIdentity, ReleasePolicies, ReleaseStatus, Revision, RevisionOperation, RevisionStatus, RevisionTrigger, ScheduledRetry, TestResult } from '@app/domain';
-import { changeOf } from '@app/domain';
+import { changeOf, withPolicies } from '@app/domain';
 import type { Commit } from '@app/event-store';
 
 /**
@@ -148,7 +148,8 @@ const projectEvent = (
   seal: (text: string) => string,
 ): ReleaseView | null => {
   const { releaseId } = event.data;
-  const { status, pending, lastError, chart, added, changed, recorded, retry } = changeOf(event, view?.chart.name);
+  const change = changeOf(event, view?.chart.name);
+  const { status, pending, lastError, chart, added, changed, recorded, retry } = change;
   if (added) revisionOps.push({ insert: revisionView(releaseId, added, seal) });
   const moves = recorded?.movesPending;
   if (moves) revisionOps.push({ move: { from: revisionKey(releaseId, moves.revision), to: revisionKey(releaseId, moves.movedTo), revision: moves.movedTo } });
@@ -186,12 +187,9 @@ const projectEvent = (
   if (added && 'name' in event.data) {
     next = { ...next, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
     if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback, drift: event.data.drift ?? 'record', inSync: true };
-    // As the aggregate keeps them: set by an install, carried (or changed) by each upgrade.
-    if (event.type === 'InstallRequested' || event.type === 'UpgradeRequested') {
-      const { test: _test, remediation: _remediation, ...rest } = next;
-      next = { ...rest, ...(event.data.test ? { test: event.data.test } : {}), ...(event.data.remediation ? { remediation: event.data.remediation } : {}) };
-    }
   }
+  // The policies, as the aggregate keeps them.
+  next = withPolicies(next, change);
   if (moves) next = { ...next, currentRevision: moves.movedTo };
   else if (newestRecorded) next = { ...next, currentRevision: newestRecorded.revision, inSync: event.type !== 'DriftDetected' };
   if (deployedRecorded) next = { ...next, lastSuccessfulRevision: Math.max(next.lastSuccessfulRevision ?? 0, deployedRecorded.revision) };

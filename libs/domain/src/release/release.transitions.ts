@@ -4,7 +4,7 @@
  * the revision it names have one definition; each adds only its own bookkeeping.
  */
 import { assertNever } from '../core/decider';
-import type { PendingOperation, Revision } from './release';
+import type { PendingOperation, ReleasePolicies, Revision } from './release';
 import { ChartRef, DesiredRevision, Operation, RecordedHelmRevision, ReleaseEvent, ReleaseStatus, RevisionStatus, ScheduledRetry } from './release.events';
 
 /** The fields of a revision that its outcome, or a later report, changes. */
@@ -30,7 +30,22 @@ export interface ReleaseChange {
   recorded?: { revisions: Revision[]; replaces?: number; movesPending?: { revision: number; movedTo: number } };
   /** The retry scheduled after the event (null: none any more); absent: unchanged. */
   retry?: ScheduledRetry | null;
+  /** The release's test and remediation policies from the event on (a field left out: none); absent: unchanged. */
+  policies?: Pick<ReleasePolicies, 'test' | 'remediation'>;
 }
+
+/** An install or upgrade carries the release's policies: its own, or the ones the decision kept. */
+const policiesOf = (data: { test?: ReleasePolicies['test']; remediation?: ReleasePolicies['remediation'] }): ReleaseChange['policies'] => ({
+  ...(data.test ? { test: data.test } : {}),
+  ...(data.remediation ? { remediation: data.remediation } : {}),
+});
+
+/** `target` (the state or the view) with the policies of `change`, when it sets them. */
+export const withPolicies = <T extends Partial<ReleasePolicies>>(target: T, change: ReleaseChange): T => {
+  if (!change.policies) return target;
+  const { test: _test, remediation: _remediation, ...rest } = target;
+  return { ...rest, ...change.policies } as T;
+};
 
 /** Helm's deployed and superseded revisions did deploy; anything else Helm keeps (failed, uninstalled) did not stay. */
 const statusOfHelm = (helmStatus: string): RevisionStatus => (helmStatus === 'deployed' || helmStatus === 'superseded' ? 'DEPLOYED' : 'FAILED');
@@ -124,9 +139,9 @@ const requested = (data: DesiredRevision, operation: Operation, extra: Partial<R
 export const changeOf = (event: ReleaseEvent, chartName?: string): ReleaseChange => {
   switch (event.type) {
     case 'InstallRequested':
-      return requested(event.data, 'INSTALL', { warnings: event.data.warnings ?? [] });
+      return { ...requested(event.data, 'INSTALL', { warnings: event.data.warnings ?? [] }), policies: policiesOf(event.data) };
     case 'UpgradeRequested':
-      return requested(event.data, 'UPGRADE', { warnings: event.data.warnings ?? [] });
+      return { ...requested(event.data, 'UPGRADE', { warnings: event.data.warnings ?? [] }), policies: policiesOf(event.data) };
     case 'RollbackRequested': {
       const { data } = event;
       return requested(data, 'ROLLBACK', {

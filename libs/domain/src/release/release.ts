@@ -5,7 +5,7 @@
  */
 import { NeedsFullHistory } from '../core/decider';
 import { ChartRef, DriftPolicy, OperationKind, OperationOptions, ReleaseEvent, ReleaseStatus, RemediationPolicy, RevisionOperation, RevisionStatus, RevisionTrigger, ScheduledRetry, TestPolicy, TestResult, Values, canonicalJson } from './release.events';
-import { changeOf, ReleaseChange } from './release.transitions';
+import { changeOf, ReleaseChange, withPolicies } from './release.transitions';
 
 // ----------------------------------------------------------------------------------------------- state
 
@@ -69,7 +69,7 @@ export interface ReleaseIdentity {
   chart: ChartRef;
 }
 
-/** What automation does for a release, as its install set it (an upgrade may change `test`). */
+/** What automation does for a release, as its install set it (an upgrade may change `test` and `remediation`). */
 export interface ReleasePolicies {
   /** Roll a failed upgrade back to the last successful revision. */
   autoRollback: boolean;
@@ -206,8 +206,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
       chart: data.chart,
       autoRollback: data.autoRollback,
       ...(data.drift ? { drift: data.drift } : {}),
-      ...(data.test ? { test: data.test } : {}),
-      ...(data.remediation ? { remediation: data.remediation } : {}),
+      ...change.policies,
       revisions: [...(previous?.revisions ?? []), change.added!],
       ...(previous?.archivedRevisions ? { archivedRevisions: previous.archivedRevisions } : {}),
       pending: change.pending!,
@@ -216,13 +215,8 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
     };
   }
   const release = existing(state, event);
-  const next = applyChange(release, change);
+  const next = withPolicies(applyChange(release, change), change);
   switch (event.type) {
-    case 'UpgradeRequested': {
-      // An upgrade carries the release's test and remediation policies from then on (its own, or the ones it kept).
-      const { test: _test, remediation: _remediation, ...rest } = next;
-      return { ...rest, ...(event.data.test ? { test: event.data.test } : {}), ...(event.data.remediation ? { remediation: event.data.remediation } : {}) };
-    }
     case 'RevisionFailed':
       return { ...next, quarantined: quarantine(release, event.data.revision) };
     case 'UpgradeFailureReported':
