@@ -128,7 +128,7 @@ describe('faults: trust boundaries', () => {
         {
           type: 'RollbackRequested',
           data: {
-            releaseId: 'probe-rel', revision: 3, operationId, name: 'probe-rel', namespace: 'apps', requestedBy: 't', requestedAt: now, trigger: 'MANUAL',
+            releaseId: 'probe-rel', revision: 3, operationId, cluster: 'default', name: 'probe-rel', namespace: 'apps', requestedBy: 't', requestedAt: now, trigger: 'MANUAL',
             timeoutSeconds: 60, deadline: new Date(Date.now() + 600_000).toISOString(), chart: { name: 'web', repository: 'http://169.254.169.254/latest' },
             chartVersion: '1.0.0', values: {}, atomic: false, rollbackOf: 1, warnings: [],
           },

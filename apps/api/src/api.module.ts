@@ -11,13 +11,13 @@ import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
 import { ReleaseQueries } from './release-queries.service';
 import { ProblemFilter } from './problem';
-import { HelmReleasesController } from './helm-releases.controller';
+import { ClustersController, HelmReleasesController } from './helm-releases.controller';
 import { LogController } from './log.controller';
 import { ReleasesController } from './releases.controller';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'api' })],
-  controllers: [ReleasesController, LogController, HelmReleasesController],
+  controllers: [ReleasesController, LogController, HelmReleasesController, ClustersController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },

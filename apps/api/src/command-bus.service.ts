@@ -3,11 +3,12 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, parseBoundedJson, Topics, ValuesCipher } from '@app/contracts';
-import type { ReleaseCommand } from '@app/domain';
+import type { Grant, ReleaseCommand } from '@app/domain';
 import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, messageLimits, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
 import { Problem } from './problem';
 
-export const API_SOURCE = 'urn:helm-rollback-service:api';
+export { API_SOURCE } from '@app/contracts';
+import { API_SOURCE } from '@app/contracts';
 
 interface Waiter {
   resolve: (result: CommandResult) => void;
@@ -89,7 +90,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Publishes a command and resolves with its decision, or fails with a 504 problem after the timeout. */
-  async send(command: ReleaseCommand, context: { id?: string; actor: string; correlationId: string }): Promise<CommandResult> {
+  async send(command: ReleaseCommand, context: { id?: string; actor: string; grants: Grant[]; correlationId: string }): Promise<CommandResult> {
     const id = context.id ?? randomUUID();
     const existing = this.waiters.get(id);
     if (existing) throw new Problem('OPERATION_IN_PROGRESS', `A request with Idempotency-Key '${id}' is still being decided`);
@@ -120,7 +121,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       await sendEvents(this.producer, this.config, Topics.commands, [
         {
           key: command.data.releaseId,
-          event: commandEvent(command, { id, source: API_SOURCE, actor: context.actor, correlationId: context.correlationId }, this.cipher ?? undefined),
+          event: commandEvent(command, { id, source: API_SOURCE, actor: context.actor, grants: context.grants, correlationId: context.correlationId }, this.cipher ?? undefined),
         },
       ]);
     } catch (error) {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import diff from 'microdiff';
-import { CommandMetadata, isDomainError, planRollback, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
+import { isDomainError, ReleaseCommandMetadata, planRollback, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
 import { MongoEventStore, planOnStream } from '@app/event-store';
 import { RELEASE_AGGREGATE } from '@app/release-store';
 import { EVENT_STORE } from './api.constants';
+import type { Principal } from './auth.guard';
 import { Problem } from './problem';
 
 /** Rollback dry runs: the plan the release service would decide, with a values diff; nothing is appended. */
@@ -12,8 +13,15 @@ import { Problem } from './problem';
 export class DryRunService {
   constructor(@Inject(EVENT_STORE) private readonly store: MongoEventStore) {}
 
-  async planRollback(command: RollbackRelease | RollbackToLastSuccessful, actor: string, correlationId: string = randomUUID()) {
-    const metadata: CommandMetadata = { commandId: 'dry-run', now: new Date().toISOString(), actor, correlationId };
+  /** Planned with the caller's grants, as the decision would be: a caller who may not roll back gets no plan. */
+  async planRollback(command: RollbackRelease | RollbackToLastSuccessful, principal: Principal, correlationId: string = randomUUID()) {
+    const metadata: ReleaseCommandMetadata = {
+      commandId: 'dry-run',
+      now: new Date().toISOString(),
+      actor: principal.subject,
+      correlationId,
+      access: { subject: principal.subject, authenticated: true, grants: principal.grants },
+    };
     try {
       const plan = await planOnStream(this.store, command.data.releaseId, RELEASE_AGGREGATE, (state) => planRollback(command, state, metadata));
       return {

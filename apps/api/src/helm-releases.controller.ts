@@ -1,7 +1,9 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { DEFAULT_CLUSTER, describeIssues, NamespaceSchema } from '@app/contracts';
+import { ClusterNameSchema, describeIssues, NamespaceSchema } from '@app/contracts';
+import { APP_CONFIG, AppConfig, clustersOf } from '@app/platform';
+import type { AuthenticatedRequest } from './auth.guard';
 import { Problem } from './problem';
 import { ReleaseQueries } from './release-queries.service';
 
@@ -9,6 +11,7 @@ const InventoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   after: z.string().max(300).optional(),
   namespace: NamespaceSchema.optional(),
+  cluster: ClusterNameSchema.optional(),
   unmanaged: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
@@ -17,17 +20,39 @@ const InventoryQuery = z.object({
 @ApiBearerAuth()
 @Controller('api/v1/helm/helm-releases')
 export class HelmReleasesController {
-  constructor(private readonly queries: ReleaseQueries) {}
+  constructor(
+    private readonly queries: ReleaseQueries,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: "The cluster's Helm releases (namespace, name, Helm revision, status, chart) and the release managing each, null when made outside the service" })
+  @ApiQuery({ name: 'cluster', required: false, description: 'default: the default cluster' })
   @ApiQuery({ name: 'namespace', required: false })
   @ApiQuery({ name: 'unmanaged', required: false, description: 'true: only those the service does not manage' })
   @ApiQuery({ name: 'after', required: false, description: 'the `next` cursor of the previous page' })
   @ApiQuery({ name: 'limit', required: false })
-  list(@Query() query: unknown) {
+  list(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const parsed = InventoryQuery.safeParse(query ?? {});
     if (!parsed.success) throw new Problem('VALIDATION_FAILED', describeIssues(parsed.error, 'query'));
-    return this.queries.helmReleases(DEFAULT_CLUSTER, parsed.data);
+    const { cluster = this.config.DEFAULT_CLUSTER, ...page } = parsed.data;
+    if (!clustersOf(this.config).some((c) => c.name === cluster)) throw new Problem('CLUSTER_UNKNOWN', `Cluster '${cluster}' is not configured`);
+    return this.queries.helmReleases(cluster, page, req.principal!);
+  }
+}
+
+/** The clusters releases may live in: names and namespace allow-lists, never how they are reached. */
+@ApiTags('cluster')
+@ApiBearerAuth()
+@Controller('api/v1/helm/clusters')
+export class ClustersController {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The configured clusters (name, namespaces open to releases, whether it is the default); no credentials' })
+  list() {
+    return {
+      items: clustersOf(this.config).map((c) => ({ name: c.name, namespaces: c.namespaces ?? null, default: c.name === this.config.DEFAULT_CLUSTER })),
+    };
   }
 }

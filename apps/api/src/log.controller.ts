@@ -25,6 +25,6 @@ export class LogController {
   log(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const parsed = LogQuery.safeParse(query ?? {});
     if (!parsed.success) throw new Problem('VALIDATION_FAILED', describeIssues(parsed.error, 'query'));
-    return this.queries.log(parsed.data, this.queries.reader(req.principal));
+    return this.queries.log(parsed.data, req.principal!);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MongoEventStore } from '@app/event-store';
+import { grantsFor, permits, Scope } from '@app/domain';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { DriftCheckView, HelmInventory, ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
 import { EVENT_STORE, HELM_INVENTORY, READ_MODEL } from './api.constants';
@@ -29,16 +30,28 @@ export class ReleaseQueries {
     this.visiblePaths = parseVisiblePaths(config.VALUES_VIEWER_VISIBLE_PATHS);
   }
 
-  /** Operators see values and error text as they are; everyone else sees them redacted. */
-  reader(principal: Principal | undefined): Reader {
-    return { operator: principal?.role === 'operator', visible: this.visiblePaths };
+  /** Who may read values of a release in `scope` sees them and error text as they are; everyone else redacted. */
+  reader(principal: Principal, scope: Scope): Reader {
+    return { operator: permits(principal.grants, 'values', scope), visible: this.visiblePaths };
   }
 
-  /** The whole log across releases, a page at a time, in the order of recording. */
-  async log(page: { limit: number; after?: string }, reader: Reader) {
-    const commits = await this.store.readAll({ ...(page.after ? { after: page.after } : {}), limit: page.limit });
+  /**
+   * The whole log across releases, a page at a time, in the order of recording: the commits of the
+   * releases the caller may read (a page may then hold fewer than `limit`; `next` goes on from it).
+   */
+  async log(page: { limit: number; after?: string }, principal: Principal) {
+    const all = await this.store.readAll({ ...(page.after ? { after: page.after } : {}), limit: page.limit });
+    const scopes = await this.readModel.scopes([...new Set(all.map((c) => c.streamId))]);
+    const readable = all.flatMap((c) => {
+      const scope = scopes.get(c.streamId);
+      return scope && permits(principal.grants, 'read', scope) ? [{ id: c.id, commit: commitForReader(c, this.reader(principal, scope)) }] : [];
+    });
+    if (all.length === page.limit && readable.length < page.limit) {
+      // The page was full before filtering: the cursor goes on from its last commit, shown or not.
+      return { commits: readable.map((p) => p.commit), next: all[all.length - 1].id };
+    }
     const { shown, next } = pageOf(
-      commits.map((c) => ({ id: c.id, commit: commitForReader(c, reader) })),
+      readable,
       page.limit,
       (p) => p.id,
     );
@@ -49,9 +62,10 @@ export class ReleaseQueries {
    * The Helm releases of a cluster as its executor last listed them, each with the release that manages it
    * (null: made outside the service, a candidate for adoption). Names, charts and statuses only: no values.
    */
-  async helmReleases(cluster: string, page: { limit: number; after?: string; namespace?: string; unmanaged: boolean }) {
-    const listed = await this.inventory.list(cluster, page);
-    const managing = await this.readModel.managing(listed);
+  async helmReleases(cluster: string, page: { limit: number; after?: string; namespace?: string; unmanaged: boolean }, principal: Principal) {
+    // Only the namespaces the caller may read: Helm's listing names releases of any team.
+    const listed = (await this.inventory.list(cluster, page)).filter((l) => permits(principal.grants, 'read', { cluster, namespace: l.namespace }));
+    const managing = await this.readModel.managing(cluster, listed);
     const items = listed.map(({ namespace, name, revision, status, chart, updated, seenAt }) => ({
       namespace,
       name,
@@ -69,30 +83,33 @@ export class ReleaseQueries {
     };
   }
 
-  async list(page: { limit: number; after?: string; status?: string }, reader: Reader) {
-    const releases = await this.readModel.list(page);
+  /** The releases the caller may read, in `cluster` if given. */
+  async list(page: { limit: number; after?: string; status?: string; cluster?: string }, principal: Principal) {
+    const releases = await this.readModel.list({ ...page, within: grantsFor(principal.grants, 'read') });
     return {
-      items: releases.map((r) => releaseEntry(r, reader)),
+      items: releases.map((r) => releaseEntry(r, this.reader(principal, r))),
       next: releases.length === page.limit ? releases[releases.length - 1].releaseId : null,
     };
   }
 
-  async release(releaseId: string, reader: Reader) {
-    const entry = releaseEntry(await this.existing(releaseId), reader);
+  async release(releaseId: string, principal: Principal) {
+    const view = await this.existing(releaseId, principal);
+    const entry = releaseEntry(view, this.reader(principal, view));
     return { ...entry, drift: { ...entry.drift, ...checkOf(await this.readModel.driftCheck(releaseId)) } };
   }
 
-  async history(releaseId: string, page: { limit: number; afterRevision: number }, reader: Reader) {
+  async history(releaseId: string, page: { limit: number; afterRevision: number }, principal: Principal) {
+    const reader = this.reader(principal, await this.existing(releaseId, principal));
     const revisions = await this.readModel.history(releaseId, page);
-    if (revisions.length === 0 && page.afterRevision === 0) await this.existing(releaseId);
     const { shown, next } = pageOf(revisions.map((r) => historyEntry(r, reader)), page.limit, (e) => e.revision);
     return { releaseId, revisions: shown, nextAfterRevision: next };
   }
 
-  async revision(releaseId: string, revision: number, reader: Reader) {
+  async revision(releaseId: string, revision: number, principal: Principal) {
+    const reader = this.reader(principal, await this.existing(releaseId, principal));
     const view = await this.readModel.revision(releaseId, revision);
     if (!view) {
-      const valid = await this.validRevisions(releaseId);
+      const valid = await this.validRevisions(releaseId, principal);
       throw new Problem('REVISION_NOT_FOUND', `Revision ${revision} is not in the history of '${releaseId}'; valid revisions: ${valid.text}`, valid.extra, 404);
     }
     const values = JSON.parse(view.valuesJson);
@@ -107,10 +124,10 @@ export class ReleaseQueries {
     };
   }
 
-  async events(releaseId: string, page: { limit: number; afterVersion: number }, reader: Reader) {
+  async events(releaseId: string, page: { limit: number; afterVersion: number }, principal: Principal) {
+    const reader = this.reader(principal, await this.existing(releaseId, principal));
     // The page by point reads of its versions: the cost of a page, whatever the length of the history.
     const commits = await this.store.readTail(releaseId, page.afterVersion, page.afterVersion + page.limit);
-    if (commits.length === 0 && page.afterVersion === 0) await this.existing(releaseId);
     const { shown, next } = pageOf(commits.map((c) => commitForReader(c, reader)), page.limit, (c) => c.version);
     return { releaseId, commits: shown, nextAfterVersion: next };
   }
@@ -119,8 +136,8 @@ export class ReleaseQueries {
    * The revisions a release has, from its view alone: revisions are numbered 1..currentRevision without
    * gaps, so naming them needs no read of the history.
    */
-  async validRevisions(releaseId: string): Promise<{ text: string; extra: Record<string, unknown> }> {
-    const last = (await this.existing(releaseId)).currentRevision;
+  async validRevisions(releaseId: string, principal: Principal): Promise<{ text: string; extra: Record<string, unknown> }> {
+    const last = (await this.existing(releaseId, principal)).currentRevision;
     if (last === 0) return { text: 'none', extra: { validRevisions: [] } };
     if (last <= LISTED_REVISIONS) {
       const list = Array.from({ length: last }, (_, i) => i + 1);
@@ -129,9 +146,10 @@ export class ReleaseQueries {
     return { text: `1 to ${last}`, extra: { validRevisionRange: { first: 1, last } } };
   }
 
-  private async existing(releaseId: string): Promise<ReleaseView> {
+  /** The release's view, if the caller may read it: one it may not is "not found", so its existence does not leak. */
+  private async existing(releaseId: string, principal: Principal): Promise<ReleaseView> {
     const view = await this.readModel.get(releaseId);
-    if (!view) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
+    if (!view || !permits(principal.grants, 'read', view)) throw new Problem('RELEASE_NOT_FOUND', `Release '${releaseId}' does not exist`);
     return view;
   }
 }
@@ -145,6 +163,8 @@ const historyEntry = (r: RevisionView, reader: Reader) => ({
   causedByRevision: r.causedByRevision,
   trigger: r.trigger,
   requestedBy: r.requestedBy,
+  unauthenticated: r.unauthenticated ?? false,
+  breakGlass: r.breakGlass ?? null,
   // Helm's own description of a revision made outside the service can quote what failed, values too.
   reason: r.reason && !reader.operator && (r.operation === 'IMPORTED' || r.operation === 'EXTERNAL') ? redactText(r.reason) : r.reason,
   requestedAt: r.requestedAt,
@@ -162,6 +182,7 @@ const historyEntry = (r: RevisionView, reader: Reader) => ({
 
 const releaseEntry = (view: ReleaseView, reader: Reader) => ({
   releaseId: view.releaseId,
+  cluster: view.cluster,
   name: view.name,
   namespace: view.namespace,
   chart: view.chart,

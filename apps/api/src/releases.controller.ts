@@ -9,6 +9,7 @@ import {
   describeIssues,
   InstallDataSchema,
   issueDetails,
+  ClusterNameSchema,
   ReleaseIdSchema,
   RetryOperationDataSchema,
   RollbackDataSchema,
@@ -18,12 +19,11 @@ import {
 } from '@app/contracts';
 import { ReleaseCommand, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
 import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
-import { AuthenticatedRequest } from './auth.guard';
+import { AuthenticatedRequest, Principal } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
 import { openApiSchema } from './openapi';
 import { Problem } from './problem';
-import type { Reader } from './redaction';
 import { ReleaseQueries } from './release-queries.service';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
@@ -37,6 +37,7 @@ const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   after: z.string().max(200).optional(),
   status: z.string().max(40).optional(),
+  cluster: ClusterNameSchema.optional(),
 });
 const HistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(100),
@@ -117,7 +118,7 @@ export class ReleasesController {
     const parsed = schema.safeParse(body ?? {});
     if (!parsed.success) {
       // Name the valid targets, as the domain would: the caller should not need a second request.
-      const valid = await this.queries.validRevisions(releaseId);
+      const valid = await this.queries.validRevisions(releaseId, req.principal!);
       throw new Problem('VALIDATION_FAILED', `${describeIssues(parsed.error, 'body')}; valid revisions: ${valid.text}`, { errors: issueDetails(parsed.error, 'body'), ...valid.extra });
     }
     const command: RollbackRelease = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
@@ -206,8 +207,8 @@ export class ReleasesController {
     return this.queries.events(this.releaseId(id), parse(EventsQuery, query, 'query'), this.reader(req));
   }
 
-  private reader(req: AuthenticatedRequest): Reader {
-    return this.queries.reader(req.principal);
+  private reader(req: AuthenticatedRequest): Principal {
+    return req.principal!;
   }
 
 
@@ -231,7 +232,7 @@ export class ReleasesController {
 
   private async plan(command: RollbackRelease | RollbackToLastSuccessful, req: AuthenticatedRequest, res: Response) {
     res.status(200);
-    return this.dryRuns.planRollback(command, req.principal!.subject, req.id);
+    return this.dryRuns.planRollback(command, req.principal!, req.id);
   }
 
   private async dispatch(command: ReleaseCommand, req: AuthenticatedRequest, res: Response) {
@@ -241,6 +242,7 @@ export class ReleasesController {
     const result: CommandResult = await this.bus.send(command, {
       ...(id ? { id } : {}),
       actor: req.principal!.subject,
+      grants: req.principal!.grants,
       correlationId: req.id ?? randomUUID(),
     });
     if (result.outcome === 'REJECTED') throw new Problem(result.error.code, result.error.message, result.error.details ?? {});

@@ -1,5 +1,5 @@
 import { parseDriftCheckRequest, parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
-import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, deadLetter, executorCluster, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
@@ -10,6 +10,7 @@ import { ExecutorService, isOperationRequested } from './executor.service';
 @Controller()
 export class EventsController {
   private readonly parseOptions: ReturnType<typeof messageParseOptions>;
+  private readonly cluster: string;
 
   constructor(
     private readonly executor: ExecutorService,
@@ -19,6 +20,7 @@ export class EventsController {
     @Inject(VALUES_CIPHER) cipher: ValuesCipher | null,
   ) {
     this.parseOptions = messageParseOptions(config, cipher);
+    this.cluster = executorCluster(config).name;
   }
 
   @EventPattern(EVENTS_TOPIC)
@@ -33,6 +35,8 @@ export class EventsController {
     }
     const { received } = parsed;
     if (!received || !isOperationRequested(received.event)) return;
+    // Another cluster's operation is its executors' (their own group reads the same events).
+    if (received.event.data.cluster !== this.cluster) return;
     await this.executor.execute({ ...received, event: received.event }, context.getHeartbeat());
   }
 
@@ -45,6 +49,7 @@ export class EventsController {
       await deadLetter(this.producer, this.config, Topics.eventsDlq, { ...message, topic: context.getTopic(), partition: context.getPartition() }, parsed.reason, CONSUMER_GROUP);
       return;
     }
+    if (parsed.request.cluster !== this.cluster) return;
     await this.executor.checkDrift(parsed.id, parsed.request);
   }
 }

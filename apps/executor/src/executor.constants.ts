@@ -4,5 +4,5 @@ import { consumedTopic } from '@app/platform';
 export const HELM = Symbol('HELM');
 export const EVENTS_TOPIC = consumedTopic(Topics.events);
 export const DRIFT_CHECKS_TOPIC = consumedTopic(Topics.driftChecks);
-export const SOURCE = 'urn:helm-rollback-service:executor';
+export { EXECUTOR_SOURCE as SOURCE } from '@app/contracts';
 export const CONSUMER_GROUP = 'executor';

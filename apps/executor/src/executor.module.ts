@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelmCliAdapter } from '@app/helm';
-import { APP_CONFIG, AppConfig, loadRepositoryCredentials, PlatformModule } from '@app/platform';
+import { APP_CONFIG, AppConfig, executorKubeconfig, loadRepositoryCredentials, PlatformModule } from '@app/platform';
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller';
 import { HELM } from './executor.constants';
@@ -26,7 +26,7 @@ import { executorReadiness } from './readiness';
         await mkdir(tmpDir, { recursive: true, mode: 0o700 });
         return new HelmCliAdapter({
           helmBin: config.HELM_BIN,
-          ...(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {}),
+          ...(executorKubeconfig(config) ? { kubeconfig: executorKubeconfig(config) } : {}),
           homeDir,
           tmpDir,
           credentials: loadRepositoryCredentials(config.CHART_REPOSITORY_CREDENTIALS_FILE),

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { DriftCheckRequest, ReceivedReleaseEvent, redactText, ValuesCipher } from '@app/contracts';
 import type { OperationRequested, RecordOperationResult } from '@app/domain';
 import { HelmPort, KubeApi, kubeAuth, ReleaseLease } from '@app/helm';
-import { APP_CONFIG, AppConfig, checkChartRepository, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendCommands, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, checkChartRepository, executorKubeconfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendCommands, VALUES_CIPHER } from '@app/platform';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -148,7 +148,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
   private releaseLease(): ConstructorParameters<typeof OperationRunner>[2] {
     let auth: ReturnType<typeof kubeAuth>;
     try {
-      auth = kubeAuth(this.config.KUBECONFIG);
+      auth = kubeAuth(executorKubeconfig(this.config));
     } catch (error) {
       this.logger.warn({ error: (error as Error).message }, 'no Kubernetes API for release leases: operations run without one');
       return undefined;

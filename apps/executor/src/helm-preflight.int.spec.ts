@@ -18,7 +18,7 @@ describe('the executor reads Helm before running (real helm)', () => {
   const upgrade = (name: string, operationId: string, chartVersion: string, values: Values, deadlineInMs = 120_000): OperationRequested => ({
     type: 'UpgradeRequested',
     data: {
-      releaseId: name, name, namespace, chart: chart(), chartVersion, values, revision: 2, atomic: false,
+      releaseId: name, cluster: 'default', name, namespace, chart: chart(), chartVersion, values, revision: 2, atomic: false,
       operationId, requestedBy: 'tester', requestedAt: new Date().toISOString(), trigger: 'MANUAL',
       timeoutSeconds: 30, deadline: new Date(Date.now() + deadlineInMs).toISOString(),
     },

@@ -1,6 +1,6 @@
-import { DEFAULT_CLUSTER, HelmListedSchema, inventoryEvent, MAX_INVENTORY_RELEASES, redactText, Topics } from '@app/contracts';
+import { HelmListedSchema, inventoryEvent, MAX_INVENTORY_RELEASES, redactText, Topics } from '@app/contracts';
 import { HelmPort } from '@app/helm';
-import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, PeriodicJob, sendEvents } from '@app/platform';
+import { APP_CONFIG, AppConfig, executorCluster, KAFKA_PRODUCER, LOGGER, PeriodicJob, sendEvents } from '@app/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -44,10 +44,11 @@ export class InventoryReporter extends PeriodicJob {
     // What the report's schema would refuse (a chart name past its bound, say) is left out, not the report.
     const releases = listed.slice(0, MAX_INVENTORY_RELEASES).filter((r) => HelmListedSchema.safeParse(r).success);
     const takenAt = now.toISOString();
+    const cluster = executorCluster(this.config).name;
     await sendEvents(this.producer, this.config, Topics.inventory, [
       {
-        key: DEFAULT_CLUSTER,
-        event: inventoryEvent({ cluster: DEFAULT_CLUSTER, takenAt, complete: listed.length <= MAX_INVENTORY_RELEASES, releases }, { id: `inventory:${DEFAULT_CLUSTER}:${takenAt}`, source: SOURCE }),
+        key: cluster,
+        event: inventoryEvent({ cluster, takenAt, complete: listed.length <= MAX_INVENTORY_RELEASES, releases }, { id: `inventory:${cluster}:${takenAt}`, source: SOURCE }),
       },
     ]);
     return releases.length;

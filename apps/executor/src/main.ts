@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { ALL_TOPICS } from '@app/contracts';
 import { DEADLINE_GRACE_SECONDS, MAX_TIMEOUT_SECONDS } from '@app/domain';
-import { runMain, startConsumerApp } from '@app/platform';
-import { CONSUMER_GROUP } from './executor.constants';
+import { executorGroup, runMain, startConsumerApp } from '@app/platform';
 import { ExecutorModule } from './executor.module';
 
 runMain('executor', () =>
   startConsumerApp(ExecutorModule, {
-    groupId: CONSUMER_GROUP,
+    // One group per cluster: every cluster's executors see every operation and run their cluster's only.
+    groupId: executorGroup,
     topics: ALL_TOPICS,
     port: (c) => c.EXECUTOR_PORT,
     // Bounded concurrency: one operation per partition at a time, so one release's never overlap. A new

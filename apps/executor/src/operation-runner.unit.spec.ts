@@ -55,7 +55,7 @@ class RecordingHelm implements HelmPort {
 }
 
 const base = {
-  releaseId: 'web', name: 'web', namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' },
+  releaseId: 'web', cluster: 'default', name: 'web', namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' },
   operationId: 'op', requestedBy: 'a', requestedAt: '', trigger: 'MANUAL' as const, timeoutSeconds: 30, deadline: '', atomic: false,
 };
 const OPTIONS = { lockGraceMs: 300_000, pollMs: 1 };

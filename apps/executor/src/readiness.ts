@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DEFAULT_CLUSTER } from '@app/contracts';
 import { KubeApi, kubeAuth } from '@app/helm';
-import type { AppConfig, ReadinessCheck } from '@app/platform';
+import { executorCluster, executorKubeconfig, type AppConfig, type ReadinessCheck } from '@app/platform';
 
 const run = promisify(execFile);
 
@@ -19,10 +18,10 @@ export const executorReadiness = (config: AppConfig): ReadinessCheck[] => [
     },
   },
   {
-    key: `cluster:${DEFAULT_CLUSTER}`,
+    key: `cluster:${executorCluster(config).name}`,
     probe: async () => {
       // /version is readable by every authenticated client (system:public-info-viewer).
-      const { status, body } = await new KubeApi(kubeAuth(config.KUBECONFIG)).get<{ gitVersion?: string }>('/version');
+      const { status, body } = await new KubeApi(kubeAuth(executorKubeconfig(config))).get<{ gitVersion?: string }>('/version');
       if (status !== 200) throw new Error(`the Kubernetes API answered ${status} to GET /version`);
       return body?.gitVersion;
     },

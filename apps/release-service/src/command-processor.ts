@@ -1,11 +1,14 @@
-import { commandFingerprint, CommandResult, DEFAULT_CLUSTER, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
-import { DecisionSummary, ReleaseCommand, ReleaseCommandMetadata, ReleaseState } from '@app/domain';
+import { API_SOURCE, CommandContext, commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
+import { Access, ClusterDirectory, DecisionSummary, matchesPattern, ReleaseCommand, ReleaseCommandMetadata, ReleaseState } from '@app/domain';
 import { BatchItem, Commit, handleCommands, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
 import { HelmInventory, RELEASE_AGGREGATE, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
   AppConfig,
+  clusterDirectory,
   deadLetter,
+  FreezeCalendar,
+  grantsOf,
   isTransientError,
   KAFKA_PRODUCER,
   LOGGER,
@@ -50,6 +53,8 @@ export class CommandProcessor implements OnApplicationShutdown {
   /** This instance owns its partitions' releases: their loaded streams stay in memory between commands. */
   private readonly streams = new StreamCache<ReleaseState>();
   private readonly parseOptions: ReturnType<typeof messageParseOptions>;
+  private readonly clusters: ClusterDirectory;
+  private readonly freezes: FreezeCalendar;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
@@ -83,6 +88,8 @@ export class CommandProcessor implements OnApplicationShutdown {
       registers: [registry],
     });
     this.parseOptions = messageParseOptions(config, cipher);
+    this.clusters = clusterDirectory(config);
+    this.freezes = new FreezeCalendar(config.FREEZE_WINDOWS);
   }
 
   onApplicationShutdown(): void {
@@ -155,8 +162,10 @@ export class CommandProcessor implements OnApplicationShutdown {
       // whether Helm holds a release there, as the executor last listed the cluster.
       if (item.command.type !== 'InstallRelease') continue;
       const { namespace, name, releaseId } = item.command.data;
-      const nameHeldBy = await this.names.claim(namespace, name ?? releaseId, releaseId, new Date(item.metadata.now));
-      const listed = await this.inventory.find(DEFAULT_CLUSTER, namespace, name ?? releaseId);
+      // The cluster the decision will give it (it refuses a change of cluster): named, else the release's, else the default.
+      const cluster = item.command.data.cluster ?? (await this.readModel.scopes([releaseId])).get(releaseId)?.cluster ?? this.config.DEFAULT_CLUSTER;
+      const nameHeldBy = await this.names.claim(cluster, namespace, name ?? releaseId, releaseId, new Date(item.metadata.now));
+      const listed = await this.inventory.find(cluster, namespace, name ?? releaseId);
       const helmHolds = listed ? { revision: listed.revision, chart: listed.chart, status: listed.status, seenAt: new Date(listed.seenAt).toISOString() } : undefined;
       item.metadata = { ...item.metadata, nameHeldBy, ...(helmHolds ? { helmHolds } : {}) };
     }
@@ -256,13 +265,31 @@ export class CommandProcessor implements OnApplicationShutdown {
     this.commands.inc({ type: 'invalid', outcome: 'DEAD_LETTERED' });
   }
 
-  private metadataOf(context: { id: string; actor: string; correlationId: string; causationId?: string }, command: ReleaseCommand): ReleaseCommandMetadata {
+  /**
+   * Who asks, as far as the service can tell: the API's callers with the grants their tokens gave them,
+   * the service's own apps (KAFKA_SYSTEM_SOURCES) with none needed, and any other Kafka sender as the
+   * source it claims, unauthenticated, with the grants AUTH_GRANTS gives that source (none: refused).
+   */
+  private accessOf(context: CommandContext): Access | undefined {
+    if (context.source === API_SOURCE) return { subject: context.actor, authenticated: true, grants: context.grants ?? [] };
+    if (matchesPattern(this.config.KAFKA_SYSTEM_SOURCES, context.source)) return undefined;
+    return { subject: context.source, authenticated: false, grants: grantsOf(this.config, { source: context.source }) };
+  }
+
+  private metadataOf(context: CommandContext, command: ReleaseCommand): ReleaseCommandMetadata {
+    const access = this.accessOf(context);
+    // The decision's own clock, not the sender's: deadlines and freeze windows must not depend on a caller's clock.
+    const now = new Date();
     return {
       commandId: context.id,
       fingerprint: commandFingerprint(command),
-      // The decision's own clock, not the sender's: deadlines must not depend on a caller's clock.
-      now: new Date().toISOString(),
-      actor: context.actor,
+      now: now.toISOString(),
+      // A Kafka sender's actor is its claimed source: that is all the service knows of it.
+      actor: access && !access.authenticated ? access.subject : context.actor,
+      ...(access ? { access } : {}),
+      clusters: this.clusters,
+      defaultCluster: this.config.DEFAULT_CLUSTER,
+      freezeAt: (scope) => this.freezes.at(scope, now),
       correlationId: context.correlationId,
       ...(context.causationId ? { causationId: context.causationId } : {}),
     };

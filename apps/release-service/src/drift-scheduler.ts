@@ -1,4 +1,5 @@
 import { driftCheckEvent, Topics } from '@app/contracts';
+import { LEGACY_CLUSTER } from '@app/domain';
 import { ReleaseReadModel } from '@app/release-store';
 import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, PeriodicJob, sendEvents } from '@app/platform';
 import { Inject, Injectable } from '@nestjs/common';
@@ -52,7 +53,7 @@ export class DriftScheduler extends PeriodicJob {
         settled.map((v) => ({
           key: v.releaseId,
           event: driftCheckEvent(
-            { releaseId: v.releaseId, name: v.name, namespace: v.namespace, knownHelmRevision: v.knownHelmRevision },
+            { releaseId: v.releaseId, cluster: v.cluster ?? LEGACY_CLUSTER, name: v.name, namespace: v.namespace, knownHelmRevision: v.knownHelmRevision },
             { id: `drift:${v.releaseId}:${window}`, source: SOURCE },
           ),
         })),

@@ -4,7 +4,7 @@ export const READ_MODEL = Symbol('READ_MODEL');
 export const HELM_INVENTORY = Symbol('HELM_INVENTORY');
 export const OUTBOX = Symbol('OUTBOX');
 
-export const SOURCE = 'urn:helm-rollback-service:release-service';
+export { RELEASE_SERVICE_SOURCE as SOURCE } from '@app/contracts';
 export const CONSUMER_GROUP = 'release-service';
 
 /** A commit left undispatched this long (a crash, a broker outage) is published by the relay. */

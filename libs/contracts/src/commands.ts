@@ -6,10 +6,11 @@ import { CloudEvent } from 'cloudevents';
 import { boundedText, checkValues, DEFAULT_VALUE_LIMITS, ValueLimits } from './bounds';
 import { describeIssues } from './issues';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
-import type { ReleaseCommand, ReleaseCommandType } from '@app/domain';
+import type { Grant, ReleaseCommand, ReleaseCommandType } from '@app/domain';
 import { z } from 'zod';
 import {
   ExpireOperationDataSchema,
+  GrantsSchema,
   InstallDataSchema,
   OperationResultDataSchema,
   RecordDriftCheckDataSchema,
@@ -64,6 +65,11 @@ export interface CommandContext {
   actor: string;
   correlationId: string;
   causationId?: string;
+  /**
+   * The caller's grants, as the API resolved them from its token (extension `grants`, JSON). Only the API's
+   * source is believed to carry them; see the release service's access rules.
+   */
+  grants?: Grant[];
 }
 
 export interface ParsedCommand {
@@ -113,6 +119,7 @@ export const commandEvent = (command: ReleaseCommand, context: Omit<CommandConte
     actor: context.actor,
     correlationid: context.correlationId,
     ...(context.causationId ? { causationid: context.causationId } : {}),
+    ...(context.grants ? { grants: JSON.stringify(context.grants) } : {}),
     schemaversion: COMMAND_SCHEMA_VERSION,
     data: sealIn(cipher, command.data),
   });
@@ -127,6 +134,7 @@ const EnvelopeSchema = z.object({
   actor: z.string().min(1).max(200).optional(),
   correlationid: z.string().min(1).max(200).optional(),
   causationid: z.string().min(1).max(200).optional(),
+  grants: z.string().max(64 * 1024).optional(),
   schemaversion: z.union([z.number(), z.string()]).optional(),
   data: z.unknown(),
 });
@@ -174,6 +182,8 @@ const parseCommandUnguarded = (value: Buffer | string | null | undefined, key: s
     return invalid(`unsupported schemaversion '${e.schemaversion}' for ${e.type}; supported: ${COMMAND_SCHEMA_VERSION}`, ids);
   }
   const refused = (error: string): ParseResult => ({ ok: false, code: 'VALIDATION_FAILED', error: `invalid ${e.type} data: ${error}`, ...ids });
+  const grants = e.grants === undefined ? undefined : parseGrants(e.grants);
+  if (grants && !grants.ok) return invalid(`grants: ${grants.reason}`, ids);
   const { schema, domainType } = commandTable[e.type];
   let opened: unknown;
   try {
@@ -204,7 +214,20 @@ const parseCommandUnguarded = (value: Buffer | string | null | undefined, key: s
         actor: e.actor ?? e.source,
         correlationId: e.correlationid ?? e.id,
         ...(e.causationid ? { causationId: e.causationid } : {}),
+        ...(grants?.ok ? { grants: grants.grants } : {}),
       },
     },
   };
+};
+
+/** The `grants` extension: JSON of at most MAX_GRANTS grants. */
+const parseGrants = (text: string): { ok: true; grants: Grant[] } | { ok: false; reason: string } => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const parsed = GrantsSchema.safeParse(json);
+  return parsed.success ? { ok: true, grants: parsed.data } : { ok: false, reason: describeIssues(parsed.error) };
 };

@@ -150,9 +150,11 @@ describe('contracts', () => {
   });
 
   it('reads a drift check request, and refuses one whose subject is another release or whose data is off schema', () => {
-    const request = { releaseId: 'web', name: 'web', namespace: 'apps', knownHelmRevision: 3 };
+    const request = { releaseId: 'web', cluster: 'b', name: 'web', namespace: 'apps', knownHelmRevision: 3 };
     const message = JSON.stringify(driftCheckEvent(request, { id: 'drift:web:1', source: 'urn:test' }));
     expect(parseDriftCheckRequest(message)).toEqual({ ok: true, id: 'drift:web:1', request });
+    // Sent before releases had clusters: the legacy cluster's.
+    expect(parseDriftCheckRequest(message.replace('"cluster":"b",', ''))).toEqual({ ok: true, id: 'drift:web:1', request: { ...request, cluster: 'default' } });
     expect(parseDriftCheckRequest(message.replace('"subject":"web"', '"subject":"api"'))).toMatchObject({ ok: false, reason: 'subject must equal data.releaseId' });
     expect(parseDriftCheckRequest(message.replace('"namespace":"apps"', '"namespace":"Apps;rm"'))).toMatchObject({ ok: false, code: 'INVALID_MESSAGE' });
     expect(parseDriftCheckRequest(Buffer.from([0xff, 0xfe]))).toMatchObject({ ok: false });

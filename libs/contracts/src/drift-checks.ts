@@ -6,12 +6,15 @@
 import { z } from 'zod';
 import { MessageLimits } from './commands';
 import { parseEnvelope, systemEvent } from './envelopes';
-import { NamespaceSchema, ReleaseIdSchema } from './schemas';
+import { LEGACY_CLUSTER } from '@app/domain';
+import { ClusterNameSchema, NamespaceSchema, ReleaseIdSchema } from './schemas';
 
 export const DRIFT_CHECK_TYPE = 'helm.release.drift-check';
 
 export const DriftCheckRequestSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
+  // A request sent before releases had clusters is of the one cluster there was.
+  cluster: ClusterNameSchema.default(LEGACY_CLUSTER),
   name: ReleaseIdSchema,
   namespace: NamespaceSchema,
   knownHelmRevision: z.number().int().min(1).optional(),

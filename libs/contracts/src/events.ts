@@ -1,12 +1,12 @@
 /** Revision events on `helm.release.events`: CloudEvents, key = releaseId, in order per release. */
 import { CloudEvent } from 'cloudevents';
-import type { ReleaseEvent, ReleaseEventType } from '@app/domain';
+import { LEGACY_CLUSTER, type ReleaseEvent, type ReleaseEventType } from '@app/domain';
 import { z } from 'zod';
 import { checkValues } from './bounds';
 import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson, ParseOptions } from './commands';
 import { describeIssues } from './issues';
 import { parseEnvelope } from './envelopes';
-import { ChartRefSchema, ChartVersionSchema, NamespaceSchema, OperationOptionsSchema, ReleaseIdSchema, TestPolicySchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
+import { ChartRefSchema, ClusterNameSchema, ChartVersionSchema, NamespaceSchema, OperationOptionsSchema, ReleaseIdSchema, TestPolicySchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
 export const EVENT_SCHEMA_VERSION = 1;
@@ -61,6 +61,8 @@ const instant = z.iso.datetime({ offset: true });
 const OperationRequestSchema = z.looseObject({
   releaseId: ReleaseIdSchema,
   operationId,
+  // An event published before releases had clusters is of the one cluster there was.
+  cluster: ClusterNameSchema.default(LEGACY_CLUSTER),
   name: ReleaseIdSchema,
   namespace: NamespaceSchema,
   requestedBy: z.string().max(200),

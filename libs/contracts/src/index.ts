@@ -12,3 +12,4 @@ export * from './redaction';
 export * from './drift-checks';
 export * from './helm-inventory';
 export * from './envelopes';
+export * from './sources';

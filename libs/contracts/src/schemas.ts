@@ -2,7 +2,7 @@
  * Versioned schemas of the command payloads, used at every edge (HTTP bodies, Kafka messages).
  * The domain re-checks its own rules; these reject what is malformed before it reaches a decision.
  */
-import { MAX_TIMEOUT_SECONDS, type Values } from '@app/domain';
+import { MAX_TIMEOUT_SECONDS, ROLE_NAMES, type RoleName, type Values } from '@app/domain';
 import { z } from 'zod';
 import { checkValues, MAX_VALUE_LIMITS } from './bounds';
 
@@ -15,6 +15,8 @@ const dnsLabel = (max: number) =>
 
 export const ReleaseIdSchema = dnsLabel(53);
 export const NamespaceSchema = dnsLabel(63);
+/** A cluster's name in the service's configuration. */
+export const ClusterNameSchema = dnsLabel(63);
 
 /**
  * Helm values: a JSON object, checked without recursion (a recursive schema overflows the stack on deeply
@@ -46,7 +48,20 @@ export const ChartVersionSchema = z
   .max(128)
   .regex(/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/, 'must be a SemVer version such as 1.2.3');
 
+/** A cluster or namespace pattern of a grant: a DNS label where `*` stands for any run of characters. */
+export const ScopePatternSchema = z.string().min(1).max(63).regex(/^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$/, 'must be a DNS label, with * for any run of characters');
+export const MAX_GRANTS = 100;
+/** A role on cluster and namespace patterns (see Grant in the domain). */
+export const GrantSchema = z.strictObject({
+  role: z.enum(ROLE_NAMES as [RoleName, ...RoleName[]]),
+  clusters: z.array(ScopePatternSchema).min(1).max(50),
+  namespaces: z.array(ScopePatternSchema).min(1).max(50),
+});
+export const GrantsSchema = z.array(GrantSchema).max(MAX_GRANTS);
+
 const reason = z.string().max(1024).optional();
+/** Change a release during a freeze window anyway (admins only), with the reason recorded. */
+const breakGlass = z.strictObject({ reason: z.string().trim().min(3).max(1024) }).optional();
 const timeoutSeconds = z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional();
 
 /** Helm's flags for an install, upgrade or rollback (see OperationOptions in the domain). */
@@ -86,6 +101,7 @@ const remediation = RemediationPolicySchema.optional();
 
 export const InstallDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
+  cluster: ClusterNameSchema.optional(),
   name: ReleaseIdSchema.optional(),
   namespace: NamespaceSchema,
   chart: ChartRefSchema,
@@ -100,6 +116,7 @@ export const InstallDataSchema = z.strictObject({
   options,
   timeoutSeconds,
   reason,
+  breakGlass,
 });
 
 export const UpgradeDataSchema = z.strictObject({
@@ -113,6 +130,7 @@ export const UpgradeDataSchema = z.strictObject({
   options,
   timeoutSeconds,
   reason,
+  breakGlass,
 });
 
 export const TargetRevisionSchema = z
@@ -126,6 +144,7 @@ export const RollbackDataSchema = z.strictObject({
   options,
   timeoutSeconds,
   reason,
+  breakGlass,
 });
 
 /**
@@ -138,6 +157,7 @@ const cause = {
   causedByRevision: z.number().int().min(1).optional(),
   timeoutSeconds,
   reason,
+  breakGlass,
 };
 
 export const RollbackLastSuccessfulDataSchema = z.strictObject({ ...cause, options });
@@ -151,6 +171,7 @@ export const RetryOperationDataSchema = z.strictObject({
   trigger: z.enum(['MANUAL', 'AUTOMATIC']).optional(),
   timeoutSeconds,
   reason,
+  breakGlass,
 });
 
 /** The most Helm revisions one message imports or records (Helm itself keeps 10 by default). */

@@ -71,7 +71,7 @@ describe('ValuesCipher (AES-256-GCM)', () => {
 
     const now = new Date().toISOString();
     const data = {
-      releaseId: 'web', revision: 2, operationId: 'op-2', name: 'web', namespace: 'apps', requestedBy: 'ann', requestedAt: now, trigger: 'MANUAL',
+      releaseId: 'web', revision: 2, operationId: 'op-2', cluster: 'default', name: 'web', namespace: 'apps', requestedBy: 'ann', requestedAt: now, trigger: 'MANUAL',
       timeoutSeconds: 60, deadline: now, chart: { name: 'web', repository: 'https://charts.example.com' }, chartVersion: '1.0.0', values, atomic: false,
     } as const;
     const event = releaseEventMessage(

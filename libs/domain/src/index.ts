@@ -8,3 +8,5 @@ export * from './release/release.commands';
 export * from './release/release.decide';
 export * from './release/release.views';
 export type { ReleaseCommandMetadata } from './release/release.rules';
+export * from './access/grants';
+export type { ActiveFreeze, ClusterDirectory, TrustContext } from './release/release.access';

@@ -63,8 +63,8 @@ export const runMain = (name: string, main: () => Promise<void>): void => {
 };
 
 export interface ConsumerAppOptions {
-  /** Consumer group (prefixed with KAFKA_TOPIC_PREFIX). */
-  groupId: string;
+  /** Consumer group (prefixed with KAFKA_TOPIC_PREFIX), or how the configuration names it. */
+  groupId: string | ((config: AppConfig) => string);
   /** Topics to create if missing before consuming (several apps may race to create them: harmless). */
   topics: readonly string[];
   port: (config: AppConfig) => number;
@@ -88,7 +88,7 @@ export const startConsumerApp = async (module: unknown, options: ConsumerAppOpti
   }
   if (options.consumer !== false) {
     app.connectMicroservice(
-      kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), options.groupId, options.consumer?.(config) ?? {}),
+      kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), typeof options.groupId === 'function' ? options.groupId(config) : options.groupId, options.consumer?.(config) ?? {}),
       { inheritAppConfig: true },
     );
     await app.startAllMicroservices();

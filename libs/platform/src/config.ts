@@ -3,7 +3,9 @@
  * message naming every problem, instead of failing later on first use.
  */
 import { z } from 'zod';
-import { DEFAULT_VALUE_LIMITS, MAX_VALUE_LIMITS, MessageLimits, ParseOptions, ValuesCipher } from '@app/contracts';
+import { Cron } from 'croner';
+import { ClusterNameSchema, DEFAULT_VALUE_LIMITS, MAX_VALUE_LIMITS, MessageLimits, ParseOptions, ScopePatternSchema, ValuesCipher } from '@app/contracts';
+import { LEGACY_CLUSTER, ROLE_NAMES, RoleName } from '@app/domain';
 
 const boolean = z
   .enum(['true', 'false', '1', '0'])
@@ -11,12 +13,16 @@ const boolean = z
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
-export const Role = { viewer: 'viewer', operator: 'operator' } as const;
-export type Role = (typeof Role)[keyof typeof Role];
+/**
+ * What a static token grants: a role everywhere (`viewer`, `rollbacker`, `deployer`, `admin`; `operator` is
+ * the older name of deployer), or `scoped`: only the grants AUTH_GRANTS gives its subject.
+ */
+export const TOKEN_ROLES = [...ROLE_NAMES, 'operator', 'scoped'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export interface TokenGrant {
   token: string;
-  role: Role;
+  role: TokenRole;
   subject: string;
 }
 
@@ -29,17 +35,75 @@ const tokens = z.string().transform((raw, ctx): TokenGrant[] => {
   for (const [i, entry] of raw.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
     const [role, subject, ...rest] = entry.split(':');
     const token = rest.join(':');
-    if ((role !== 'viewer' && role !== 'operator') || !subject || token.length < 16) {
+    if (!(TOKEN_ROLES as readonly string[]).includes(role) || !subject || token.length < 16) {
       ctx.addIssue({
         code: 'custom',
-        message: `entry ${i + 1} must be role:subject:token with role viewer|operator and a token of 16+ characters`,
+        message: `entry ${i + 1} must be role:subject:token with role ${TOKEN_ROLES.join('|')} and a token of 16+ characters`,
       });
       continue;
     }
-    grants.push({ role, subject, token });
+    grants.push({ role: role as TokenRole, subject, token });
   }
   return grants;
 });
+
+/** A JSON array from the environment, checked by `item`; the whole value may be absent (empty). */
+const jsonList = <T extends z.ZodType>(item: T, max: number) =>
+  z
+    .string()
+    .default('[]')
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(item).max(max));
+
+/**
+ * A grant of AUTH_GRANTS: a role on cluster and namespace patterns (default: all) for one token `subject`
+ * (OIDC subjects are `oidc:<sub>`), every member of an OIDC `group`, or Kafka commands whose CloudEvents
+ * `source` matches (a pattern; the allow-list of Kafka senders: other sources are refused).
+ */
+export const GrantEntrySchema = z
+  .strictObject({
+    subject: z.string().min(1).max(200).optional(),
+    group: z.string().min(1).max(200).optional(),
+    source: z.string().min(1).max(500).optional(),
+    role: z.enum(ROLE_NAMES as [RoleName, ...RoleName[]]),
+    clusters: z.array(ScopePatternSchema).min(1).max(50).default(['*']),
+    namespaces: z.array(ScopePatternSchema).min(1).max(50).default(['*']),
+  })
+  .refine((g) => [g.subject, g.group, g.source].filter((x) => x !== undefined).length === 1, 'each grant names exactly one of subject, group, source');
+export type GrantEntry = z.infer<typeof GrantEntrySchema>;
+
+/** A cluster of CLUSTERS: its name, how to reach it (a kubeconfig path; absent: in-cluster or Helm's default), and the namespaces open to releases there. */
+export const ClusterEntrySchema = z.strictObject({
+  name: ClusterNameSchema,
+  kubeconfig: z.string().min(1).max(4096).optional(),
+  namespaces: z.array(ScopePatternSchema).min(1).max(200).optional(),
+});
+export type ClusterEntry = z.infer<typeof ClusterEntrySchema>;
+
+/**
+ * A freeze window of FREEZE_WINDOWS. `deny` (default): changes are refused for `durationMinutes` from each
+ * time `cron` fires; `allow`: changes are allowed only then, refused outside. Times are in `timeZone`
+ * (IANA, default UTC). `allowAutomatic` (default true): remediation's rollbacks, retries and uninstalls
+ * go on during the freeze.
+ */
+export const FreezeWindowSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  mode: z.enum(['deny', 'allow']).default('deny'),
+  cron: z.string().min(9).max(200),
+  durationMinutes: z.number().int().min(1).max(60 * 24 * 31),
+  timeZone: z.string().min(1).max(100).default('UTC'),
+  clusters: z.array(ScopePatternSchema).min(1).max(50).default(['*']),
+  namespaces: z.array(ScopePatternSchema).min(1).max(50).default(['*']),
+  allowAutomatic: z.boolean().default(true),
+});
+export type FreezeWindow = z.infer<typeof FreezeWindowSchema>;
 
 const TopicPrefixSchema = z.string().regex(/^[a-zA-Z0-9._-]*$/).default('');
 
@@ -69,6 +133,36 @@ export const ConfigSchema = z.object({
   REMEDIATION_PORT: port(8083),
   HTTP_HOST: z.string().default('127.0.0.1'),
   AUTH_TOKENS: tokens.default([]),
+  /** Scoped grants (JSON array, see GrantEntrySchema): for token subjects, OIDC groups and Kafka sources. */
+  AUTH_GRANTS: jsonList(GrantEntrySchema, 1_000),
+  /**
+   * CloudEvents sources whose Kafka commands are the service's own (executor outcomes, the watchdog,
+   * remediation): trusted without grants. Until Kafka principals are authenticated, a source is what a
+   * message claims, so the topic must be writable by the service's apps and trusted senders only.
+   */
+  KAFKA_SYSTEM_SOURCES: z
+    .string()
+    .default('urn:helm-rollback-service:*')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
+  /** Bearer JWTs are accepted when these are set: the issuer (`iss`) and audience (`aud`) they must name. */
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_AUDIENCE: z.string().min(1).max(500).optional(),
+  /** Where the issuer's signing keys are: a JWKS URL (fetched and cached) or a JWKS file. */
+  OIDC_JWKS_URL: z.string().url().optional(),
+  OIDC_JWKS_FILE: z.string().min(1).optional(),
+  /** The claim holding the caller's groups, matched against AUTH_GRANTS' `group`. */
+  OIDC_GROUPS_CLAIM: z.string().min(1).max(100).default('groups'),
+  /**
+   * The clusters releases may live in (JSON array, see ClusterEntrySchema). Unset: one cluster,
+   * DEFAULT_CLUSTER, reached through KUBECONFIG.
+   */
+  CLUSTERS: jsonList(ClusterEntrySchema, 500),
+  /** The cluster of an install that names none. */
+  DEFAULT_CLUSTER: ClusterNameSchema.default(LEGACY_CLUSTER),
+  /** The cluster this executor serves (one per executor process; run one or more executors per cluster). Default: DEFAULT_CLUSTER. */
+  EXECUTOR_CLUSTER: ClusterNameSchema.optional(),
+  /** Freeze windows (JSON array, see FreezeWindowSchema). */
+  FREEZE_WINDOWS: jsonList(FreezeWindowSchema, 200),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   /** The helm binary the executor runs (scripts/infra/helm.sh builds one). */
@@ -81,7 +175,7 @@ export const ConfigSchema = z.object({
     .string()
     .refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)')
     .optional(),
-  /** Kubeconfig naming the target cluster; unset means Helm's own default. */
+  /** Kubeconfig of DEFAULT_CLUSTER when CLUSTERS is unset; unset means Helm's own default. */
   KUBECONFIG: z.string().min(1).optional(),
   /** Helm's cache/config/data directories of the executor. */
   EXECUTOR_HELM_HOME: z.string().min(1).optional(),
@@ -139,6 +233,28 @@ export const ConfigSchema = z.object({
 
 export type AppConfig = z.infer<typeof ConfigSchema>;
 
+/** What one variable cannot say alone: the names it uses must exist, and go together. */
+const consistent = (config: AppConfig, ctx: z.RefinementCtx): void => {
+  const names = config.CLUSTERS.map((c) => c.name);
+  if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['CLUSTERS'], message: 'cluster names must be unique' });
+  const known = names.length ? names : [config.DEFAULT_CLUSTER];
+  if (!known.includes(config.DEFAULT_CLUSTER)) ctx.addIssue({ code: 'custom', path: ['DEFAULT_CLUSTER'], message: `must be one of CLUSTERS (${known.join(', ')})` });
+  if (config.EXECUTOR_CLUSTER && !known.includes(config.EXECUTOR_CLUSTER)) {
+    ctx.addIssue({ code: 'custom', path: ['EXECUTOR_CLUSTER'], message: `must be one of CLUSTERS (${known.join(', ')})` });
+  }
+  const oidc = [config.OIDC_ISSUER, config.OIDC_AUDIENCE, config.OIDC_JWKS_URL ?? config.OIDC_JWKS_FILE];
+  if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+    ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'OIDC needs OIDC_ISSUER, OIDC_AUDIENCE and one of OIDC_JWKS_URL, OIDC_JWKS_FILE' });
+  }
+  for (const window of config.FREEZE_WINDOWS) {
+    try {
+      new Cron(window.cron, { timezone: window.timeZone, paused: true }).stop();
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['FREEZE_WINDOWS'], message: `window '${window.name}': ${(error as Error).message}` });
+    }
+  }
+};
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -147,7 +263,7 @@ export class ConfigError extends Error {
 }
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): AppConfig => {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchema.superRefine(consistent).safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }

@@ -19,7 +19,7 @@ describe('config', () => {
   it('names every problem at once and never echoes a token', () => {
     let error: unknown;
     try {
-      loadConfig({ KAFKA_BROKERS: 'nope', API_PORT: '99999', AUTH_TOKENS: 'admin:x:supersecretsupersecret' });
+      loadConfig({ KAFKA_BROKERS: 'nope', API_PORT: '99999', AUTH_TOKENS: 'root:x:supersecretsupersecret' });
     } catch (e) {
       error = e;
     }

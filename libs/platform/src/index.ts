@@ -12,3 +12,4 @@ export * from './public.decorator';
 export * from './repository-credentials';
 export * from './periodic';
 export type { ReadinessCheck } from './health.controller';
+export * from './trust';

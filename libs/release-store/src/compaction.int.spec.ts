@@ -3,6 +3,7 @@ import { uniqueSuffix } from '@app/test-support';
 import { RELEASE_AGGREGATE } from './release-aggregate';
 import { useStoreDatabase } from './store.spec-support';
 import { AggregateOptions, decideTogether, handleCommand, loadStream, loadWholeStream, StreamCache, verifyChain } from '@app/event-store';
+const V = RELEASE_AGGREGATE.snapshotSchemaVersion!;
 
 // A release state compacted to its newest revisions, on the real MongoDB-wire server: snapshots and the
 // cache hold the window, and a decision that reaches past it is made again on the whole stream.
@@ -48,13 +49,13 @@ describe('compacted release history', () => {
   it('stores a snapshot holding only the newest revisions, after archiving the older ones in chunks', async () => {
     const id = `cp-a-${uniqueSuffix()}`;
     await seed(id, 9); // 18 commits: snapshots at 4, 8, 12 and 16
-    const snapshot = await db.store.latestSnapshot(id, 1);
+    const snapshot = await db.store.latestSnapshot(id, V);
     expect(snapshot?.version).toBe(16); // revisions 1..8: 4 archived in 2 chunks, 5..8 held
     const saved = (snapshot!.state as { state: ReleaseState }).state;
     if (saved.status === 'NONE') throw new Error('no release');
     expect(saved.revisions.map((r) => r.revision)).toEqual([5, 6, 7, 8]);
     expect(saved.archivedRevisions).toBe(4);
-    const chunks = (await db.store.readArchive(id, 1, 2)) as Array<Array<{ revision: number; values: unknown }>>;
+    const chunks = (await db.store.readArchive(id, V, 2)) as Array<Array<{ revision: number; values: unknown }>>;
     expect(chunks.map((c) => c.map((r) => r.revision))).toEqual([[1, 2], [3, 4]]);
     expect(chunks[0][1].values).toEqual({ r: 2 });
     // Snapshot plus tail, compacted, is the compaction of the whole log's fold; with the archive put back,
@@ -69,17 +70,17 @@ describe('compacted release history', () => {
     await seed(id, 9);
     const truth = await whole(id);
     // An altered chunk shows which source was read: revision 1's values as the chunk says.
-    const key = `${id}#1#000000`;
+    const key = `${id}#${V}#000000`;
     const original = await db.store.archive.findById(key).lean();
-    const chunk = (await db.store.readArchive(id, 1, 1))![0] as Array<{ values: unknown }>;
+    const chunk = (await db.store.readArchive(id, V, 1))![0] as Array<{ values: unknown }>;
     chunk[0].values = { from: 'the archive' };
     await db.store.archive.deleteOne({ _id: key });
-    await db.store.saveArchiveChunks(id, 1, [{ index: 0, items: chunk }]);
+    await db.store.saveArchiveChunks(id, V, [{ index: 0, items: chunk }]);
     const fromArchive = (await loadWholeStream(db.store, id, releaseDecider as never, options)).state;
     expect(fromArchive.status !== 'NONE' && fromArchive.revisions[0].values).toEqual({ from: 'the archive' });
     // A chunk that does not fit (revision 1 missing from it): the log.
     await db.store.archive.deleteOne({ _id: key });
-    await db.store.saveArchiveChunks(id, 1, [{ index: 0, items: chunk.slice(1) }]);
+    await db.store.saveArchiveChunks(id, V, [{ index: 0, items: chunk.slice(1) }]);
     expect((await loadWholeStream(db.store, id, releaseDecider as never, options)).state).toEqual(truth);
     // A missing chunk: the log.
     await db.store.archive.deleteOne({ _id: key });

@@ -24,7 +24,7 @@ describe('MongoEventStore and handleCommand', () => {
     const [commit] = await db.store.readStream('exact');
     expect(commit.version).toBe(1);
     expect(commit.events).toHaveLength(1);
-    expect(commit.events[0]).toMatchObject({ eventId: 'exact:1:0', type: 'InstallRequested', schemaVersion: 1 });
+    expect(commit.events[0]).toMatchObject({ eventId: 'exact:1:0', type: 'InstallRequested', schemaVersion: 2 });
     expect((commit.events[0].data as { values: unknown }).values).toEqual({ 'a.b/c': 1, $weird: 'x' });
     expect(commit.dispatched).toBe(false);
   });

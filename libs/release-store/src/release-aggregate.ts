@@ -10,13 +10,19 @@ import {
   ReleaseState,
   summarizeDecision,
   DecisionSummary,
+  LEGACY_CLUSTER,
 } from '@app/domain';
 import { AggregateOptions, EventSchemas } from '@app/event-store';
 
+/** The operation events that name the release's cluster since releases have one (schema version 2). */
+const CLUSTERED = ['InstallRequested', 'UpgradeRequested', 'RollbackRequested', 'UninstallRequested'] as const;
+/** Version 1 of those events was written when the service drove one cluster: theirs is the legacy cluster. */
+const inLegacyCluster = (data: unknown): unknown => ({ cluster: LEGACY_CLUSTER, ...(data as object) });
+
 /** Schema version of every release event type written today. Bump a type's number and add a step to evolve it. */
 export const RELEASE_EVENT_SCHEMAS: EventSchemas = {
-  current: Object.fromEntries(RELEASE_EVENT_TYPES.map((t) => [t, 1])),
-  steps: {},
+  current: Object.fromEntries(RELEASE_EVENT_TYPES.map((t) => [t, (CLUSTERED as readonly string[]).includes(t) ? 2 : 1])),
+  steps: Object.fromEntries(CLUSTERED.map((t) => [t, { 1: inLegacyCluster }])),
 };
 
 /**
@@ -28,7 +34,8 @@ export const RELEASE_AGGREGATE: AggregateOptions<ReleaseState, ReleaseCommand, R
   decider: releaseDecider,
   summarize: summarizeDecision,
   snapshotEvery: 100,
-  snapshotSchemaVersion: 1,
+  // 2: states and archived revisions with the release's cluster.
+  snapshotSchemaVersion: 2,
   history: {
     chunkSize: RELEASE_HISTORY_CHUNK,
     compact: (state) => compactRelease(state),

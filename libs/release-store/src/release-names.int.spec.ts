@@ -22,24 +22,26 @@ describe('ReleaseNames', () => {
   });
 
   it('gives a name to the first release that claims it, for good, and answers every later claim with it', async () => {
-    expect(await names.claim('apps', 'shop', 'shop-a', at(0))).toBe('shop-a');
+    expect(await names.claim('default', 'apps', 'shop', 'shop-a', at(0))).toBe('shop-a');
     await handleCommand(db.store, 'shop-a', install('shop-a', 'shop'), meta(), RELEASE_AGGREGATE);
-    expect(await names.claim('apps', 'shop', 'shop-a', at(1))).toBe('shop-a');
-    expect(await names.claim('apps', 'shop', 'shop-b', at(2))).toBe('shop-a');
+    expect(await names.claim('default', 'apps', 'shop', 'shop-a', at(1))).toBe('shop-a');
+    expect(await names.claim('default', 'apps', 'shop', 'shop-b', at(2))).toBe('shop-a');
     // Long after: the holder has a history, so the name stays its own.
-    expect(await names.claim('apps', 'shop', 'shop-b', at(3_600))).toBe('shop-a');
-    // The same name in another namespace is another Helm release.
-    expect(await names.claim('other', 'shop', 'shop-b', at(4))).toBe('shop-b');
+    expect(await names.claim('default', 'apps', 'shop', 'shop-b', at(3_600))).toBe('shop-a');
+    // The same name in another namespace, or in another cluster, is another Helm release.
+    expect(await names.claim('default', 'other', 'shop', 'shop-b', at(4))).toBe('shop-b');
+    expect(await names.claim('b', 'apps', 'shop', 'shop-c', at(5))).toBe('shop-c');
+    expect(await names.claim('b', 'apps', 'shop', 'shop-a', at(6))).toBe('shop-c');
   });
 
   it('lets another release take a claim whose release never got a commit, once it is old, and only one of two racing', async () => {
-    expect(await names.claim('apps', 'ghost', 'ghost-a', at(0))).toBe('ghost-a');
+    expect(await names.claim('default', 'apps', 'ghost', 'ghost-a', at(0))).toBe('ghost-a');
     // Young: the claimer may be about to commit.
-    expect(await names.claim('apps', 'ghost', 'ghost-b', at(30))).toBe('ghost-a');
-    const racing = await Promise.all(['ghost-b', 'ghost-c', 'ghost-d', 'ghost-e'].map((id) => names.claim('apps', 'ghost', id, at(120))));
+    expect(await names.claim('default', 'apps', 'ghost', 'ghost-b', at(30))).toBe('ghost-a');
+    const racing = await Promise.all(['ghost-b', 'ghost-c', 'ghost-d', 'ghost-e'].map((id) => names.claim('default', 'apps', 'ghost', id, at(120))));
     expect(new Set(racing).size).toBe(1);
     expect(['ghost-b', 'ghost-c', 'ghost-d', 'ghost-e']).toContain(racing[0]);
-    expect(await names.claim('apps', 'ghost', 'ghost-a', at(121))).toBe(racing[0]);
+    expect(await names.claim('default', 'apps', 'ghost', 'ghost-a', at(121))).toBe(racing[0]);
   });
 
   it('claims the names of releases made before the registry, once per database', async () => {
@@ -50,7 +52,7 @@ describe('ReleaseNames', () => {
       await db.readModel.catchUp(db.store, id, handled.outcome === 'ACCEPTED' ? (handled.commit ?? undefined) : undefined);
     }
     expect(await fresh.backfill(db.readModel, at(0))).toBeGreaterThanOrEqual(2);
-    expect(await fresh.claim('apps', 'old-1-name', 'newcomer', at(10_000))).toBe('old-1');
+    expect(await fresh.claim('default', 'apps', 'old-1-name', 'newcomer', at(10_000))).toBe('old-1');
     expect(await fresh.backfill(db.readModel, at(1))).toBe(0);
   });
 });

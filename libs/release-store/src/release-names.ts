@@ -1,11 +1,12 @@
 import { insertManyIgnoringDuplicates, isDuplicateKey, MongoEventStore } from '@app/event-store';
+import { LEGACY_CLUSTER } from '@app/domain';
 import { Connection, Model, Schema } from 'mongoose';
 import type { ReleaseReadModel } from './release-read-model';
 
 interface NameClaim {
   /** `<key>#<generation>`: each new holder of a name inserts the next generation. */
   _id: string;
-  /** `<namespace>/<name>` of the Helm release. */
+  /** `<namespace>/<name>` of a Helm release of the legacy cluster, `<cluster>:<namespace>/<name>` of any other. */
   key: string;
   generation: number;
   releaseId: string;
@@ -13,6 +14,8 @@ interface NameClaim {
 }
 
 const claimId = (key: string, generation: number) => `${key}#${String(generation).padStart(6, '0')}`;
+/** The legacy cluster keeps the keys claims had before releases had clusters, so those claims still hold. */
+const nameKey = (cluster: string, namespace: string, name: string) => (cluster === LEGACY_CLUSTER ? `${namespace}/${name}` : `${cluster}:${namespace}/${name}`);
 
 /** A claim whose release never got its first commit is given up after this long (see claim). */
 const UNUSED_CLAIM_MS = 60_000;
@@ -20,7 +23,7 @@ const UNUSED_CLAIM_MS = 60_000;
 const BACKFILLED = '$backfilled';
 
 /**
- * Which release holds each Helm release (namespace, name): one Helm release has one history, so two
+ * Which release holds each Helm release (cluster, namespace, name): one Helm release has one history, so two
  * release ids never drive the same Helm release. A claim is made when an install is decided and kept for
  * good (a reinstall under the same id finds it again); the domain refuses an install whose name another
  * release holds (RELEASE_NAME_TAKEN).
@@ -39,12 +42,12 @@ export class ReleaseNames {
   }
 
   /**
-   * The release that holds `namespace/name`, claiming it for `releaseId` when nobody does. A claim made
+   * The release that holds `namespace/name` in `cluster`, claiming it for `releaseId` when nobody does. A claim made
    * by a decision that then refused, or by a process that died before deciding, leaves a claim with no
    * release: after a while, and only while its release still has no commit, another release may take it.
    */
-  async claim(namespace: string, name: string, releaseId: string, now: Date): Promise<string> {
-    const key = `${namespace}/${name}`;
+  async claim(cluster: string, namespace: string, name: string, releaseId: string, now: Date): Promise<string> {
+    const key = nameKey(cluster, namespace, name);
     for (;;) {
       const held = await this.holder(key);
       if (held?.releaseId === releaseId) return releaseId;
@@ -79,7 +82,10 @@ export class ReleaseNames {
     for (;;) {
       const page = await readModel.list({ limit: 1000, ...(after ? { after } : {}) });
       if (page.length === 0) break;
-      const docs = page.map((v) => ({ _id: claimId(`${v.namespace}/${v.name}`, 1), key: `${v.namespace}/${v.name}`, generation: 1, releaseId: v.releaseId, claimedAt: now }));
+      const docs = page.map((v) => {
+        const key = nameKey(v.cluster ?? LEGACY_CLUSTER, v.namespace, v.name);
+        return { _id: claimId(key, 1), key, generation: 1, releaseId: v.releaseId, claimedAt: now };
+      });
       written += docs.length - (await insertManyIgnoringDuplicates(this.claims, docs)).length;
       after = page[page.length - 1].releaseId;
     }

@@ -51,6 +51,10 @@ export interface RevisionView {
   causedByRevision: number | null;
   trigger: RevisionTrigger;
   requestedBy: string;
+  /** requestedBy is a Kafka source's claim, not a verified identity. */
+  unauthenticated?: true;
+  /** Made during a freeze window by an admin: the reason and the window. */
+  breakGlass?: { reason: string; window: string } | null;
   reason: string | null;
   requestedAt: string;
   completedAt: string | null;
@@ -119,6 +123,8 @@ const revisionView = (releaseId: string, r: Revision, seal: (text: string) => st
   causedByRevision: r.causedByRevision ?? null,
   trigger: r.trigger,
   requestedBy: r.requestedBy,
+  ...(r.unauthenticated ? { unauthenticated: true as const } : {}),
+  breakGlass: r.breakGlass ?? null,
   reason: r.reason ?? null,
   requestedAt: r.requestedAt,
   completedAt: r.completedAt ?? null,
@@ -185,7 +191,7 @@ const projectEvent = (
       updatedAt: commit.metadata.now,
     } as ReleaseView);
   if (added && 'name' in event.data) {
-    next = { ...next, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
+    next = { ...next, cluster: event.data.cluster, name: event.data.name, namespace: event.data.namespace, currentRevision: added.revision };
     if (event.type === 'InstallRequested') next = { ...next, autoRollback: event.data.autoRollback, drift: event.data.drift ?? 'record', inSync: true };
   }
   // The policies, as the aggregate keeps them.

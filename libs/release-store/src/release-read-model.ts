@@ -1,5 +1,6 @@
 import { openText, sealText, ValuesCipher } from '@app/contracts';
 import { Commit, insertManyIgnoringDuplicates, LruMap, MongoEventStore } from '@app/event-store';
+import { Grant, LEGACY_CLUSTER, patternRegex } from '@app/domain';
 import { Connection, Model, Schema } from 'mongoose';
 import { projectCommits, ReleaseView, revisionKey, RevisionView } from './release-projection';
 
@@ -39,6 +40,7 @@ export class ReleaseReadModel {
         _id: String,
         releaseId: String,
         version: Number,
+        cluster: String,
         name: String,
         namespace: String,
         chart: { _id: false, name: String, repository: String },
@@ -76,6 +78,8 @@ export class ReleaseReadModel {
         causedByRevision: Number,
         trigger: String,
         requestedBy: String,
+        unauthenticated: Boolean,
+        breakGlass: { type: Schema.Types.Mixed, default: undefined },
         reason: String,
         requestedAt: String,
         completedAt: String,
@@ -125,7 +129,9 @@ export class ReleaseReadModel {
       { pendingOperationId: { $ne: null }, pending: { $ne: true } } as never,
       { $set: { pending: true } } as never,
     );
-    return modifiedCount;
+    // Views written before releases had clusters are of the one cluster there was.
+    const clustered = await this.releases.collection.updateMany({ cluster: { $exists: false } } as never, { $set: { cluster: LEGACY_CLUSTER } } as never);
+    return modifiedCount + clustered.modifiedCount;
   }
 
   /**
@@ -318,17 +324,35 @@ export class ReleaseReadModel {
     return view ? this.openRelease(view) : null;
   }
 
-  async list(options: { limit?: number; after?: string; status?: string } = {}): Promise<ReleaseView[]> {
+  /**
+   * A page of releases by id. `within`: only those in the scopes of these grants (the caller's grants
+   * that let it read); an empty list matches nothing.
+   */
+  async list(options: { limit?: number; after?: string; status?: string; cluster?: string; within?: readonly Grant[] } = {}): Promise<ReleaseView[]> {
     const filter: Record<string, unknown> = {};
     if (options.after) filter._id = { $gt: options.after };
     if (options.status) filter.status = options.status;
+    if (options.cluster) filter.cluster = options.cluster;
+    if (options.within) {
+      if (options.within.length === 0) return [];
+      // Equality where a pattern has no `*`, an anchored $regex where it has (what FerretDB evaluates too).
+      const match = (pattern: string) => (pattern.includes('*') ? { $regex: patternRegex(pattern).source } : pattern);
+      filter.$or = options.within.flatMap((g) => g.clusters.flatMap((c) => g.namespaces.map((n) => ({ cluster: match(c), namespace: match(n) }))));
+    }
     return (await this.releases.find(filter).sort({ _id: 1 }).limit(options.limit ?? 100).lean<ReleaseView[]>().exec()).map((v) => this.openRelease(v));
   }
 
-  /** The release driving each Helm release of `helmReleases`, by `namespace/name` (unmanaged ones are absent). */
-  async managing(helmReleases: Array<{ namespace: string; name: string }>): Promise<Map<string, string>> {
+  /** The cluster and namespace of each of these releases (ones never installed are absent). */
+  async scopes(releaseIds: string[]): Promise<Map<string, { cluster: string; namespace: string }>> {
+    if (releaseIds.length === 0) return new Map();
+    const found = await this.releases.find({ _id: { $in: releaseIds } }, { _id: 1, cluster: 1, namespace: 1 }).lean<ReleaseView[]>().exec();
+    return new Map(found.map((v) => [v._id, { cluster: v.cluster ?? LEGACY_CLUSTER, namespace: v.namespace }]));
+  }
+
+  /** The release driving each Helm release of `helmReleases` in `cluster`, by `namespace/name` (unmanaged ones are absent). */
+  async managing(cluster: string, helmReleases: Array<{ namespace: string; name: string }>): Promise<Map<string, string>> {
     if (helmReleases.length === 0) return new Map();
-    const found = await this.releases.find({ $or: helmReleases.map(({ namespace, name }) => ({ namespace, name })) }, { _id: 1, namespace: 1, name: 1 }).lean<ReleaseView[]>().exec();
+    const found = await this.releases.find({ cluster, $or: helmReleases.map(({ namespace, name }) => ({ namespace, name })) }, { _id: 1, namespace: 1, name: 1 }).lean<ReleaseView[]>().exec();
     return new Map(found.map((v) => [`${v.namespace}/${v.name}`, v._id]));
   }
 

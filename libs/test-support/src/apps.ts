@@ -30,6 +30,14 @@ export const envOf = (config: AppConfig, extra: Record<string, string> = {}): Re
   CHART_REPOSITORIES: config.CHART_REPOSITORIES.join(','),
   CHART_REPOSITORIES_PRIVATE_ALLOWED: String(config.CHART_REPOSITORIES_PRIVATE_ALLOWED),
   VALUES_VIEWER_VISIBLE_PATHS: config.VALUES_VIEWER_VISIBLE_PATHS.join(','),
+  AUTH_GRANTS: JSON.stringify(config.AUTH_GRANTS),
+  KAFKA_SYSTEM_SOURCES: config.KAFKA_SYSTEM_SOURCES.join(','),
+  ...(config.CLUSTERS.length ? { CLUSTERS: JSON.stringify(config.CLUSTERS) } : {}),
+  DEFAULT_CLUSTER: config.DEFAULT_CLUSTER,
+  FREEZE_WINDOWS: JSON.stringify(config.FREEZE_WINDOWS),
+  ...(config.OIDC_ISSUER ? { OIDC_ISSUER: config.OIDC_ISSUER } : {}),
+  ...(config.OIDC_AUDIENCE ? { OIDC_AUDIENCE: config.OIDC_AUDIENCE } : {}),
+  ...(config.OIDC_JWKS_FILE ? { OIDC_JWKS_FILE: config.OIDC_JWKS_FILE } : {}),
   ...extra,
 });
 

@@ -33,6 +33,8 @@ export const testConfig = (overrides: Partial<Record<string, string>> = {}): App
     EXECUTOR_PORT: '0',
     // The tests' chart repositories listen on loopback, on ports of their own: written out, so allowed.
     CHART_REPOSITORIES: 'http://127.0.0.1:*',
+    // The tests stand in for the executor and remediation when they inject outcomes over Kafka.
+    KAFKA_SYSTEM_SOURCES: 'urn:helm-rollback-service:*,urn:test*,urn:executor',
     ...overrides,
   });
 };

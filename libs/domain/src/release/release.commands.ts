@@ -24,11 +24,15 @@ export interface Requested {
   timeoutSeconds?: number;
   /** Helm's flags for the operation (install, upgrade, rollback). */
   options?: OperationOptions;
+  /** Change the release during a freeze window anyway (admins only), recorded with the reason. */
+  breakGlass?: { reason: string };
 }
 
 export type InstallRelease = {
   type: 'InstallRelease';
   data: Requested & {
+    /** The cluster to install in (default: the release's earlier one, else the configured default). */
+    cluster?: string;
     name?: string;
     namespace: string;
     chart: ChartRef;

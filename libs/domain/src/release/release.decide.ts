@@ -11,6 +11,7 @@ import { isQuarantined, lastSuccessfulRevision, latestRevision, succeeded } from
 import { InstallRelease, ReleaseCommand, RollbackRelease, RollbackToLastSuccessful, UninstallRelease, UpgradeRelease } from './release.commands';
 import { expireOperation, recordOperationResult, reportUpgradeFailure } from './release.outcomes';
 import { recordDriftCheck } from './release.drift';
+import { checkTrust, installCluster } from './release.access';
 import { requireAutomaticUninstallAllowed, retryOperation } from './release.remediation';
 import { Decision, knownHelmRevision, nextRevisionOf, ReleaseCommandMetadata, nextRevision, operationRequest, requireIdle, requireInstalled, requireRelease, revisionList, rollbackTo } from './release.rules';
 
@@ -52,6 +53,7 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
       data: {
         releaseId: data.releaseId,
         revision: state.status === 'NONE' ? 1 : nextRevision(state),
+        cluster: installCluster(data, state, metadata),
         name,
         namespace: data.namespace,
         chart: data.chart,
@@ -219,6 +221,7 @@ const uninstall: Decision<UninstallRelease> = ({ data }, state, metadata) => {
       type: 'UninstallRequested',
       data: {
         releaseId: release.releaseId,
+        cluster: release.cluster,
         name: release.name,
         namespace: release.namespace,
         ...(automatic ? { causedByRevision: data.causedByRevision! } : {}),
@@ -245,7 +248,7 @@ const decisions: { [Type in ReleaseCommand['type']]: Decision<Extract<ReleaseCom
 export const decide = (command: ReleaseCommand, state: ReleaseState, metadata: ReleaseCommandMetadata): ReleaseEvent[] => {
   const decision = decisions[command.type] as Decision<ReleaseCommand> | undefined;
   if (!decision) return assertNever(command as never, 'release command');
-  return decision(command, state, metadata);
+  return decision(command, state, { ...metadata, trusted: checkTrust(command, state, metadata) });
 };
 
 export const releaseDecider: Decider<ReleaseState, ReleaseCommand, ReleaseEvent> = {

@@ -82,10 +82,20 @@ export type RevisionStatus = 'PENDING_INSTALL' | 'PENDING_UPGRADE' | 'PENDING_RO
 export type ReleaseStatus = RevisionStatus | 'PENDING_UNINSTALL' | 'UNINSTALLED';
 export type OperationKind = Operation | 'UNINSTALL';
 
+/** A change an admin made during a freeze window: why, and which window it broke. */
+export interface BreakGlass {
+  reason: string;
+  window: string;
+}
+
 /** What every requested operation records about who asked, why, and until when it may run. */
 export interface OperationRequest {
   operationId: string;
   requestedBy: string;
+  /** The actor is the `source` a Kafka command claimed, not an identity the service verified. */
+  unauthenticated?: true;
+  /** An admin changed the release during a freeze window, with this reason. */
+  breakGlass?: BreakGlass;
   reason?: string;
   requestedAt: string;
   trigger: Trigger;
@@ -101,6 +111,8 @@ export interface OperationRequest {
 export interface DesiredRevision extends OperationRequest {
   releaseId: string;
   revision: number;
+  /** The cluster the release lives in: only an executor serving it runs the operation. */
+  cluster: string;
   name: string;
   namespace: string;
   chart: ChartRef;
@@ -258,7 +270,7 @@ export type AutomaticRollbackImpossible = {
 export type UninstallRequested = {
   type: 'UninstallRequested';
   /** `causedByRevision`: an uninstall by remediation (strategy uninstall) after that revision failed. */
-  data: OperationRequest & { releaseId: string; name: string; namespace: string; causedByRevision?: number };
+  data: OperationRequest & { releaseId: string; cluster: string; name: string; namespace: string; causedByRevision?: number };
 };
 export type ReleaseUninstalled = {
   type: 'ReleaseUninstalled';

@@ -2,6 +2,7 @@
 import { CommandMetadata } from '../core/decider';
 import { DomainError, ErrorCode } from '../core/domain-error';
 import { OperationOptions, OperationRequest, ReleaseEvent, TestPolicy, Trigger } from './release.events';
+import { Trusted, TrustContext } from './release.access';
 import { ExistingRelease, ReleaseState, Revision, revisionNumbers } from './release';
 import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Requested, testSeconds } from './release.commands';
 
@@ -9,7 +10,9 @@ import { DEADLINE_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, ReleaseCommand, Reques
 export type Decision<Command extends ReleaseCommand> = (command: Command, state: ReleaseState, metadata: ReleaseCommandMetadata) => ReleaseEvent[];
 
 /** What a release decision is told besides its stream: facts the caller looked up across releases. */
-export interface ReleaseCommandMetadata extends CommandMetadata {
+export interface ReleaseCommandMetadata extends CommandMetadata, TrustContext {
+  /** What checkTrust found, set by `decide` for the decision to record. */
+  trusted?: Trusted;
   /**
    * For an install: the release that holds the Helm release's namespace and name in the cluster (the
    * name registry the caller keeps). Another release holding them refuses the install.
@@ -59,7 +62,7 @@ export const requireInstalled = (release: ExistingRelease): void => {
  */
 export const operationRequest = (
   command: Requested,
-  metadata: CommandMetadata,
+  metadata: ReleaseCommandMetadata,
   trigger: Trigger = 'MANUAL',
   helm: { test?: TestPolicy; options?: OperationOptions } = {},
 ): OperationRequest & { test?: TestPolicy; options?: OperationOptions } => {
@@ -71,6 +74,7 @@ export const operationRequest = (
     // The command id is unique and already an idempotency key, so it doubles as the operation id.
     operationId: metadata.commandId,
     requestedBy: metadata.actor,
+    ...metadata.trusted,
     ...(command.reason !== undefined ? { reason: command.reason } : {}),
     requestedAt: metadata.now,
     trigger,
@@ -97,6 +101,7 @@ export const nextRevisionOf = (release: ExistingRelease) => {
   return {
     releaseId: release.releaseId,
     revision: nextRevision(release),
+    cluster: release.cluster,
     name: release.name,
     namespace: release.namespace,
     chart: release.chart,
@@ -109,7 +114,7 @@ export const rollbackTo = (
   release: ExistingRelease,
   target: Revision,
   command: Requested,
-  metadata: CommandMetadata,
+  metadata: ReleaseCommandMetadata,
   trigger: Trigger,
   causedByRevision?: number,
 ): ReleaseEvent[] => {

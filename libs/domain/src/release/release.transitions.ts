@@ -93,6 +93,8 @@ const revisionFrom = (data: DesiredRevision, operation: Operation, extra: Partia
   status: `PENDING_${operation}`,
   trigger: data.trigger,
   requestedBy: data.requestedBy,
+  ...(data.unauthenticated ? { unauthenticated: true as const } : {}),
+  ...(data.breakGlass ? { breakGlass: data.breakGlass } : {}),
   ...(data.reason !== undefined ? { reason: data.reason } : {}),
   requestedAt: data.requestedAt,
   operationId: data.operationId,

@@ -4,7 +4,7 @@
  * release.history.ts. Pure TypeScript: no framework, no I/O, no clock.
  */
 import { NeedsFullHistory } from '../core/decider';
-import { ChartRef, DriftPolicy, OperationKind, OperationOptions, ReleaseEvent, ReleaseStatus, RemediationPolicy, RevisionOperation, RevisionStatus, RevisionTrigger, ScheduledRetry, TestPolicy, TestResult, Values, canonicalJson } from './release.events';
+import { BreakGlass, ChartRef, DriftPolicy, OperationKind, OperationOptions, ReleaseEvent, ReleaseStatus, RemediationPolicy, RevisionOperation, RevisionStatus, RevisionTrigger, ScheduledRetry, TestPolicy, TestResult, Values, canonicalJson } from './release.events';
 import { changeOf, ReleaseChange, withPolicies } from './release.transitions';
 
 // ----------------------------------------------------------------------------------------------- state
@@ -20,6 +20,10 @@ export interface Revision {
   causedByRevision?: number;
   trigger: RevisionTrigger;
   requestedBy: string;
+  /** `requestedBy` is the source a Kafka command claimed, not a verified identity. */
+  unauthenticated?: true;
+  /** Made during a freeze window by an admin, with the reason given. */
+  breakGlass?: BreakGlass;
   reason?: string;
   requestedAt: string;
   completedAt?: string;
@@ -64,6 +68,8 @@ export interface PendingOperation {
 /** Which Helm release a release is and what chart it follows: its state and its read-model view share them. */
 export interface ReleaseIdentity {
   releaseId: string;
+  /** The cluster it lives in; (cluster, namespace, name) is one Helm release. */
+  cluster: string;
   name: string;
   namespace: string;
   chart: ChartRef;
@@ -201,6 +207,7 @@ export const evolve = (state: ReleaseState, event: ReleaseEvent): ReleaseState =
     return {
       status: 'PENDING_INSTALL',
       releaseId: data.releaseId,
+      cluster: data.cluster,
       name: data.name,
       namespace: data.namespace,
       chart: data.chart,
