@@ -84,6 +84,7 @@ describe('faults: hostile input over HTTP and Kafka', () => {
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
       [
         'DELETE /api/v1/helm/releases/{releaseId}',
+        'GET /api/v1/helm/clusters',
         'GET /api/v1/helm/events',
         'GET /api/v1/helm/helm-releases',
         'GET /api/v1/helm/releases',

@@ -4,7 +4,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, JWTVerifyGetKey, jwtVerify } from 'jose';
-import type { Grant } from '@app/domain';
+import { Action, Grant, ROLES } from '@app/domain';
 import { APP_CONFIG, AppConfig, grantsOf, IS_PUBLIC, TokenGrant, tokenGrants } from '@app/platform';
 import { Problem } from './problem';
 
@@ -15,6 +15,7 @@ export interface Principal {
 }
 export type AuthenticatedRequest = Request & { principal?: Principal; id?: string };
 
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 /** Signatures a JWT may carry: asymmetric only, so `none` and an HMAC keyed with a public key are refused. */
 const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -50,6 +51,11 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new Problem('UNAUTHORIZED', 'A bearer token is required (Authorization: Bearer <token>)');
     request.principal = this.staticToken(match[1]) ?? (this.keys && looksLikeJwt(match[1]) ? await this.jwt(match[1]) : undefined);
     if (!request.principal) throw new Problem('UNAUTHORIZED', 'The bearer token is not valid');
+    // Which release a change may touch is decided with the release; a caller who may change nothing
+    // anywhere is refused here, before its body is even read.
+    if (!READS.has(request.method) && !request.principal.grants.some((g) => (ROLES[g.role] as readonly Action[]).some((a) => a === 'rollback' || a === 'deploy'))) {
+      throw new Problem('FORBIDDEN', `'${request.principal.subject}' may only read: no grant lets it change a release`);
+    }
     return true;
   }
 

@@ -63,6 +63,8 @@ describe('AuthGuard token comparison', () => {
     const viewer = request(`Bearer ${TOKENS[1]}`);
     await guard.canActivate(viewer.context);
     expect(viewer.req.principal).toEqual({ subject: 'b', grants: [{ role: 'viewer', clusters: ['*'], namespaces: ['*'] }] });
+    // Nothing it may change anywhere: a write is refused before its body is read.
+    await expect(guard.canActivate(request(`Bearer ${TOKENS[1]}`, 'POST').context)).rejects.toThrow(/may only read/);
     await expect(guard.canActivate(request(undefined).context)).rejects.toThrow(/bearer token is required/);
   });
 

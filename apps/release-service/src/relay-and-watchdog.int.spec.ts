@@ -1,7 +1,7 @@
 import { ALL_TOPICS, Topics } from '@app/contracts';
 import { CommandMetadata, ReleaseCommand } from '@app/domain';
 import { handleCommand, MongoEventStore, OutboxDispatcher } from '@app/event-store';
-import { RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
+import { HelmInventory, RELEASE_AGGREGATE, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import { ensureTopics } from '@app/platform';
 import { Captured, KafkaProbe, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
@@ -25,7 +25,8 @@ describe('watchdog', () => {
     type: 'InstallRelease',
     data: { releaseId, namespace: 'apps', chart: { name: 'web', repository: 'http://127.0.0.1:1' }, chartVersion: '1.0.0' },
   });
-  const expiries = () => commands.map((c) => c.json() as { type: string; data: { releaseId: string; operationId: string } }).filter((c) => c.type.endsWith('expire-operation'));
+  let inventory: HelmInventory;
+  const expiries = () => commands.map((c) => c.json() as { type: string; data: { releaseId: string; operationId: string; reason?: string } }).filter((c) => c.type.endsWith('expire-operation'));
 
   beforeAll(async () => {
     connection = await mongoose.createConnection(config.MONGODB_URI, { autoIndex: false }).asPromise();
@@ -41,7 +42,8 @@ describe('watchdog', () => {
     commands = await probe.record([Topics.commands]);
     const processor = { pendingInMemory: () => inMemory } as unknown as CommandProcessor;
     const outbox = new OutboxDispatcher(store, async () => undefined);
-    watchdog = new RelayAndWatchdog(store, readModel, outbox, probe.producer, config, pino({ level: 'silent' }), processor);
+    inventory = new HelmInventory(connection, `inv_${uniqueSuffix()}_`);
+    watchdog = new RelayAndWatchdog(store, readModel, inventory, outbox, probe.producer, config, pino({ level: 'silent' }), processor);
   });
   afterAll(async () => {
     await probe.stop();
@@ -68,6 +70,20 @@ describe('watchdog', () => {
     expect(await watchdog.watchdog(new Date(), true)).toBe(3);
     await waitFor(() => expiries().length >= 4, { what: 'the swept expiry commands' });
     expect(new Set(expiries().slice(1).map((e) => e.data.releaseId))).toEqual(new Set([late, moved, swept]));
+    // No executor of their cluster ever listed it: the expiry says so, for the failed revision's error.
+    expect(expiries().every((e) => e.data.reason === "no executor of cluster 'default' has reported yet")).toBe(true);
+  });
+
+  it('names no missing executor once its cluster reports', async () => {
+    const id = 'wd-served';
+    const installed = (await handleCommand(store, id, install(id), meta('2001-01-01T00:00:00.000Z'), RELEASE_AGGREGATE)) as { result: { operationId: string } };
+    await readModel.catchUp(store, id);
+    await inventory.record({ cluster: 'default', takenAt: new Date().toISOString(), complete: true, releases: [] });
+    inMemory = [{ releaseId: id, operationId: installed.result.operationId, deadline: '2001-01-01T00:05:00.000Z' }];
+    expect(await watchdog.watchdog(new Date(), false)).toBe(1);
+    const ours = () => expiries().filter((e) => e.data.releaseId === id);
+    await waitFor(() => ours().length >= 1, { what: 'the expiry command' });
+    expect(ours()[0].data).toEqual({ releaseId: id, operationId: installed.result.operationId });
   });
 
   it('asks for a scheduled retry once it is due, and for none before or after it was taken', async () => {

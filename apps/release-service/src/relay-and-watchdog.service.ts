@@ -1,11 +1,12 @@
 import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
-import { ReleaseReadModel, ReleaseView } from '@app/release-store';
+import { HelmInventory, ReleaseReadModel, ReleaseView } from '@app/release-store';
+import { LEGACY_CLUSTER } from '@app/domain';
 import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, sendCommands } from '@app/platform';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandProcessor } from './command-processor';
-import { EVENT_STORE, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
+import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
 
 /**
  * Two timers that keep promises the command path cannot keep alone:
@@ -23,6 +24,7 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     @Inject(EVENT_STORE) private readonly store: MongoEventStore,
     @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
+    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
     @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -63,23 +65,44 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
+   * Why the operations of these releases may have gone unanswered, by release: their cluster's executors
+   * have not listed it for three of their intervals (or never have), so none may be serving it.
+   */
+  private async silentExecutors(overdue: Array<Pick<ReleaseView, 'releaseId' | 'cluster'>>, now: Date): Promise<Map<string, string>> {
+    const reasons = new Map<string, string>();
+    if (this.config.HELM_INVENTORY_INTERVAL_SECONDS === 0) return reasons;
+    const byCluster = new Map<string, string | null>();
+    for (const { releaseId, cluster = LEGACY_CLUSTER } of overdue) {
+      if (!byCluster.has(cluster)) {
+        const last = await this.inventory.lastReport(cluster);
+        const stale = !last || now.getTime() - last.getTime() > 3 * this.config.HELM_INVENTORY_INTERVAL_SECONDS * 1000;
+        byCluster.set(cluster, stale ? `no executor of cluster '${cluster}' has reported ${last ? `since ${last.toISOString()}` : 'yet'}` : null);
+      }
+      const reason = byCluster.get(cluster);
+      if (reason) reasons.set(releaseId, reason);
+    }
+    return reasons;
+  }
+
+  /**
    * Expires operations past their deadline: those this instance holds in memory, each confirmed by its
    * read-model view (a cached copy may be stale), or with `sweep`, every pending release in the read model.
    */
   async watchdog(now = new Date(), sweep = true): Promise<number> {
     const at = now.toISOString();
-    const overdue: Array<Pick<ReleaseView, 'releaseId' | 'pendingOperationId'>> = sweep ? await this.readModel.overdue(at) : [];
+    const overdue: Array<Pick<ReleaseView, 'releaseId' | 'pendingOperationId' | 'cluster'>> = sweep ? await this.readModel.overdue(at) : [];
     if (!sweep) {
       for (const candidate of this.processor.pendingInMemory().filter((p) => p.deadline < at)) {
         const view = await this.readModel.get(candidate.releaseId);
         if (view?.pendingOperationId === candidate.operationId && view.pendingDeadline !== null && view.pendingDeadline < at) overdue.push(view);
       }
     }
+    const silent = await this.silentExecutors(overdue, now);
     await sendCommands(
       this.producer,
       this.config,
       overdue.map(({ releaseId, pendingOperationId }) => ({
-        command: { type: 'ExpireOperation', data: { releaseId, operationId: pendingOperationId! } },
+        command: { type: 'ExpireOperation', data: { releaseId, operationId: pendingOperationId!, ...(silent.has(releaseId) ? { reason: silent.get(releaseId) } : {}) } },
         // One id per operation and minute: a repeat within the minute is deduplicated, a later one retries.
         context: { id: `expire:${pendingOperationId}:${now.toISOString().slice(0, 16)}`, source: SOURCE, actor: 'system:watchdog', correlationId: pendingOperationId! },
       })),

@@ -221,6 +221,7 @@ export const RecordDriftCheckDataSchema = z.strictObject({
 export const ExpireOperationDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
   operationId: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
 });
 
 export const ReportUpgradeFailureDataSchema = z.strictObject({

@@ -47,6 +47,12 @@ export class HelmInventory {
   }
 
   /** Records a report; false when a newer one was recorded already. */
+  /** When an executor of `cluster` last reported its listing; null when none ever did. */
+  async lastReport(cluster: string): Promise<Date | null> {
+    const mark = await this.marks.findById(markId(cluster)).lean<ReportMark>().exec();
+    return mark ? new Date(mark.takenAt) : null;
+  }
+
   async record(report: InventoryReport): Promise<boolean> {
     const takenAt = new Date(report.takenAt);
     const mark = await this.marks.findById(markId(report.cluster)).lean<ReportMark>().exec();

@@ -115,7 +115,8 @@ export type ReportUpgradeFailure = {
   type: 'ReportUpgradeFailure';
   data: { releaseId: string; revision: number; reason: string };
 };
-export type ExpireOperation = { type: 'ExpireOperation'; data: { releaseId: string; operationId: string } };
+/** `reason`: what the watchdog knows of why nobody reported (no executor of the release's cluster is reporting, say). */
+export type ExpireOperation = { type: 'ExpireOperation'; data: { releaseId: string; operationId: string; reason?: string } };
 
 export type ReleaseCommand =
   | InstallRelease

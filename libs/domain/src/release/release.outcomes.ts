@@ -19,7 +19,7 @@ export const TIMED_OUT = 'operation timed out';
 const lateOutcome = (release: ExistingRelease, data: RecordOperationResult['data'], now: string): ReleaseEvent[] => {
   if (data.outcome !== 'SUCCEEDED' || release.finishedUninstalls.includes(data.operationId)) return [];
   const revision = newestRevisionWhere(release, (r) => r.operationId === data.operationId, `the revision of operation ${data.operationId}`);
-  if (!revision || revision.status !== 'FAILED' || revision.error !== TIMED_OUT) return [];
+  if (!revision || revision.status !== 'FAILED' || !revision.error?.startsWith(TIMED_OUT)) return [];
   const releaseDeployed = release.pending === null && release.status === 'FAILED' && latestRevision(release)?.revision === revision.revision;
   return [
     {
@@ -204,5 +204,5 @@ export const expireOperation: Decision<ExpireOperation> = ({ data }, state, meta
       { operationId: data.operationId, deadline },
     );
   }
-  return failed(release, TIMED_OUT, true, metadata.now, false);
+  return failed(release, data.reason ? `${TIMED_OUT}: ${data.reason}` : TIMED_OUT, true, metadata.now, false);
 };
