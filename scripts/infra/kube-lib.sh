@@ -1,14 +1,17 @@
 # shellcheck shell=bash
-# What scripts/infra/kube.sh (etcd, kube-apiserver) and scripts/infra/kube-nodes.sh (kube-controller-manager,
-# kube-scheduler, kwok) share: where the local cluster lives, and how its components are built from a
-# wrapper module. The sourcing script sets MOD_DIR to scripts/infra/kube (whose go.mod names the versions)
-# and has sourced lib.sh.
+# What scripts/infra/kube.sh (etcd and the kube-apiservers of clusters "a" and "b") and
+# scripts/infra/kube-nodes.sh (kube-controller-manager, kube-scheduler, kwok) share: where the local
+# clusters live, and how their components are built from a wrapper module. The sourcing script sets
+# MOD_DIR to scripts/infra/kube (whose go.mod names the versions) and has sourced lib.sh.
 
 HOST="127.0.0.1"
 APISERVER_PORT="${KUBE_APISERVER_PORT:-36443}"
+# Cluster "b": a second API server of kube.sh on the same etcd (its own key prefix), API only.
+APISERVER_B_PORT="${KUBE_APISERVER_B_PORT:-36444}"
 RUN_DIR="${HRS_RUN_DIR:-$CACHE_ROOT/run}/kube"
 PKI_DIR="$RUN_DIR/pki"
 KUBECONFIG_FILE="$RUN_DIR/kubeconfig"
+KUBECONFIG_B_FILE="$RUN_DIR/kubeconfig-b"
 
 # ---------------------------------------------------------------------------------------------------
 # Versions: the wrapper module's go.mod is the single source of truth.

@@ -4,6 +4,10 @@
  * 1. KAFKA_BROKERS and MONGODB_URI set (scripts/test.sh provisions servers and sets them): use those.
  * 2. Otherwise, where a Docker engine answers: start Kafka and MongoDB with testcontainers.
  * 3. Otherwise stop with a message saying how to get servers. Tests are never skipped for lack of them.
+ *
+ * The clusters are not started here: HELM_BIN, KUBECONFIG and KUBECONFIG_B (cluster "b", for multi-cluster
+ * tests) are in the environment that scripts/test.sh sets from `scripts/infra/kube.sh up` (or
+ * scripts/infra.sh up), which jest and its workers inherit; testKube and testKubeB (kube.ts) read them.
  */
 import type { StartedTestContainer } from 'testcontainers';
 

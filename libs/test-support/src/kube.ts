@@ -17,6 +17,23 @@ export const testKube = (): { helmBin: string; kubeconfig: string } => {
 };
 
 /**
+ * The second test cluster, "b", for multi-cluster tests: KUBECONFIG_B, which scripts/infra/kube.sh exports
+ * beside KUBECONFIG (inherited by jest like it). API only: no controllers or node, so install with
+ * --wait=false and expect no pod to run; a namespace deleted there stays Terminating.
+ */
+export const testKubeB = (): { helmBin: string; kubeconfig: string } => {
+  const { helmBin } = testKube();
+  const kubeconfig = process.env.KUBECONFIG_B;
+  if (!kubeconfig) {
+    throw new Error(
+      'KUBECONFIG_B is not set: run `npm test`, which provisions a second local kube-apiserver (cluster "b"), ' +
+        'or, with KUBECONFIG_EXTERNAL, set KUBECONFIG_EXTERNAL_B to a second cluster of your own',
+    );
+  }
+  return { helmBin, kubeconfig };
+};
+
+/**
  * The test cluster for one suite: helm, the kubeconfig, a namespace of the suite's own (helm creates it on
  * the first install), and the ConfigMap the fixture chart writes for a release, which holds what reached
  * the cluster (its chart version and values); status 404 once the release is gone.
