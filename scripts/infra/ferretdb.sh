@@ -12,10 +12,8 @@
 #
 # Backend: PostgreSQL when its server programs are installed (Debian's postgresql package), else the
 # embedded SQLite. FerretDB 1.24 as released never uses its _id index on either; the source patches in
-# patch_source below make lookups by _id use it. Measured on 10,000 documents (median of 50), a find by
-# _id, a conditional replace {_id, v} and an update by _id take 0.9, 1.2 and 1.1 ms on PostgreSQL (3.3,
-# 3.6 and 3.6 ms unpatched) and 0.9, 1.3 and 1.2 ms on SQLite (15, 175 and 44 ms unpatched). Filters on
-# other fields still read the whole collection on SQLite, which pushes down nothing but _id and decodes
+# patch_source below make lookups by _id use it, so a read by _id no longer costs in proportion to its
+# collection (figures in docs/benchmarks.md). Filters on other fields still read the whole collection on SQLite, which pushes down nothing but _id and decodes
 # documents in Go; PostgreSQL evaluates simple equality filters itself. The PostgreSQL server
 # is this script's own: a cluster in a run directory, on loopback, started and stopped with FerretDB.
 #

@@ -5,7 +5,7 @@ import { MongoEventStore } from '@app/event-store';
 import { HelmInventory, RELEASE_EVENT_SCHEMAS, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
 import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
-import { EVENT_STORE, HELM_INVENTORY, READ_MODEL } from './api.constants';
+
 import { AuthGuard } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
@@ -25,10 +25,10 @@ import { ReleasesController } from './releases.controller';
     DryRunService,
     ReleaseQueries,
     // The API only reads: the read model, and the raw log for the audit route.
-    { provide: READ_MODEL, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },
-    { provide: HELM_INVENTORY, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new HelmInventory(c) },
+    { provide: ReleaseReadModel, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },
+    { provide: HelmInventory, inject: [MONGO_CONNECTION], useFactory: (c: Connection) => new HelmInventory(c) },
     {
-      provide: EVENT_STORE,
+      provide: MongoEventStore,
       inject: [MONGO_CONNECTION, VALUES_CIPHER],
       useFactory: (c: Connection, cipher: ValuesCipher | null) => new MongoEventStore(c, { schemas: RELEASE_EVENT_SCHEMAS, cipher: cipher ?? undefined }),
     },

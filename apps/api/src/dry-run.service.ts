@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import diff from 'microdiff';
 import { isDomainError, ReleaseCommandMetadata, planRollback, RollbackRelease, RollbackToLastSuccessful } from '@app/domain';
 import { MongoEventStore, planOnStream } from '@app/event-store';
 import { RELEASE_AGGREGATE } from '@app/release-store';
-import { EVENT_STORE } from './api.constants';
+
 import type { Principal } from './auth.guard';
 import { Problem } from './problem';
 
 /** Rollback dry runs: the plan the release service would decide, with a values diff; nothing is appended. */
 @Injectable()
 export class DryRunService {
-  constructor(@Inject(EVENT_STORE) private readonly store: MongoEventStore) {}
+  constructor(private readonly store: MongoEventStore) {}
 
   /** Planned with the caller's grants, as the decision would be: a caller who may not roll back gets no plan. */
   async planRollback(command: RollbackRelease | RollbackToLastSuccessful, principal: Principal, correlationId: string = randomUUID()) {

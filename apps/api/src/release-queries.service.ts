@@ -3,7 +3,7 @@ import { MongoEventStore } from '@app/event-store';
 import { grantsFor, permits, Scope } from '@app/domain';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { DriftCheckView, HelmInventory, ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
-import { EVENT_STORE, HELM_INVENTORY, READ_MODEL } from './api.constants';
+
 import type { Principal } from './auth.guard';
 import { pageOf } from './paging';
 import { Problem } from './problem';
@@ -22,9 +22,9 @@ export class ReleaseQueries {
   private readonly visiblePaths: string[][];
 
   constructor(
-    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
-    @Inject(EVENT_STORE) private readonly store: MongoEventStore,
-    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
+    private readonly readModel: ReleaseReadModel,
+    private readonly store: MongoEventStore,
+    private readonly inventory: HelmInventory,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.visiblePaths = parseVisiblePaths(config.VALUES_VIEWER_VISIBLE_PATHS);

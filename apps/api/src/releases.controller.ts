@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, createParamDecorator, Delete, ExecutionContext, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import {
   checkValues,
@@ -61,6 +61,16 @@ const IdempotencyKey = z
     `must not start with a prefix the system reserves (${RESERVED_KEY_PREFIXES.map((p) => `${p}:`).join(', ')})`,
   );
 
+/** `?dryRun=true` (or a bare `?dryRun`): answer the plan, append nothing. */
+const DryRun = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean => {
+  const value = ctx.switchToHttp().getRequest<Request>().query.dryRun;
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true' || value === '') return true;
+  throw new Problem('VALIDATION_FAILED', 'dryRun must be true or false');
+});
+
+const dryRunQuery = ApiQuery({ name: 'dryRun', required: false, description: 'true: answer 200 with the plan and a values diff; nothing is appended' });
+
 const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));
 const accepted = ApiResponse({ status: 202, description: 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)' });
 const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (target, key, descriptor) => {
@@ -104,15 +114,9 @@ export class ReleasesController {
   @Post(':releaseId/rollback')
   @ApiOperation({ summary: 'Roll back to a revision of the history, as a new revision with its chart version and values' })
   @ApiBody({ schema: openApiSchema(RollbackDataSchema.omit({ releaseId: true })) })
-  @ApiQuery({ name: 'dryRun', required: false, description: 'true: answer 200 with the plan and a values diff; nothing is appended' })
+  @dryRunQuery
   @apply(accepted, ...problems(400, 401, 403, 404, 409, 422, 504))
-  async rollback(
-    @Param('releaseId') id: string,
-    @Body() body: unknown,
-    @Query('dryRun') dryRun: string | undefined,
-    @Req() req: AuthenticatedRequest,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  async rollback(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     const schema = RollbackDataSchema.omit({ releaseId: true });
     const parsed = schema.safeParse(body ?? {});
@@ -122,28 +126,20 @@ export class ReleasesController {
       throw new Problem('VALIDATION_FAILED', `${describeIssues(parsed.error, 'body')}; valid revisions: ${valid.text}`, { errors: issueDetails(parsed.error, 'body'), ...valid.extra });
     }
     const command: RollbackRelease = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
-    if (this.isDryRun(dryRun)) return this.plan(command, req, res);
-    return this.dispatch(command, req, res);
+    return dryRun ? this.plan(command, req, res) : this.dispatch(command, req, res);
   }
 
   @Post(':releaseId/rollback/last-successful')
   @ApiOperation({ summary: 'Roll back to the highest revision in DEPLOYED status' })
   @ApiBody({ required: false, schema: openApiSchema(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true })) })
-  @ApiQuery({ name: 'dryRun', required: false })
+  @dryRunQuery
   @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
-  async rollbackToLastSuccessful(
-    @Param('releaseId') id: string,
-    @Body() body: unknown,
-    @Query('dryRun') dryRun: string | undefined,
-    @Req() req: AuthenticatedRequest,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  rollbackToLastSuccessful(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Automatic rollbacks are the remediation's; people roll back manually.
     const data = parse(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true }), body);
     const command: RollbackToLastSuccessful = { type: 'RollbackToLastSuccessful', data: { ...data, releaseId } };
-    if (this.isDryRun(dryRun)) return this.plan(command, req, res);
-    return this.dispatch(command, req, res);
+    return dryRun ? this.plan(command, req, res) : this.dispatch(command, req, res);
   }
 
   @Post(':releaseId/retry')
@@ -222,12 +218,6 @@ export class ReleasesController {
 
   private releaseId(id: string): string {
     return parse(ReleaseIdSchema, id, 'releaseId');
-  }
-
-  private isDryRun(value: string | undefined): boolean {
-    if (value === undefined || value === 'false') return false;
-    if (value === 'true' || value === '') return true;
-    throw new Problem('VALIDATION_FAILED', 'dryRun must be true or false');
   }
 
   private async plan(command: RollbackRelease | RollbackToLastSuccessful, req: AuthenticatedRequest, res: Response) {

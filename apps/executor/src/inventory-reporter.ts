@@ -14,27 +14,21 @@ import { HELM, SOURCE } from './executor.constants';
  */
 @Injectable()
 export class InventoryReporter extends PeriodicJob {
-  protected override readonly immediately = true;
-
   constructor(
     @Inject(HELM) private readonly helm: HelmPort,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(LOGGER) logger: Logger,
   ) {
-    super();
-  }
-
-  protected intervalMs(): number {
-    return this.config.HELM_INVENTORY_INTERVAL_SECONDS * 1000;
+    super({
+      everyMs: config.HELM_INVENTORY_INTERVAL_SECONDS * 1000,
+      immediately: true,
+      failed: (error) => logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again'),
+    });
   }
 
   protected runOnce(now: Date): Promise<number> {
     return this.report(now);
-  }
-
-  protected failed(error: unknown): void {
-    this.logger.warn({ error: redactText((error as Error).message) }, 'Helm inventory not reported; the next one tries again');
   }
 
   /** Lists Helm's releases and sends one report; returns how many releases it carries. */

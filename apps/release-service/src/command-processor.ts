@@ -23,7 +23,7 @@ import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EventPublisher } from './event-publisher';
-import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES, SOURCE } from './release-service.constants';
+import { SOURCE } from './release-service.constants';
 
 const MAX_ATTEMPTS_ON_UNEXPECTED_ERROR = 3;
 /** How long the database may stay unselectable before the process exits for its supervisor to restart it. */
@@ -57,11 +57,11 @@ export class CommandProcessor implements OnApplicationShutdown {
   private readonly freezes: FreezeCalendar;
 
   constructor(
-    @Inject(EVENT_STORE) private readonly store: MongoEventStore,
-    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
-    @Inject(RELEASE_NAMES) private readonly names: ReleaseNames,
-    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
-    @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
+    private readonly store: MongoEventStore,
+    private readonly readModel: ReleaseReadModel,
+    private readonly names: ReleaseNames,
+    private readonly inventory: HelmInventory,
+    private readonly outbox: OutboxDispatcher,
     private readonly publisher: EventPublisher,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig, KAFKA_PRODUCER, LOGGER, PeriodicJob, sendEvents 
 import { Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { READ_MODEL, SOURCE } from './release-service.constants';
+import { SOURCE } from './release-service.constants';
 
 /** Releases asked about per send while walking the read model. */
 const PAGE = 100;
@@ -19,24 +19,16 @@ const PAGE = 100;
 @Injectable()
 export class DriftScheduler extends PeriodicJob {
   constructor(
-    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
+    private readonly readModel: ReleaseReadModel,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(LOGGER) logger: Logger,
   ) {
-    super();
-  }
-
-  protected intervalMs(): number {
-    return this.config.DRIFT_CHECK_INTERVAL_SECONDS * 1000;
+    super({ everyMs: config.DRIFT_CHECK_INTERVAL_SECONDS * 1000, failed: (error) => logger.warn({ err: error }, 'drift checks not requested; will retry') });
   }
 
   protected runOnce(now: Date): Promise<number> {
     return this.requestChecks(now);
-  }
-
-  protected failed(error: unknown): void {
-    this.logger.warn({ err: error }, 'drift checks not requested; will retry');
   }
 
   /** Sends a drift check for every settled release; returns how many. */

@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig, consumerSession, deadLetter, KAFKA, KAFKA_PRODUC
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { CONSUMER_GROUP, HELM_INVENTORY } from './release-service.constants';
+import { CONSUMER_GROUP } from './release-service.constants';
 
 /** The inventory has a consumer group of its own: a report never waits behind a fetch of commands. */
 const INVENTORY_GROUP = `${CONSUMER_GROUP}-inventory`;
@@ -24,7 +24,7 @@ export class InventoryConsumer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
+    private readonly inventory: HelmInventory,
   ) {
     this.limits = messageParseOptions(config, null).limits;
   }

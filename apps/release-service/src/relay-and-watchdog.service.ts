@@ -6,7 +6,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandProcessor } from './command-processor';
-import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
+import { RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
 
 /**
  * Two timers that keep promises the command path cannot keep alone:
@@ -22,10 +22,10 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
   private running = new Set<Promise<unknown>>();
 
   constructor(
-    @Inject(EVENT_STORE) private readonly store: MongoEventStore,
-    @Inject(READ_MODEL) private readonly readModel: ReleaseReadModel,
-    @Inject(HELM_INVENTORY) private readonly inventory: HelmInventory,
-    @Inject(OUTBOX) private readonly outbox: OutboxDispatcher,
+    private readonly store: MongoEventStore,
+    private readonly readModel: ReleaseReadModel,
+    private readonly inventory: HelmInventory,
+    private readonly outbox: OutboxDispatcher,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,

@@ -1,9 +1,3 @@
-export const EVENT_STORE = Symbol('EVENT_STORE');
-export const RELEASE_NAMES = Symbol('RELEASE_NAMES');
-export const READ_MODEL = Symbol('READ_MODEL');
-export const HELM_INVENTORY = Symbol('HELM_INVENTORY');
-export const OUTBOX = Symbol('OUTBOX');
-
 export { RELEASE_SERVICE_SOURCE as SOURCE } from '@app/contracts';
 export const CONSUMER_GROUP = 'release-service';
 

@@ -10,13 +10,13 @@ import { DriftScheduler } from './drift-scheduler';
 import { EventPublisher } from './event-publisher';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
 import { InventoryConsumer } from './inventory-consumer';
-import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES } from './release-service.constants';
+
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'release-service' })],
   providers: [
     {
-      provide: EVENT_STORE,
+      provide: MongoEventStore,
       inject: [MONGO_CONNECTION, VALUES_CIPHER],
       useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
         const store = new MongoEventStore(connection, { schemas: RELEASE_EVENT_SCHEMAS, cipher: cipher ?? undefined });
@@ -25,7 +25,7 @@ import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES } from '
       },
     },
     {
-      provide: READ_MODEL,
+      provide: ReleaseReadModel,
       inject: [MONGO_CONNECTION, VALUES_CIPHER],
       useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
         const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined, true);
@@ -35,8 +35,8 @@ import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES } from '
       },
     },
     {
-      provide: RELEASE_NAMES,
-      inject: [MONGO_CONNECTION, EVENT_STORE, READ_MODEL],
+      provide: ReleaseNames,
+      inject: [MONGO_CONNECTION, MongoEventStore, ReleaseReadModel],
       useFactory: async (connection: Connection, store: MongoEventStore, readModel: ReleaseReadModel) => {
         const names = new ReleaseNames(connection, store);
         await names.ensureIndexes();
@@ -45,7 +45,7 @@ import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES } from '
       },
     },
     {
-      provide: HELM_INVENTORY,
+      provide: HelmInventory,
       inject: [MONGO_CONNECTION],
       useFactory: async (connection: Connection) => {
         const inventory = new HelmInventory(connection);
@@ -55,8 +55,8 @@ import { EVENT_STORE, HELM_INVENTORY, OUTBOX, READ_MODEL, RELEASE_NAMES } from '
     },
     EventPublisher,
     {
-      provide: OUTBOX,
-      inject: [EVENT_STORE, EventPublisher],
+      provide: OutboxDispatcher,
+      inject: [MongoEventStore, EventPublisher],
       useFactory: (store: MongoEventStore, publisher: EventPublisher) =>
         new OutboxDispatcher(store, (commit) => publisher.publishCommit(commit)),
     },

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MessageLimits } from './commands';
-import { parseEnvelope, systemEvent } from './envelopes';
+import { envelopeSchema, parseEnvelope, systemEvent } from './envelopes';
 import { LEGACY_CLUSTER } from '@app/domain';
 import { ClusterNameSchema, NamespaceSchema, ReleaseIdSchema } from './schemas';
 
@@ -23,13 +23,7 @@ export type DriftCheckRequest = z.infer<typeof DriftCheckRequestSchema>;
 
 export const driftCheckEvent = (request: DriftCheckRequest, context: { id: string; source: string }) => systemEvent(DRIFT_CHECK_TYPE, request.releaseId, request, context);
 
-const EnvelopeSchema = z.object({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1).max(200),
-  type: z.literal(DRIFT_CHECK_TYPE),
-  subject: ReleaseIdSchema,
-  data: DriftCheckRequestSchema,
-});
+const EnvelopeSchema = envelopeSchema(DRIFT_CHECK_TYPE, DriftCheckRequestSchema).extend({ subject: ReleaseIdSchema });
 
 /** Parses a drift check request, bounded and validated; never throws. */
 export const parseDriftCheckRequest = (

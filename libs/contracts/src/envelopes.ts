@@ -3,7 +3,7 @@
  * inventory reports, upgrade-failed signals): built one way, and parsed one way, bounded and never throwing.
  */
 import { CloudEvent } from 'cloudevents';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson } from './commands';
 import { describeIssues } from './issues';
 
@@ -12,6 +12,10 @@ export type EnvelopeResult<T> = { ok: true; envelope: T } | { ok: false; code: '
 /** A CloudEvent in structured JSON mode of one of the services' own types. */
 export const systemEvent = (type: string, subject: string, data: object, context: { id: string; source: string }) =>
   new CloudEvent({ specversion: '1.0', id: context.id, source: context.source, type, subject, datacontenttype: 'application/json', data });
+
+/** The envelope of a message of `type` whose data `data` reads; a schema extends it with what else it checks. */
+export const envelopeSchema = <T extends z.ZodType>(type: string, data: T) =>
+  z.object({ specversion: z.literal('1.0'), id: z.string().min(1).max(200), type: z.literal(type), data });
 
 /**
  * A message's envelope as `schema` (which checks its data too) reads it, after bounding its size and depth;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { checkValues } from './bounds';
 import { DEFAULT_MESSAGE_LIMITS, MessageLimits, parseBoundedJson, ParseOptions } from './commands';
 import { describeIssues } from './issues';
-import { parseEnvelope } from './envelopes';
+import { envelopeSchema, parseEnvelope } from './envelopes';
 import { ChartRefSchema, ClusterNameSchema, ChartVersionSchema, NamespaceSchema, OperationOptionsSchema, ReleaseIdSchema, TestPolicySchema, UpgradeFailedSignalSchema, ValuesSchema } from './schemas';
 import { openIn, sealIn, ValuesCipher } from './values-cipher';
 
@@ -163,13 +163,7 @@ export const parseReleaseEvent = (value: Buffer | string | null, options: ParseO
   }
 };
 
-const SignalEnvelopeSchema = z.object({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1).max(200),
-  source: z.string().min(1).max(500),
-  type: z.literal('helm.release.upgrade-failed'),
-  data: UpgradeFailedSignalSchema,
-});
+const SignalEnvelopeSchema = envelopeSchema('helm.release.upgrade-failed', UpgradeFailedSignalSchema).extend({ source: z.string().min(1).max(500) });
 export type UpgradeFailedSignal = z.infer<typeof SignalEnvelopeSchema>;
 
 /** Parses an upgrade-failed signal of another service, bounded and validated; never throws. */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MessageLimits } from './commands';
-import { parseEnvelope, systemEvent } from './envelopes';
+import { envelopeSchema, parseEnvelope, systemEvent } from './envelopes';
 import { NamespaceSchema, ReleaseIdSchema } from './schemas';
 
 export const INVENTORY_TYPE = 'helm.release.inventory';
@@ -39,12 +39,7 @@ export type InventoryReport = z.infer<typeof InventoryReportSchema>;
 
 export const inventoryEvent = (report: InventoryReport, context: { id: string; source: string }) => systemEvent(INVENTORY_TYPE, report.cluster, report, context);
 
-const EnvelopeSchema = z.object({
-  specversion: z.literal('1.0'),
-  id: z.string().min(1).max(200),
-  type: z.literal(INVENTORY_TYPE),
-  data: InventoryReportSchema,
-});
+const EnvelopeSchema = envelopeSchema(INVENTORY_TYPE, InventoryReportSchema);
 
 /** Parses an inventory report, bounded and validated; never throws. */
 export const parseInventoryReport = (

@@ -98,6 +98,8 @@ export const RemediationPolicySchema = z.strictObject({
 const options = OperationOptionsSchema.optional();
 const test = TestPolicySchema.optional();
 const remediation = RemediationPolicySchema.optional();
+/** What an install and an upgrade both set: how Helm runs it and what follows it. */
+const changeFields = { test, remediation, options, timeoutSeconds, reason, breakGlass };
 
 export const InstallDataSchema = z.strictObject({
   releaseId: ReleaseIdSchema,
@@ -111,12 +113,7 @@ export const InstallDataSchema = z.strictObject({
   autoRollback: z.boolean().optional(),
   adopt: z.boolean().optional(),
   drift: z.enum(['record', 'correct']).optional(),
-  test,
-  remediation,
-  options,
-  timeoutSeconds,
-  reason,
-  breakGlass,
+  ...changeFields,
 });
 
 export const UpgradeDataSchema = z.strictObject({
@@ -125,12 +122,7 @@ export const UpgradeDataSchema = z.strictObject({
   values: ValuesSchema.optional(),
   atomic: z.boolean().optional(),
   force: z.boolean().optional(),
-  test,
-  remediation,
-  options,
-  timeoutSeconds,
-  reason,
-  breakGlass,
+  ...changeFields,
 });
 
 export const TargetRevisionSchema = z

@@ -1,10 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ChartRepo, kubeGet, startChartRepo, testCluster } from '@app/test-support';
-import { HelmCliAdapter } from './helm-cli.adapter';
+import { helmSuite, kubeGet } from '@app/test-support';
 import { HelmError } from './helm.port';
 
 const run = promisify(execFile);
@@ -12,12 +8,9 @@ const run = promisify(execFile);
 // The test cluster's controllers and simulated node (scripts/infra/kube-nodes.sh): Deployments roll out
 // for real, pods behave as the fixture charts' labels ask, `helm test` runs its hook pods to the end.
 describe('the simulated cluster: real controllers, one kwok node', () => {
-  const { helmBin, kubeconfig, namespace } = testCluster('nodes');
-  let repo: ChartRepo;
-  let home: string;
-  let helm: HelmCliAdapter;
+  const { helmBin, kubeconfig, namespace, suite } = helmSuite('nodes');
   const apply = (name: string, chartVersion: string, timeoutSeconds = 60) =>
-    helm.apply({ name, namespace, chart: { name: 'web', repository: repo.url }, chartVersion, values: {}, timeoutSeconds }, { atomic: false });
+    suite.helm.apply({ name, namespace, chart: { name: 'web', repository: suite.repo.url }, chartVersion, values: {}, timeoutSeconds }, { atomic: false });
   const deployment = async (name: string) => (await kubeGet(kubeconfig, `/apis/apps/v1/namespaces/${namespace}/deployments/${name}-web`)).body as { status?: { readyReplicas?: number; replicas?: number } };
   const pods = async (name: string) =>
     ((await kubeGet(kubeconfig, `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${name}-web`)}`)).body.items as Array<{
@@ -25,16 +18,6 @@ describe('the simulated cluster: real controllers, one kwok node', () => {
       status: { phase: string; containerStatuses?: Array<{ ready: boolean; state: { waiting?: { reason: string } } }> };
     }>);
   const helmTest = (name: string) => run(helmBin, ['test', '--namespace', namespace, '--timeout', '60s', '--', name], { env: { ...process.env, KUBECONFIG: kubeconfig } });
-
-  beforeAll(async () => {
-    repo = await startChartRepo(helmBin);
-    home = await mkdtemp(join(tmpdir(), 'helm-home-'));
-    helm = new HelmCliAdapter({ helmBin, kubeconfig, homeDir: home });
-  });
-  afterAll(async () => {
-    await repo?.stop();
-    if (home) await rm(home, { recursive: true, force: true });
-  });
 
   it('rolls a Deployment out: helm --wait returns once its pods are scheduled onto the node and Ready', async () => {
     const applied = await apply('rolls', '1.5.0');
@@ -56,11 +39,11 @@ describe('the simulated cluster: real controllers, one kwok node', () => {
 
   it('the adapter reports helm test as a verdict: passed, or failed with Helm\'s words', async () => {
     await apply('verdict', '1.5.0');
-    expect(await helm.test('verdict', namespace, 60)).toEqual({ passed: true, output: expect.stringMatching(/verdict-test/) });
+    expect(await suite.helm.test('verdict', namespace, 60)).toEqual({ passed: true, output: expect.stringMatching(/verdict-test/) });
     await apply('verdict', '1.7.0');
-    expect(await helm.test('verdict', namespace, 60)).toEqual({ passed: false, output: expect.stringMatching(/^helm test failed: .*verdict-test/s) });
+    expect(await suite.helm.test('verdict', namespace, 60)).toEqual({ passed: false, output: expect.stringMatching(/^helm test failed: .*verdict-test/s) });
     // No verdict on a release that is not there: an error, not a failed test.
-    await expect(helm.test('absent', namespace, 10)).rejects.toThrow(/not found/);
+    await expect(suite.helm.test('absent', namespace, 10)).rejects.toThrow(/not found/);
   });
 
   it('fails by --wait timeout when the pods crash, and they show CrashLoopBackOff', async () => {

@@ -29,25 +29,31 @@ export const runPeriodically = (
   };
 };
 
+/** When a PeriodicJob runs and what it logs of a failed run; `everyMs` 0: never. */
+export interface Schedule {
+  everyMs: number;
+  immediately?: boolean;
+  failed: (error: unknown) => void;
+}
+
 /**
- * A provider whose job runs from the app's start to its shutdown through runPeriodically: every
- * `intervalMs()` (0: never), at once too when `immediately`. Subclasses say what runs and what a failure logs.
+ * A provider whose job runs from the app's start to its shutdown through runPeriodically, on the schedule
+ * its constructor gives. Subclasses say what one run does.
  */
 export abstract class PeriodicJob implements OnApplicationBootstrap, OnApplicationShutdown {
-  private schedule?: { stop: () => Promise<void> };
-  protected readonly immediately: boolean = false;
+  private running?: { stop: () => Promise<void> };
 
-  protected abstract intervalMs(): number;
+  protected constructor(private readonly schedule: Schedule) {}
+
   protected abstract runOnce(now: Date): Promise<unknown>;
-  protected abstract failed(error: unknown): void;
 
   onApplicationBootstrap(): void {
-    const intervalMs = this.intervalMs();
-    if (intervalMs === 0) return;
-    this.schedule = runPeriodically(intervalMs, () => this.runOnce(new Date()), (error) => this.failed(error), { immediately: this.immediately });
+    const { everyMs, immediately = false, failed } = this.schedule;
+    if (everyMs === 0) return;
+    this.running = runPeriodically(everyMs, () => this.runOnce(new Date()), failed, { immediately });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.schedule?.stop();
+    await this.running?.stop();
   }
 }

@@ -3,6 +3,7 @@ import { Commit, insertManyIgnoringDuplicates, LruMap, MongoEventStore } from '@
 import { Grant, LEGACY_CLUSTER, patternRegex } from '@app/domain';
 import { Connection, Model, Schema } from 'mongoose';
 import { projectCommits, ReleaseView, revisionKey, RevisionView } from './release-projection';
+import { viewSchemas } from './release-view.schemas';
 
 export interface DriftCheckView {
   _id: string;
@@ -35,69 +36,7 @@ export class ReleaseReadModel {
   ) {
     this.views = remember ? new LruMap() : undefined;
     this.seal = (text) => sealText(cipher, text);
-    const releaseSchema = new Schema<ReleaseView>(
-      {
-        _id: String,
-        releaseId: String,
-        version: Number,
-        cluster: String,
-        name: String,
-        namespace: String,
-        chart: { _id: false, name: String, repository: String },
-        autoRollback: Boolean,
-        drift: String,
-        test: { _id: false, enable: Boolean, timeoutSeconds: Number, ignoreFailures: Boolean },
-        remediation: { type: Schema.Types.Mixed, default: undefined },
-        retry: { type: Schema.Types.Mixed, default: undefined },
-        retrying: Boolean,
-        inSync: Boolean,
-        knownHelmRevision: Number,
-        status: String,
-        currentRevision: Number,
-        lastSuccessfulRevision: Number,
-        pendingOperationId: String,
-        pendingDeadline: String,
-        pending: Boolean,
-        lastError: String,
-        createdAt: String,
-        updatedAt: String,
-      },
-      { versionKey: false, collection: `${prefix}releases` },
-    );
-    const revisionSchema = new Schema<RevisionView>(
-      {
-        _id: String,
-        releaseId: String,
-        revision: Number,
-        operation: String,
-        chartVersion: String,
-        valuesJson: String,
-        chartDigest: String,
-        status: String,
-        rollbackOf: Number,
-        causedByRevision: Number,
-        trigger: String,
-        requestedBy: String,
-        unauthenticated: Boolean,
-        breakGlass: { type: Schema.Types.Mixed, default: undefined },
-        reason: String,
-        requestedAt: String,
-        completedAt: String,
-        error: String,
-        helmRevision: Number,
-        operationId: String,
-        atomic: Boolean,
-        warnings: [String],
-        remediation: String,
-        reportedFailure: String,
-        options: { _id: false, wait: Boolean, waitForJobs: Boolean, noHooks: Boolean, cleanupOnFail: Boolean, force: Boolean },
-        tests: { _id: false, result: String, ignored: Boolean },
-        timeoutSeconds: Number,
-        attempt: Number,
-      },
-      { versionKey: false, collection: `${prefix}revisions` },
-    );
-    revisionSchema.index({ releaseId: 1, revision: 1 }, { unique: true, name: 'release_revision' });
+    const { releaseSchema, revisionSchema } = viewSchemas(prefix);
     this.releases = connection.model<ReleaseView>(`${prefix}ReleaseView`, releaseSchema);
     this.revisions = connection.model<RevisionView>(`${prefix}RevisionView`, revisionSchema);
     this.driftChecks = connection.model<DriftCheckView>(
@@ -356,13 +295,13 @@ export class ReleaseReadModel {
     return new Map(found.map((v) => [`${v.namespace}/${v.name}`, v._id]));
   }
 
-  /** Releases whose pending operation is past its deadline: the watchdog's work list. */
   /** Releases whose scheduled retry is due at `now` (an equality query on the flag, then the time). */
   async retriesDue(now: string, limit = 100): Promise<ReleaseView[]> {
     const retrying = await this.releases.find({ retrying: true }).lean<ReleaseView[]>().exec();
     return retrying.filter((v) => v.retry && v.pendingOperationId === null && v.retry.notBefore <= now).slice(0, limit);
   }
 
+  /** Releases whose pending operation is past its deadline: the watchdog's work list. */
   async overdue(now: string, limit = 100): Promise<ReleaseView[]> {
     const pending = await this.releases.find({ pending: true }).lean<ReleaseView[]>().exec();
     return pending.filter((v) => v.pendingOperationId !== null && v.pendingDeadline !== null && v.pendingDeadline < now).slice(0, limit);

@@ -1,4 +1,9 @@
-import { KubeApi, kubeAuth } from '@app/helm';
+/// <reference types="jest" />
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HelmCliAdapter, KubeApi, kubeAuth } from '@app/helm';
+import { ChartRepo, startChartRepo } from './chart-repo';
 import { uniqueSuffix, waitFor } from './servers';
 
 /** GET on the Kubernetes API of a kubeconfig: what the cluster really holds, without kubectl. */
@@ -46,6 +51,26 @@ export const testCluster = (namespacePrefix: string) => {
     return { status, data: body.data as Record<string, string> | undefined };
   };
   return { helmBin, kubeconfig, namespace, configMap };
+};
+
+/**
+ * testCluster, and the Helm of one suite: a repository of the fixture charts and a Helm home of its own,
+ * made before the suite's tests and removed after them (call it in the describe body). `suite` is filled in
+ * by then.
+ */
+export const helmSuite = (namespacePrefix: string) => {
+  const cluster = testCluster(namespacePrefix);
+  const suite = {} as { repo: ChartRepo; home: string; helm: HelmCliAdapter };
+  beforeAll(async () => {
+    suite.repo = await startChartRepo(cluster.helmBin);
+    suite.home = await mkdtemp(join(tmpdir(), `${namespacePrefix}-home-`));
+    suite.helm = new HelmCliAdapter({ helmBin: cluster.helmBin, kubeconfig: cluster.kubeconfig, homeDir: suite.home });
+  });
+  afterAll(async () => {
+    await suite.repo?.stop();
+    if (suite.home) await rm(suite.home, { recursive: true, force: true });
+  });
+  return { ...cluster, suite };
 };
 
 /**
