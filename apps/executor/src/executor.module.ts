@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HelmCliAdapter } from '@app/helm';
+import { HelmCliAdapter, helmEnvironment } from '@app/helm';
 import { APP_CONFIG, AppConfig, executorKubeconfig, loadRepositoryCredentials, PlatformModule } from '@app/platform';
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller';
@@ -29,6 +29,7 @@ import { executorReadiness } from './readiness';
           ...(executorKubeconfig(config) ? { kubeconfig: executorKubeconfig(config) } : {}),
           homeDir,
           tmpDir,
+          env: helmEnvironment(process.env, config.HELM_ENV_PASSTHROUGH),
           credentials: loadRepositoryCredentials(config.CHART_REPOSITORY_CREDENTIALS_FILE),
         });
       },

@@ -19,6 +19,8 @@ export interface HelmCliOptions {
   tmpDir?: string;
   /** Where pulled chart archives are kept, one per repository, name and version; `<homeDir>/charts` if unset. */
   chartCacheDir?: string;
+  /** Variables of the executor's environment helm gets besides its own (helmEnvironment chooses them). */
+  env?: Record<string, string>;
   /** Credentials of a chart repository, from configuration; none: pulled anonymously. */
   credentials?: (repository: string) => RepositoryCredentials | undefined;
 }
@@ -294,6 +296,7 @@ export class HelmCliAdapter implements HelmPort {
         args,
         {
           env: {
+            ...this.options.env,
             PATH: process.env.PATH ?? '',
             HOME: home,
             HELM_CACHE_HOME: join(home, 'cache'),

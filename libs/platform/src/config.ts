@@ -168,6 +168,26 @@ export const ConfigSchema = z.object({
   /** The helm binary the executor runs (scripts/infra/helm.sh builds one). */
   HELM_BIN: z.string().min(1).default('helm'),
   /**
+   * Variables of the executor's environment that helm gets besides the documented defaults (in-cluster
+   * address, proxies, CA bundles, cloud SDK settings; libs/helm/src/helm-env.ts): comma-separated names, a
+   * trailing `*` for a prefix. PATH, HOME, KUBECONFIG and HELM_* are the executor's to set.
+   */
+  HELM_ENV_PASSTHROUGH: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'must be a variable name, or a prefix ending in *')
+            // A prefix may cover them too: helmEnvironment never passes them, whatever the list says.
+            .refine((n) => !/^(PATH|HOME|KUBECONFIG)$|^HELM_/.test(n), 'must not name PATH, HOME, KUBECONFIG or HELM_*'),
+        )
+        .max(100),
+    ),
+  /**
    * Base64 of 32 random bytes (`openssl rand -base64 32`). When set, Helm values are sealed with
    * AES-256-GCM in the event store, the read model and the messages on Kafka. Every app needs the same key.
    */
