@@ -16,8 +16,10 @@ describe('releases on two clusters (e2e)', () => {
   const { kubeconfig: kubeconfigB } = testKubeB();
   const namespace = `clusters-${uniqueSuffix()}`;
   let repo: ChartRepo;
-  let stack: Stack<'releaseService' | 'api' | 'executorA'>;
+  let stack: Stack<'releaseService' | 'api'>;
+  let executorA: RunningApp | undefined;
   let executorB: RunningApp | undefined;
+  let startExecutor: (clusters: string) => Promise<RunningApp>;
 
   const http = async (method: string, path: string, body?: unknown) => {
     const res = await request(stack.apps.api, method, `/api/v1/helm${path}`, { body, token: ADMIN });
@@ -30,6 +32,11 @@ describe('releases on two clusters (e2e)', () => {
     }, { timeoutMs: 90_000, intervalMs: 300, what: `${id} to settle` });
   const helm = async (kubeconfig: string, ...args: string[]) => (await run(helmBin, args, { env: { ...process.env, KUBECONFIG: kubeconfig } })).stdout;
   const helmValues = async (kubeconfig: string, name: string) => JSON.parse(await helm(kubeconfig, 'get', 'values', name, '-n', namespace, '-o', 'json'));
+  /** What Helm holds on each cluster: the values of `shop`, and every release of the namespace at its revision. */
+  const inHelm = async () => {
+    const of = async (kubeconfig: string) => ({ values: await helmValues(kubeconfig, 'shop'), releases: await helmNames(kubeconfig) });
+    return { a: await of(kubeconfigA), b: await of(kubeconfigB) };
+  };
   const helmNames = async (kubeconfig: string) => (JSON.parse(await helm(kubeconfig, 'list', '-n', namespace, '-o', 'json')) as Array<{ name: string; revision: string }>).map((r) => `${r.name}@${r.revision}`);
 
   beforeAll(async () => {
@@ -41,20 +48,16 @@ describe('releases on two clusters (e2e)', () => {
       REQUEST_TIMEOUT_MS: '20000',
     });
     const env = { HELM_BIN: helmBin, HELM_INVENTORY_INTERVAL_SECONDS: '2' };
-    stack = await startStack(config, {
-      apps: { releaseService: 'release-service', api: 'api' },
-      env,
-    }).then(async (s) => {
-      // Each executor its own Helm home: one clears its operations directory at start.
-      const executorA = await startApp('executor', envOf(config, { ...env, EXECUTOR_CLUSTER: 'a', EXECUTOR_HELM_HOME: mkdtempSync(join(tmpdir(), 'exec-a-')) }));
-      return { ...s, apps: { ...s.apps, executorA } } as Stack<'releaseService' | 'api' | 'executorA'>;
-    });
-    executorB = await startApp('executor', envOf(config, { ...env, EXECUTOR_CLUSTER: 'b', EXECUTOR_HELM_HOME: mkdtempSync(join(tmpdir(), 'exec-b-')) }));
+    stack = await startStack(config, { apps: { releaseService: 'release-service', api: 'api' }, env });
+    // Each executor its own Helm home: one clears its operations directory at start.
+    startExecutor = (clusters) => startApp('executor', envOf(config, { ...env, EXECUTOR_CLUSTERS: clusters, EXECUTOR_HELM_HOME: mkdtempSync(join(tmpdir(), 'exec-')) }));
+    executorA = await startExecutor('a');
+    executorB = await startExecutor('b');
   });
 
   afterAll(async () => {
     await executorB?.stop();
-    await stack?.apps.executorA?.stop();
+    await executorA?.stop();
     await stack?.stop();
     await repo?.stop();
   });
@@ -74,10 +77,7 @@ describe('releases on two clusters (e2e)', () => {
     expect(await settled('shop-b')).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
 
     // Helm on each cluster: b rolled back to its revision 1 values, a untouched at its upgrade.
-    expect(await helmValues(kubeconfigB, 'shop')).toEqual({ greeting: 'v1-b' });
-    expect(await helmValues(kubeconfigA, 'shop')).toEqual({ greeting: 'v2-a' });
-    expect(await helmNames(kubeconfigB)).toEqual(['shop@3']);
-    expect(await helmNames(kubeconfigA)).toEqual(['shop@2']);
+    expect(await inHelm()).toEqual({ a: { values: { greeting: 'v2-a' }, releases: ['shop@2'] }, b: { values: { greeting: 'v1-b' }, releases: ['shop@3'] } });
     // Each executor lists its own cluster for the inventory.
     const listed = await waitFor(async () => {
       const b = (await http('GET', `/helm-releases?cluster=b&namespace=${namespace}`)).body;
@@ -108,5 +108,22 @@ describe('releases on two clusters (e2e)', () => {
     expect(failed.lastError).toMatch(/^operation timed out: no executor of cluster 'b' has reported since \d{4}-/);
     expect(await helmNames(kubeconfigA)).not.toContain('stray@1');
     expect(await helmNames(kubeconfigB)).not.toContain('stray@1');
+  });
+
+  it('one executor serving a and b runs the operations of both, each on its own cluster, once', async () => {
+    await executorA!.stop();
+    executorA = await startExecutor('a,b');
+    expect(await http('POST', '/releases/shop-a/rollback', { targetRevision: 1, reason: 'a too' })).toMatchObject({ status: 202, body: { revision: 3 } });
+    expect(await http('POST', '/releases/shop-b/rollback', { targetRevision: 2, reason: 'b forward again' })).toMatchObject({ status: 202, body: { revision: 4 } });
+    expect(await settled('shop-a')).toMatchObject({ status: 'DEPLOYED', currentRevision: 3 });
+    expect(await settled('shop-b')).toMatchObject({ status: 'DEPLOYED', currentRevision: 4 });
+    // One Helm revision for each operation: neither cluster's group ran the other's.
+    expect(await inHelm()).toEqual({ a: { values: { greeting: 'v1-a' }, releases: ['shop@3'] }, b: { values: { greeting: 'v2-b' }, releases: ['shop@4'] } });
+    // Its readiness names both clusters.
+    const ready = await waitFor(async () => {
+      const res = await request(executorA!, 'GET', '/health/ready');
+      return res.status === 200 ? JSON.parse(res.text) : null;
+    }, { timeoutMs: 30_000, what: 'the executor to be ready' });
+    expect(ready.info).toMatchObject({ 'cluster:a': { status: 'up' }, 'cluster:b': { status: 'up' } });
   });
 });

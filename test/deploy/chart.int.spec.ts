@@ -74,7 +74,7 @@ describe('the Helm chart of the service (real helm, real API server)', () => {
     const secretsOf = (name: string) => pod(name).volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : []));
     expect(secretsOf('executor-prod-eu')).toEqual(['prod-eu-kubeconfig']);
     expect(secretsOf('executor-local')).toEqual([]);
-    expect(pod('executor-prod-eu').containers[0].env).toContainEqual({ name: 'EXECUTOR_CLUSTER', value: 'prod-eu' });
+    expect(pod('executor-prod-eu').containers[0].env).toContainEqual({ name: 'EXECUTOR_CLUSTERS', value: 'prod-eu' });
     for (const d of deployments) {
       const spec = d.spec!.template.spec;
       const [container] = spec.containers;

@@ -1,26 +1,26 @@
 import { parseDriftCheckRequest, parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
-import { APP_CONFIG, AppConfig, deadLetter, executorCluster, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CONSUMER_GROUP, DRIFT_CHECKS_TOPIC, EVENTS_TOPIC } from './executor.constants';
 import { ExecutorService, isOperationRequested } from './executor.service';
+import { ServedClusters } from './served-clusters';
 
 @Controller()
 export class EventsController {
   private readonly parseOptions: ReturnType<typeof messageParseOptions>;
-  private readonly cluster: string;
 
   constructor(
     private readonly executor: ExecutorService,
+    private readonly served: ServedClusters,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(VALUES_CIPHER) cipher: ValuesCipher | null,
   ) {
     this.parseOptions = messageParseOptions(config, cipher);
-    this.cluster = executorCluster(config).name;
   }
 
   @EventPattern(EVENTS_TOPIC)
@@ -35,8 +35,8 @@ export class EventsController {
     }
     const { received } = parsed;
     if (!received || !isOperationRequested(received.event)) return;
-    // Another cluster's operation is its executors' (their own group reads the same events).
-    if (received.event.data.cluster !== this.cluster) return;
+    // Each served cluster's group delivers every operation: this one acts for its own cluster only.
+    if (received.event.data.cluster !== this.served.clusterOf(context.getConsumer())) return;
     await this.executor.execute({ ...received, event: received.event }, context.getHeartbeat());
   }
 
@@ -49,7 +49,7 @@ export class EventsController {
       await deadLetter(this.producer, this.config, Topics.eventsDlq, { ...message, topic: context.getTopic(), partition: context.getPartition() }, parsed.reason, CONSUMER_GROUP);
       return;
     }
-    if (parsed.request.cluster !== this.cluster) return;
+    if (parsed.request.cluster !== this.served.clusterOf(context.getConsumer())) return;
     await this.executor.checkDrift(parsed.id, parsed.request);
   }
 }

@@ -1,7 +1,8 @@
 import { Topics } from '@app/contracts';
 import { consumedTopic } from '@app/platform';
 
-export const HELM = Symbol('HELM');
+/** The Helm of each cluster the executor serves (ReadonlyMap<cluster, HelmPort>). */
+export const HELMS = Symbol('HELMS');
 export const EVENTS_TOPIC = consumedTopic(Topics.events);
 export const DRIFT_CHECKS_TOPIC = consumedTopic(Topics.driftChecks);
 export { EXECUTOR_SOURCE as SOURCE } from '@app/contracts';

@@ -2,13 +2,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelmCliAdapter, helmEnvironment } from '@app/helm';
-import { APP_CONFIG, AppConfig, executorKubeconfig, loadRepositoryCredentials, PlatformModule } from '@app/platform';
+import { APP_CONFIG, AppConfig, executorClusters, loadRepositoryCredentials, PlatformModule } from '@app/platform';
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller';
-import { HELM } from './executor.constants';
+import { HELMS } from './executor.constants';
 import { ExecutorService } from './executor.service';
 import { InventoryReporter } from './inventory-reporter';
 import { executorReadiness } from './readiness';
+import { ServedClusters } from './served-clusters';
 
 // The executor never touches the event store: it reports outcomes as commands.
 @Module({
@@ -16,7 +17,7 @@ import { executorReadiness } from './readiness';
   controllers: [EventsController],
   providers: [
     {
-      provide: HELM,
+      provide: HELMS,
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig) => {
         const homeDir = config.EXECUTOR_HELM_HOME ?? join(tmpdir(), 'helm-rollback-executor');
@@ -24,18 +25,17 @@ import { executorReadiness } from './readiness';
         const tmpDir = join(homeDir, 'ops');
         await rm(tmpDir, { recursive: true, force: true });
         await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-        return new HelmCliAdapter({
-          helmBin: config.HELM_BIN,
-          ...(executorKubeconfig(config) ? { kubeconfig: executorKubeconfig(config) } : {}),
-          homeDir,
-          tmpDir,
-          env: helmEnvironment(process.env, config.HELM_ENV_PASSTHROUGH),
-          credentials: loadRepositoryCredentials(config.CHART_REPOSITORY_CREDENTIALS_FILE),
-        });
+        const credentials = loadRepositoryCredentials(config.CHART_REPOSITORY_CREDENTIALS_FILE);
+        const env = helmEnvironment(process.env, config.HELM_ENV_PASSTHROUGH);
+        // One Helm home for all: the pulled charts and repository caches are the same whatever the cluster.
+        return new Map(
+          executorClusters(config).map(({ name, kubeconfig }) => [name, new HelmCliAdapter({ helmBin: config.HELM_BIN, ...(kubeconfig ? { kubeconfig } : {}), homeDir, tmpDir, env, credentials })]),
+        );
       },
     },
     ExecutorService,
     InventoryReporter,
+    ServedClusters,
   ],
 })
 export class ExecutorModule {}

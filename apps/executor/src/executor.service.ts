@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import { DriftCheckRequest, ReceivedReleaseEvent, redactText, ValuesCipher } from '@app/contracts';
 import type { OperationRequested, RecordOperationResult } from '@app/domain';
 import { HelmPort, KubeApi, kubeAuth, ReleaseLease } from '@app/helm';
-import { APP_CONFIG, AppConfig, checkChartRepository, executorKubeconfig, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendCommands, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, checkChartRepository, executorClusters, KAFKA_PRODUCER, LOGGER, METRICS_REGISTRY, sendCommands, VALUES_CIPHER } from '@app/platform';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { HELM, SOURCE } from './executor.constants';
+import { HELMS, SOURCE } from './executor.constants';
 import { madeOutside, readHelmMade } from './helm-made';
 import { OperationRunner } from './operation-runner';
 
@@ -27,21 +27,25 @@ const LEASE_SECONDS = 15;
 
 @Injectable()
 export class ExecutorService implements BeforeApplicationShutdown {
-  private readonly runner: OperationRunner;
+  /** An operation runner per served cluster, each on its cluster's Helm and Leases. */
+  private readonly runners: ReadonlyMap<string, OperationRunner>;
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly recentlyDone = new Set<string>();
   private readonly operations: Counter;
   private readonly duration: Histogram;
 
   constructor(
-    @Inject(HELM) private readonly helm: HelmPort,
+    @Inject(HELMS) private readonly helms: ReadonlyMap<string, HelmPort>,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
-    this.runner = new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS }, this.releaseLease());
+    const kubeconfigs = new Map(executorClusters(config).map((c) => [c.name, c.kubeconfig]));
+    this.runners = new Map(
+      [...helms].map(([cluster, helm]) => [cluster, new OperationRunner(helm, { lockGraceMs: config.HELM_LOCK_GRACE_SECONDS * 1000, pollMs: HELM_LOCK_POLL_MS }, this.releaseLease(cluster, kubeconfigs.get(cluster)))]),
+    );
     this.operations = new Counter({ name: 'helm_operations_total', help: 'Helm operations by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
     this.duration = new Histogram({
       name: 'helm_operation_seconds',
@@ -55,6 +59,9 @@ export class ExecutorService implements BeforeApplicationShutdown {
   async execute(received: ReceivedReleaseEvent & { event: OperationRequested }, heartbeat: () => Promise<void>): Promise<void> {
     const { event } = received;
     const operationId = event.data.operationId;
+    const runner = this.runners.get(event.data.cluster);
+    // Another cluster's: its executors run it (the events controller does not pass it on).
+    if (!runner) return;
     if (this.recentlyDone.has(operationId) || this.inFlight.has(operationId)) return;
     const log = this.logger.child({ releaseId: received.releaseId, operationId, operation: event.type, correlationId: received.correlationId });
     if (Date.parse(event.data.deadline) < Date.now()) {
@@ -68,7 +75,7 @@ export class ExecutorService implements BeforeApplicationShutdown {
     const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
     const done = (async () => {
       log.info('operation started');
-      const outcome = (await this.refusal(event)) ?? (await this.runner.run(event, abort.signal));
+      const outcome = (await this.refusal(event)) ?? (await runner.run(event, abort.signal));
       const id = `outcome:${operationId}`;
       // Helm's error text can quote values: it travels sealed like them.
       await sendCommands(
@@ -98,9 +105,11 @@ export class ExecutorService implements BeforeApplicationShutdown {
    */
   async checkDrift(requestId: string, request: DriftCheckRequest): Promise<void> {
     const { releaseId, name, namespace, knownHelmRevision } = request;
+    const helm = this.helms.get(request.cluster);
+    if (!helm) return;
     try {
-      const outside = madeOutside(await this.helm.history(name, namespace), knownHelmRevision);
-      const revisions = await readHelmMade(this.helm, name, namespace, outside);
+      const outside = madeOutside(await helm.history(name, namespace), knownHelmRevision);
+      const revisions = await readHelmMade(helm, name, namespace, outside);
       await sendCommands(
         this.producer,
         this.config,
@@ -142,15 +151,15 @@ export class ExecutorService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The per-release lease, in the cluster the executor runs Helm on. Its holder is this process: a restarted
+   * The per-release lease, in the cluster the operation's Helm runs on. Its holder is this process: a restarted
    * executor waits for its predecessor's lease to expire, as it cannot know whether that one's Helm call ended.
    */
-  private releaseLease(): ConstructorParameters<typeof OperationRunner>[2] {
+  private releaseLease(cluster: string, kubeconfig: string | undefined): ConstructorParameters<typeof OperationRunner>[2] {
     let auth: ReturnType<typeof kubeAuth>;
     try {
-      auth = kubeAuth(executorKubeconfig(this.config));
+      auth = kubeAuth(kubeconfig);
     } catch (error) {
-      this.logger.warn({ error: (error as Error).message }, 'no Kubernetes API for release leases: operations run without one');
+      this.logger.warn({ cluster, error: (error as Error).message }, 'no Kubernetes API for release leases: operations run without one');
       return undefined;
     }
     const lease = new ReleaseLease(new KubeApi(auth), { namespace: this.config.EXECUTOR_LEASE_NAMESPACE, holder: `${hostname()}:${process.pid}`, durationSeconds: LEASE_SECONDS });

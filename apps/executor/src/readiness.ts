@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { KubeApi, kubeAuth } from '@app/helm';
-import { executorCluster, executorKubeconfig, type AppConfig, type ReadinessCheck } from '@app/platform';
+import { executorClusters, type AppConfig, type ReadinessCheck } from '@app/platform';
 
 const run = promisify(execFile);
 
 /**
- * The executor is ready when it can do its work: the helm binary runs, and each cluster it manages
- * answers (one today, `default`). A probe that fails says why in /health/ready.
+ * The executor is ready when it can do its work: the helm binary runs, and each cluster it serves
+ * answers. A probe that fails says why in /health/ready.
  */
 export const executorReadiness = (config: AppConfig): ReadinessCheck[] => [
   {
@@ -17,13 +17,13 @@ export const executorReadiness = (config: AppConfig): ReadinessCheck[] => [
       return stdout.trim();
     },
   },
-  {
-    key: `cluster:${executorCluster(config).name}`,
+  ...executorClusters(config).map(({ name, kubeconfig }) => ({
+    key: `cluster:${name}`,
     probe: async () => {
       // /version is readable by every authenticated client (system:public-info-viewer).
-      const { status, body } = await new KubeApi(kubeAuth(executorKubeconfig(config))).get<{ gitVersion?: string }>('/version');
+      const { status, body } = await new KubeApi(kubeAuth(kubeconfig)).get<{ gitVersion?: string }>('/version');
       if (status !== 200) throw new Error(`the Kubernetes API answered ${status} to GET /version`);
       return body?.gitVersion;
     },
-  },
+  })),
 ];

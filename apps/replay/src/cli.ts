@@ -17,7 +17,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import mongoose, { Connection } from 'mongoose';
 import { MongoEventStore, verifyChain } from '@app/event-store';
 import { commitMessages, RELEASE_EVENT_SCHEMAS, ReleaseReadModel, releaseAsOf } from '@app/release-store';
-import { loadConfig } from '@app/platform';
+import { kafkaConnection, loadConfig } from '@app/platform';
 import { ValuesCipher } from '@app/contracts';
 
 const EXIT = { ok: 0, found: 1, usage: 2, failed: 3 } as const;
@@ -106,7 +106,7 @@ const verify = (options: { release?: string }) =>
 const publish = (options: { topic: string; release?: string }) =>
   withStore(async (store) => {
     const config = loadConfig();
-    const kafka = new Kafka({ clientId: 'replay', brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+    const kafka = new Kafka({ clientId: 'replay', ...kafkaConnection(config), logLevel: logLevel.WARN });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
     await producer.connect();
     try {

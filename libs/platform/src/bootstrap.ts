@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppConfig, ConfigError } from './config';
@@ -63,8 +63,13 @@ export const runMain = (name: string, main: () => Promise<void>): void => {
 };
 
 export interface ConsumerAppOptions {
-  /** Consumer group (prefixed with KAFKA_TOPIC_PREFIX), or how the configuration names it. */
-  groupId: string | ((config: AppConfig) => string);
+  /**
+   * Consumer group (prefixed with KAFKA_TOPIC_PREFIX), or how the configuration names it; several: one
+   * Nest Kafka server each, every one delivering to the same handlers.
+   */
+  groupId: string | ((config: AppConfig) => string | readonly string[]);
+  /** Once they consume: each group's kafkajs consumer, for handlers that must tell the groups apart. */
+  onConsumers?: (app: INestApplication, consumers: ReadonlyMap<string, Consumer>) => void;
   /** Topics to create if missing before consuming (several apps may race to create them: harmless). */
   topics: readonly string[];
   port: (config: AppConfig) => number;
@@ -87,11 +92,12 @@ export const startConsumerApp = async (module: unknown, options: ConsumerAppOpti
     await admin.disconnect();
   }
   if (options.consumer !== false) {
-    app.connectMicroservice(
-      kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), typeof options.groupId === 'function' ? options.groupId(config) : options.groupId, options.consumer?.(config) ?? {}),
-      { inheritAppConfig: true },
-    );
+    const named = typeof options.groupId === 'function' ? options.groupId(config) : options.groupId;
+    const groups = typeof named === 'string' ? [named] : named;
+    const settings = options.consumer?.(config) ?? {};
+    const servers = groups.map((group) => app.connectMicroservice(kafkaMicroserviceOptions(config, app.get<Logger>(LOGGER), group, settings), { inheritAppConfig: true }));
     await app.startAllMicroservices();
+    options.onConsumers?.(app, new Map(groups.map((group, i) => [group, servers[i].unwrap<[Kafka, Consumer]>()[1]])));
   }
   await startHttp(app, options.port);
 };

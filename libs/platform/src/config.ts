@@ -122,6 +122,17 @@ export const ConfigSchema = z.object({
    * How long the group waits for a silent consumer before giving its partitions to another: the time a
    * crashed instance's partitions stay unserved. The broker's default minimum is 6 s.
    */
+  /** TLS to the brokers (Confluent Cloud, MSK, Strimzi): on when set, with the system's CAs unless KAFKA_SSL_CA_FILE. */
+  KAFKA_SSL: boolean.default(false),
+  /** PEM files: the CA bundle the brokers' certificates chain to; a client certificate and key for mutual TLS. */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional(),
+  /** SASL: PLAIN or SCRAM (SCRAM-SHA-256, SCRAM-SHA-512), with a username and a password (or a file holding it). */
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).max(500).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).max(10_000).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional(),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   MONGODB_URI: z
     .string()
@@ -159,8 +170,15 @@ export const ConfigSchema = z.object({
   CLUSTERS: jsonList(ClusterEntrySchema, 500),
   /** The cluster of an install that names none. */
   DEFAULT_CLUSTER: ClusterNameSchema.default(LEGACY_CLUSTER),
-  /** The cluster this executor serves (one per executor process; run one or more executors per cluster). Default: DEFAULT_CLUSTER. */
-  EXECUTOR_CLUSTER: ClusterNameSchema.optional(),
+  /**
+   * The clusters this executor serves, comma-separated (default: DEFAULT_CLUSTER): a Kafka consumer of
+   * each one's group, a Helm of each one's kubeconfig. Run one or more executors for every cluster.
+   */
+  EXECUTOR_CLUSTERS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined ? undefined : [...new Set(s.split(',').map((c) => c.trim()).filter(Boolean))]))
+    .pipe(z.array(ClusterNameSchema).min(1, 'must name a cluster').max(100).optional()),
   /** Freeze windows (JSON array, see FreezeWindowSchema). */
   FREEZE_WINDOWS: jsonList(FreezeWindowSchema, 200),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -259,8 +277,17 @@ const consistent = (config: AppConfig, ctx: z.RefinementCtx): void => {
   if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['CLUSTERS'], message: 'cluster names must be unique' });
   const known = names.length ? names : [config.DEFAULT_CLUSTER];
   if (!known.includes(config.DEFAULT_CLUSTER)) ctx.addIssue({ code: 'custom', path: ['DEFAULT_CLUSTER'], message: `must be one of CLUSTERS (${known.join(', ')})` });
-  if (config.EXECUTOR_CLUSTER && !known.includes(config.EXECUTOR_CLUSTER)) {
-    ctx.addIssue({ code: 'custom', path: ['EXECUTOR_CLUSTER'], message: `must be one of CLUSTERS (${known.join(', ')})` });
+  for (const cluster of config.EXECUTOR_CLUSTERS ?? []) {
+    if (!known.includes(cluster)) ctx.addIssue({ code: 'custom', path: ['EXECUTOR_CLUSTERS'], message: `'${cluster}' must be one of CLUSTERS (${known.join(', ')})` });
+  }
+  if (config.KAFKA_SASL_MECHANISM && (!config.KAFKA_SASL_USERNAME || !(config.KAFKA_SASL_PASSWORD ?? config.KAFKA_SASL_PASSWORD_FILE))) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_SASL_MECHANISM'], message: 'SASL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE' });
+  }
+  if (Boolean(config.KAFKA_SSL_CERT_FILE) !== Boolean(config.KAFKA_SSL_KEY_FILE)) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_SSL_CERT_FILE'], message: 'a client certificate needs its key, and a key its certificate (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE)' });
+  }
+  if ((config.KAFKA_SSL_CA_FILE || config.KAFKA_SSL_CERT_FILE) && !config.KAFKA_SSL) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_SSL'], message: 'KAFKA_SSL_* files are used only with KAFKA_SSL=true' });
   }
   const oidc = [config.OIDC_ISSUER, config.OIDC_AUDIENCE, config.OIDC_JWKS_URL ?? config.OIDC_JWKS_FILE];
   if (oidc.some(Boolean) && !oidc.every(Boolean)) {

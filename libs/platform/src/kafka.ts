@@ -1,4 +1,5 @@
-import { Kafka, logLevel, LogEntry, Partitioners, Producer, ITopicConfig, Admin } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, KafkaConfig, logLevel, LogEntry, Partitioners, Producer, ITopicConfig, Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { AppConfig, topicName } from './config';
 
@@ -15,10 +16,33 @@ const kafkaLogCreator = (logger: Logger) => () => (entry: LogEntry) => {
   logger[levels[entry.level] ?? 'info']({ kafka: { namespace: entry.namespace, ...extra } }, message);
 };
 
+/**
+ * How every client of a process reaches the brokers: TLS (certificates read from files) and SASL as
+ * configured, nothing of either by default. The password is read here, never logged.
+ */
+export const kafkaConnection = (
+  config: Pick<AppConfig, 'KAFKA_BROKERS' | 'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SSL_CERT_FILE' | 'KAFKA_SSL_KEY_FILE' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD' | 'KAFKA_SASL_PASSWORD_FILE'>,
+): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> => {
+  const file = (path: string) => readFileSync(path, 'utf8');
+  const ssl = config.KAFKA_SSL
+    ? config.KAFKA_SSL_CA_FILE || config.KAFKA_SSL_CERT_FILE
+      ? {
+          ...(config.KAFKA_SSL_CA_FILE ? { ca: [file(config.KAFKA_SSL_CA_FILE)] } : {}),
+          ...(config.KAFKA_SSL_CERT_FILE && config.KAFKA_SSL_KEY_FILE ? { cert: file(config.KAFKA_SSL_CERT_FILE), key: file(config.KAFKA_SSL_KEY_FILE) } : {}),
+        }
+      : true
+    : undefined;
+  const mechanism = config.KAFKA_SASL_MECHANISM;
+  const sasl = mechanism
+    ? { mechanism, username: config.KAFKA_SASL_USERNAME ?? '', password: config.KAFKA_SASL_PASSWORD ?? file(config.KAFKA_SASL_PASSWORD_FILE!).trim() }
+    : undefined;
+  return { brokers: config.KAFKA_BROKERS, ...(ssl ? { ssl } : {}), ...(sasl ? { sasl } : {}) } as Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>;
+};
+
 export const createKafka = (config: AppConfig, logger: Logger, clientSuffix: string): Kafka =>
   new Kafka({
     clientId: `${config.KAFKA_CLIENT_ID}-${clientSuffix}`,
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnection(config),
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' })),
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },

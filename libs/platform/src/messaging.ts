@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { commandEvent, CommandContext, Topics, type ValuesCipher } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
 import { AppConfig, topicName } from './config';
+import { kafkaConnection } from './kafka';
 
 /**
  * Options of a Nest Kafka microservice consuming this service's topics.
@@ -32,7 +33,7 @@ export const kafkaMicroserviceOptions = (
     postfixId: '',
     client: {
       clientId: `${config.KAFKA_CLIENT_ID}-${groupId}`,
-      brokers: config.KAFKA_BROKERS,
+      ...kafkaConnection(config),
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
         const { message, ...extra } = entry.log;

@@ -13,25 +13,25 @@ export const clustersOf = (config: Pick<AppConfig, 'CLUSTERS' | 'DEFAULT_CLUSTER
 export const clusterDirectory = (config: Pick<AppConfig, 'CLUSTERS' | 'DEFAULT_CLUSTER' | 'KUBECONFIG'>): ClusterDirectory =>
   new Map(clustersOf(config).map((c) => [c.name, c.namespaces ? { namespaces: c.namespaces } : {}]));
 
-/** The cluster an executor serves, with how to reach it. */
-export const executorCluster = (config: Pick<AppConfig, 'CLUSTERS' | 'DEFAULT_CLUSTER' | 'KUBECONFIG' | 'EXECUTOR_CLUSTER'>): ClusterEntry => {
-  const name = config.EXECUTOR_CLUSTER ?? config.DEFAULT_CLUSTER;
-  return clustersOf(config).find((c) => c.name === name) ?? { name };
-};
+type ExecutorConfig = Pick<AppConfig, 'CLUSTERS' | 'DEFAULT_CLUSTER' | 'KUBECONFIG' | 'EXECUTOR_CLUSTERS'>;
 
-/** The kubeconfig of the executor's cluster: its CLUSTERS entry's, else KUBECONFIG (absent: Helm's default or in-cluster). */
-export const executorKubeconfig = (config: Pick<AppConfig, 'CLUSTERS' | 'DEFAULT_CLUSTER' | 'KUBECONFIG' | 'EXECUTOR_CLUSTER'>): string | undefined =>
-  executorCluster(config).kubeconfig ?? config.KUBECONFIG;
+/**
+ * The clusters an executor serves, with how to reach each: its CLUSTERS entry's kubeconfig, else
+ * KUBECONFIG (absent: Helm's default or in-cluster).
+ */
+export const executorClusters = (config: ExecutorConfig): Array<{ name: string; kubeconfig?: string }> =>
+  (config.EXECUTOR_CLUSTERS ?? [config.DEFAULT_CLUSTER]).map((name) => {
+    const kubeconfig = clustersOf(config).find((c) => c.name === name)?.kubeconfig ?? config.KUBECONFIG;
+    return kubeconfig ? { name, kubeconfig } : { name };
+  });
 
 /**
  * The consumer group of a cluster's executors: each cluster's executors share the events topic's
  * partitions among themselves, and skip other clusters' operations. The default cluster keeps the group
  * its executors had before there were several, so an upgrade resumes from their committed offsets.
  */
-export const executorGroup = (config: Pick<AppConfig, 'DEFAULT_CLUSTER' | 'EXECUTOR_CLUSTER'>): string => {
-  const cluster = config.EXECUTOR_CLUSTER ?? config.DEFAULT_CLUSTER;
-  return cluster === config.DEFAULT_CLUSTER ? 'executor' : `executor-${cluster}`;
-};
+export const executorGroup = (config: Pick<AppConfig, 'DEFAULT_CLUSTER'>, cluster: string): string =>
+  cluster === config.DEFAULT_CLUSTER ? 'executor' : `executor-${cluster}`;
 
 const everywhere = (role: RoleName): Grant => ({ role, clusters: ['*'], namespaces: ['*'] });
 

@@ -1,5 +1,5 @@
 import { loadConfig } from './config';
-import { clusterDirectory, executorCluster, executorGroup, executorKubeconfig, FreezeCalendar, grantsOf, tokenGrants } from './trust';
+import { clusterDirectory, executorClusters, executorGroup, FreezeCalendar, grantsOf, tokenGrants } from './trust';
 
 describe('trust configuration', () => {
   it('knows one default cluster without CLUSTERS, and the configured ones with it', () => {
@@ -7,17 +7,19 @@ describe('trust configuration', () => {
     const config = loadConfig({
       CLUSTERS: JSON.stringify([{ name: 'a', kubeconfig: '/k/a' }, { name: 'b', kubeconfig: '/k/b', namespaces: ['payments-*'] }]),
       DEFAULT_CLUSTER: 'a',
-      EXECUTOR_CLUSTER: 'b',
+      EXECUTOR_CLUSTERS: 'b, a,b',
     });
     expect(clusterDirectory(config).get('b')).toEqual({ namespaces: ['payments-*'] });
-    expect(executorCluster(config).name).toBe('b');
-    expect(executorKubeconfig(config)).toBe('/k/b');
-    expect(executorGroup(config)).toBe('executor-b');
-    expect(executorGroup({ ...config, EXECUTOR_CLUSTER: undefined })).toBe('executor');
+    expect(executorClusters(config)).toEqual([{ name: 'b', kubeconfig: '/k/b' }, { name: 'a', kubeconfig: '/k/a' }]);
+    expect(executorClusters({ ...config, EXECUTOR_CLUSTERS: undefined })).toEqual([{ name: 'a', kubeconfig: '/k/a' }]);
+    expect(executorClusters(loadConfig({ KUBECONFIG: '/k/default' }))).toEqual([{ name: 'default', kubeconfig: '/k/default' }]);
+    expect(executorGroup(config, 'b')).toBe('executor-b');
+    expect(executorGroup(config, 'a')).toBe('executor');
   });
 
   it('refuses clusters, grants and windows that do not fit together, naming each', () => {
-    expect(() => loadConfig({ CLUSTERS: JSON.stringify([{ name: 'a' }]), EXECUTOR_CLUSTER: 'c' })).toThrow(/DEFAULT_CLUSTER: must be one of CLUSTERS \(a\)[\s\S]*EXECUTOR_CLUSTER/);
+    expect(() => loadConfig({ CLUSTERS: JSON.stringify([{ name: 'a' }]), EXECUTOR_CLUSTERS: 'a,c' })).toThrow(/DEFAULT_CLUSTER: must be one of CLUSTERS \(a\)[\s\S]*EXECUTOR_CLUSTERS: 'c' must be one of CLUSTERS/);
+    expect(() => loadConfig({ EXECUTOR_CLUSTERS: ' , ' })).toThrow(/EXECUTOR_CLUSTERS: must name a cluster/);
     expect(() => loadConfig({ AUTH_GRANTS: JSON.stringify([{ role: 'admin' }]) })).toThrow(/exactly one of subject, group, source/);
     expect(() => loadConfig({ AUTH_GRANTS: '[{' })).toThrow(/AUTH_GRANTS: must be a JSON array/);
     expect(() => loadConfig({ FREEZE_WINDOWS: JSON.stringify([{ name: 'x', cron: 'not a cron', durationMinutes: 5 }]) })).toThrow(/window 'x'/);
