@@ -13,30 +13,41 @@ echo "==> unit tests"; npx jest --selectProjects unit --ci
 
 started_here=false
 kube_started_here=false
+secure_started_here=false
 stop_servers() {
   # Unset the addresses `up` exported: with them set, the scripts treat the servers as someone else's.
   if [ "$started_here" = true ]; then
     echo "==> stopping the servers this run started"
     env -u KAFKA_BROKERS -u MONGODB_URI -u KUBECONFIG -u HELM_BIN bash scripts/infra.sh down || true
-  elif [ "$kube_started_here" = true ]; then
+    return
+  fi
+  if [ "$kube_started_here" = true ]; then
     echo "==> stopping the API server this run started"
     env -u KUBECONFIG -u HELM_BIN bash scripts/infra/kube.sh down || true
   fi
+  if [ "$secure_started_here" = true ]; then
+    echo "==> stopping the security profile's broker this run started"
+    bash scripts/infra/kafka-secure.sh down || true
+  fi
 }
-kube_up() {
+# With servers of the caller's own (or testcontainers), the project still runs helm, the API servers and
+# the security profile's broker.
+own_servers_up() {
   if ! bash scripts/infra/kube.sh status >/dev/null 2>&1; then kube_started_here=true; fi
   exports="$(bash scripts/infra/kube.sh up)"
   eval "$exports"
+  if ! bash scripts/infra/kafka-secure.sh status >/dev/null 2>&1; then secure_started_here=true; fi
+  bash scripts/infra/kafka-secure.sh up >&2
+  eval "$(bash scripts/infra/kafka-secure.sh env)"
 }
 trap stop_servers EXIT
 
 if [ -n "${KAFKA_BROKERS:-}" ] && [ -n "${MONGODB_URI:-}" ]; then
   echo "==> using KAFKA_BROKERS=$KAFKA_BROKERS and the MONGODB_URI from the environment"
-  # Helm and the API server are still the project's own unless a cluster is named.
-  kube_up
+  own_servers_up
 elif docker info >/dev/null 2>&1; then
   echo "==> a Docker engine answers: the test harness starts Kafka and MongoDB with testcontainers"
-  kube_up
+  own_servers_up
 else
   if ! bash scripts/infra.sh status >/dev/null 2>&1; then started_here=true; fi
   echo "==> provisioning Kafka, FerretDB, helm and a kube-apiserver (cached under ~/.cache/helm-rollback-service;"

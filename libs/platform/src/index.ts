@@ -1,5 +1,6 @@
 export * from './config';
 export * from './kafka';
+export * from './kafka-acls';
 export * from './logging';
 export * from './mongo';
 export * from './metrics';

@@ -7,7 +7,8 @@ import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 
 /**
- * Usage: KafkaReadyCheck bootstrap timeoutSeconds pidToWatch|- [warm-groups].
+ * Usage: KafkaReadyCheck bootstrap timeoutSeconds pidToWatch|- [warm-groups]; the system property
+ * ready.client.properties names a file of client settings to add (the security profile's SASL_SSL).
  * Exit 0 once the broker serves metadata; 1 on timeout; 2 if the watched process died.
  */
 public class KafkaReadyCheck {
@@ -22,6 +23,12 @@ public class KafkaReadyCheck {
     props.put("request.timeout.ms", "3000");
     props.put("default.api.timeout.ms", "5000");
     props.put("reconnect.backoff.max.ms", "500");
+    String extra = System.getProperty("ready.client.properties");
+    if (extra != null) {
+      try (java.io.Reader reader = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of(extra))) {
+        props.load(reader);
+      }
+    }
     String last = "no attempt";
     try (Admin admin = Admin.create(props)) {
       while (System.nanoTime() < deadline) {

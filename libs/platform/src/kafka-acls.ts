@@ -1,0 +1,50 @@
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry } from 'kafkajs';
+import { Topics, type TopicName } from '@app/contracts';
+
+/** What one app does on Kafka: the topics it writes and reads, the consumer groups it joins (a trailing `*`: a prefix). */
+export interface AppAccess {
+  write: readonly TopicName[];
+  read: readonly TopicName[];
+  groups: readonly string[];
+}
+
+/**
+ * The least each app needs, as Kafka ACLs grant it on a broker that enforces them: only the release
+ * service writes the events and the decisions, so no other principal can forge either; commands come
+ * from the api, the executor (operation outcomes), remediation and whoever else is granted the commands
+ * topic. Every app may also create the topics (they ensure them at start) under the topic prefix.
+ */
+export const SERVICE_ACCESS: Readonly<Record<'release-service' | 'api' | 'executor' | 'remediation', AppAccess>> = {
+  'release-service': {
+    write: [Topics.events, Topics.commandResults, Topics.commandsDlq, Topics.driftChecks],
+    read: [Topics.commands, Topics.inventory],
+    groups: ['release-service*'],
+  },
+  api: { write: [Topics.commands], read: [Topics.commandResults], groups: ['api-replies-*'] },
+  executor: { write: [Topics.commands, Topics.eventsDlq, Topics.inventory], read: [Topics.events, Topics.driftChecks], groups: ['executor*'] },
+  remediation: { write: [Topics.commands, Topics.eventsDlq], read: [Topics.events, Topics.upgradeFailedSignals], groups: ['remediation*'] },
+};
+
+/** SERVICE_ACCESS as the ACL entries of a broker (kafkajs' createAcls): each app's principal by name, under the topic prefix. */
+export const serviceAcls = (prefix: string, principals: Readonly<Record<keyof typeof SERVICE_ACCESS, string>>): AclEntry[] =>
+  (Object.entries(SERVICE_ACCESS) as Array<[keyof typeof SERVICE_ACCESS, AppAccess]>).flatMap(([app, access]) => {
+    const entry = (resourceType: AclResourceTypes, name: string, operation: AclOperationTypes): AclEntry => {
+      const prefixed = name.endsWith('*');
+      return {
+        resourceType,
+        resourceName: `${prefix}${prefixed ? name.slice(0, -1) : name}`,
+        resourcePatternType: prefixed ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+        principal: `User:${principals[app]}`,
+        host: '*',
+        operation,
+        permissionType: AclPermissionTypes.ALLOW,
+      };
+    };
+    return [
+      ...access.write.map((t) => entry(AclResourceTypes.TOPIC, t, AclOperationTypes.WRITE)),
+      ...access.read.map((t) => entry(AclResourceTypes.TOPIC, t, AclOperationTypes.READ)),
+      ...access.groups.map((g) => entry(AclResourceTypes.GROUP, g, AclOperationTypes.READ)),
+      entry(AclResourceTypes.TOPIC, 'helm.release.*', AclOperationTypes.CREATE),
+      entry(AclResourceTypes.TOPIC, 'helm.release.*', AclOperationTypes.DESCRIBE),
+    ];
+  });
