@@ -55,6 +55,11 @@ const wireTypeOf = Object.fromEntries(
   Object.entries(commandTable).map(([wire, { domainType }]) => [domainType, wire]),
 ) as Record<ReleaseCommandType, CommandWireType>;
 
+/** Every command type on the wire, with the schema of its data (what the AsyncAPI document describes). */
+export const COMMAND_MESSAGES: ReadonlyArray<{ type: CommandWireType; domainType: ReleaseCommandType; schema: z.ZodType }> = Object.entries(commandTable).map(
+  ([type, entry]) => ({ type: type as CommandWireType, ...entry }),
+);
+
 export const isCommandWireType = (type: string): type is CommandWireType => type in commandTable;
 
 /** Envelope attributes beyond the CloudEvents core (extension names are lowercase by the spec). */

@@ -87,7 +87,7 @@ const DesiredRevisionSchema = OperationRequestSchema.extend({
  * remediation issues rollbacks on the last two. Other types are passed on unchecked, for consumers to skip.
  * Objects are loose: a newer release service may add fields, and consumers read only these.
  */
-const ACTIONABLE_EVENT_SCHEMAS: Partial<Record<ReleaseEventType, z.ZodType>> = {
+export const ACTIONABLE_EVENT_SCHEMAS: Partial<Record<ReleaseEventType, z.ZodType>> = {
   InstallRequested: DesiredRevisionSchema,
   UpgradeRequested: DesiredRevisionSchema,
   RollbackRequested: DesiredRevisionSchema.extend({

@@ -13,3 +13,4 @@ export * from './drift-checks';
 export * from './helm-inventory';
 export * from './envelopes';
 export * from './sources';
+export * from './asyncapi';

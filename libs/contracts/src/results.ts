@@ -6,19 +6,21 @@ export const COMMAND_RESULT_TYPE = 'helm.release.command-result';
 export const COMMAND_RESULT_SCHEMA_VERSION = 1;
 
 /** Codes that only the edges produce, beside the domain's own. */
-export type EdgeErrorCode =
-  | 'INVALID_MESSAGE'
-  | 'TIMEOUT'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'REPOSITORY_NOT_ALLOWED'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'INTERNAL'
-  | 'UNAVAILABLE';
+export const EDGE_ERROR_CODES = [
+  'INVALID_MESSAGE',
+  'TIMEOUT',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'REPOSITORY_NOT_ALLOWED',
+  'IDEMPOTENCY_KEY_REUSED',
+  'INTERNAL',
+  'UNAVAILABLE',
+] as const;
+export type EdgeErrorCode = (typeof EDGE_ERROR_CODES)[number];
 
 export interface RejectedError {
   code: ErrorCode | EdgeErrorCode;
