@@ -4,6 +4,7 @@
  * Nothing that happens to a release goes unrecorded; automation never fights a person without bound.
  */
 import { CommandMetadata } from '../core/decider';
+import type { ActiveFreeze } from './release.access';
 import { DriftPolicy, HelmMadeRevision, RecordedHelmRevision, ReleaseEvent } from './release.events';
 import { evolve, ExistingRelease, newestRevisionWhere, Revision } from './release';
 import { isQuarantined, succeeded } from './release.history';
@@ -62,9 +63,10 @@ const desiredRevision = (release: ExistingRelease): Revision | undefined =>
  * The events of Helm revisions found outside the service on an idle release: DriftDetected with them as
  * EXTERNAL revisions, then, under `correct`, a rollback to the desired state (trigger AUTOMATIC, caused by
  * the newest of them), unless automation already corrected MAX_DRIFT_CORRECTIONS times in a row or has
- * nothing safe to restore: then the drift is only recorded, and DriftDetected says why.
+ * nothing safe to restore, or a freeze window in force stops automatic changes (`frozen`): then the drift
+ * is only recorded, and DriftDetected says why.
  */
-export const driftEvents = (release: ExistingRelease, found: HelmMadeRevision[], metadata: CommandMetadata): ReleaseEvent[] => {
+export const driftEvents = (release: ExistingRelease, found: HelmMadeRevision[], metadata: CommandMetadata, frozen?: ActiveFreeze): ReleaseEvent[] => {
   const known = knownHelmRevision(release) ?? 0;
   const fresh = found.filter((r) => r.helmRevision > known);
   if (fresh.length === 0) return [];
@@ -76,6 +78,8 @@ export const driftEvents = (release: ExistingRelease, found: HelmMadeRevision[],
     data: { releaseId: release.releaseId, revisions, policy, correction, at: metadata.now },
   });
   if (policy === 'record') return [detected('recorded (drift policy record)')];
+  // A freeze window that stops automatic changes stops this one too; the drift is recorded all the same.
+  if (frozen) return [detected(`not corrected: changes are frozen by window '${frozen.window}' until ${frozen.endsAt}; left as recorded: correct it by hand`)];
   const after = evolve(release, detected('')) as ExistingRelease;
   if (correctionsInARow(after) >= MAX_DRIFT_CORRECTIONS) {
     return [
@@ -128,5 +132,6 @@ export const recordDriftCheck: Decision<RecordDriftCheck> = ({ data }, state, me
   const release = requireRelease(state, data.releaseId);
   // A release whose history knows no Helm revision never reached Helm: what Helm holds is not its drift.
   if (release.pending !== null || release.status === 'UNINSTALLED' || knownHelmRevision(release) === undefined) return [];
-  return driftEvents(release, data.revisions, metadata);
+  const freeze = metadata.freezeAt?.({ cluster: release.cluster, namespace: release.namespace });
+  return driftEvents(release, data.revisions, metadata, freeze && !freeze.allowAutomatic ? freeze : undefined);
 };

@@ -146,6 +146,20 @@ describe('release aggregate: drift', () => {
       });
   });
 
+  it('does not correct during a freeze window that stops automatic changes, and says so; one that allows them does not stop it', () => {
+    const state = run(initialState(), install({ drift: 'correct' }), 'ok:1');
+    const window = { window: 'release-freeze', endsAt: '2026-11-02T00:00:00.000Z' };
+    given(state)
+      .when(check(helmMade(2, { greeting: 'manual' })), meta({ freezeAt: () => ({ ...window, allowAutomatic: false }) }))
+      .then((events) => {
+        expect(events.map((e) => e.type)).toEqual(['DriftDetected']);
+        expect((events[0].data as { correction: string }).correction).toBe("not corrected: changes are frozen by window 'release-freeze' until 2026-11-02T00:00:00.000Z; left as recorded: correct it by hand");
+      });
+    given(state)
+      .when(check(helmMade(2, { greeting: 'manual' })), meta({ freezeAt: () => ({ ...window, allowAutomatic: true }) }))
+      .then((events) => expect(events.map((e) => e.type)).toEqual(['DriftDetected', 'RollbackRequested']));
+  });
+
   it('does not correct when nothing the service applied or adopted deployed', () => {
     const failed = run(initialState(), install({ drift: 'correct' }));
     const state = run(failed, outcome(failed, 'FAILED', { error: 'boom', helmRevision: 1 }));
