@@ -264,4 +264,22 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect(await http('POST', '/releases', '{"releaseId": ')).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
     expect(await http('POST', '/releases', { ...installBody('x'), chart: { name: 'web', repository: 'file:///etc' } })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
   });
+
+  it('documents in its OpenAPI document the problem codes it answers, per route and status, and the Idempotency-Key', async () => {
+    type Operation = { parameters?: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema: { properties: { code: { enum: string[] } } } }> }> };
+    const doc = (await (await fetch(`${stack.apps.api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, Operation>> };
+    const rollbackRoute = doc.paths['/api/v1/helm/releases/{releaseId}/rollback'].post;
+    const documented = (status: number) => rollbackRoute.responses[String(status)].content!['application/problem+json'].schema.properties.code.enum;
+    const releaseId = `doc-${uniqueSuffix()}`;
+    await installAndUpgrade(releaseId);
+    const answers = [
+      await http('POST', `/releases/${releaseId}/rollback`, { targetRevision: 'one' }),
+      await http('POST', `/releases/absent-${releaseId}/rollback`, { targetRevision: 1 }),
+      await http('POST', `/releases/${releaseId}/rollback`, { targetRevision: 9 }),
+      await http('POST', `/releases/${releaseId}/rollback`, { targetRevision: 1 }, VIEWER),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([400, 404, 422, 403]);
+    for (const answer of answers) expect({ status: answer.status, documented: documented(answer.status) }).toEqual({ status: answer.status, documented: expect.arrayContaining([answer.body.code]) });
+    expect(rollbackRoute.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+  });
 });

@@ -22,7 +22,7 @@ import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
 import { AuthenticatedRequest, Principal } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
-import { openApiSchema } from './openapi';
+import { idempotencyKey, openApiSchema, problemResponses } from './openapi';
 import { Problem } from './problem';
 import { ReleaseQueries } from './release-queries.service';
 
@@ -71,7 +71,6 @@ const DryRun = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean
 
 const dryRunQuery = ApiQuery({ name: 'dryRun', required: false, description: 'true: answer 200 with the plan and a values diff; nothing is appended' });
 
-const problems = (...codes: number[]) => codes.map((status) => ApiResponse({ status, description: 'application/problem+json with a stable code' }));
 const accepted = ApiResponse({ status: 202, description: 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)' });
 const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (target, key, descriptor) => {
   for (const d of decorators) d(target, key, descriptor);
@@ -91,7 +90,7 @@ export class ReleasesController {
   @Post()
   @ApiOperation({ summary: 'Install a release (or reinstall an uninstalled one)' })
   @ApiBody({ schema: openApiSchema(InstallDataSchema) })
-  @apply(accepted, ...problems(400, 401, 403, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 409, 504))
   async install(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     this.checkValues(body);
     const data = parse(InstallDataSchema, body);
@@ -103,7 +102,7 @@ export class ReleasesController {
   @Post(':releaseId/upgrade')
   @ApiOperation({ summary: 'Upgrade: a chart version and/or values; what is not named is kept' })
   @ApiBody({ schema: openApiSchema(UpgradeDataSchema.omit({ releaseId: true })) })
-  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
   upgrade(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     this.checkValues(body);
@@ -115,7 +114,7 @@ export class ReleasesController {
   @ApiOperation({ summary: 'Roll back to a revision of the history, as a new revision with its chart version and values' })
   @ApiBody({ schema: openApiSchema(RollbackDataSchema.omit({ releaseId: true })) })
   @dryRunQuery
-  @apply(accepted, ...problems(400, 401, 403, 404, 409, 422, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 422, 504))
   async rollback(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     const schema = RollbackDataSchema.omit({ releaseId: true });
@@ -133,7 +132,7 @@ export class ReleasesController {
   @ApiOperation({ summary: 'Roll back to the highest revision in DEPLOYED status' })
   @ApiBody({ required: false, schema: openApiSchema(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true })) })
   @dryRunQuery
-  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
   rollbackToLastSuccessful(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Automatic rollbacks are the remediation's; people roll back manually.
@@ -145,7 +144,7 @@ export class ReleasesController {
   @Post(':releaseId/retry')
   @ApiOperation({ summary: 'Run the latest failed install or upgrade again (its chart version, values, flags; a new timeout may be given); remediation counts its retries again' })
   @ApiBody({ required: false, schema: openApiSchema(RetryOperationDataSchema.omit({ releaseId: true, trigger: true })) })
-  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
   retry(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Scheduled (AUTOMATIC) retries are the watchdog's; a person's retry starts a new chain.
@@ -156,7 +155,7 @@ export class ReleasesController {
   @Delete(':releaseId')
   @ApiOperation({ summary: 'Uninstall, keeping the history (reinstall or roll back later)' })
   @ApiQuery({ name: 'reason', required: false })
-  @apply(accepted, ...problems(400, 401, 403, 404, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
   uninstall(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Automatic uninstalls are the remediation's; people uninstall manually.
