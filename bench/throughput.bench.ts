@@ -16,7 +16,7 @@ import { Consumer, ITopicConfig, Kafka, KafkaMessage, logLevel, Partitioners, Pr
 import mongoose from 'mongoose';
 import { commandEvent, Topics } from '@app/contracts';
 import type { ReleaseCommand } from '@app/domain';
-import { AppConfig, loadConfig, topicName } from '@app/platform';
+import { AppConfig, commandTopic, loadConfig, topicName } from '@app/platform';
 import { envOf, RunningApp, startApp, testMongoUri } from '@app/test-support';
 import { atSteadyRate, CpuMeter, DecisionMessage, DecisionRecorder, localServers, RawRequester, RssSampler, sendAll, single } from './kafka-support';
 import { dropDatabase, Figure, figure, now, percentile, report, reportOnly, sizeFrom } from './support';
@@ -83,7 +83,9 @@ const decideAll = async (b: Bench, commands: ReleaseCommand[], what: string) => 
   const answered = b.results.allAnswered(ids, PHASE_TIMEOUT_MS, what);
   const start = now();
   // Together: a timeout while the sends still wait must not be an unhandled rejection.
-  const [, at] = await Promise.all([sendAll(b.producer, b.topic(Topics.commands), commands.map((c, i) => commandMessage(c, ids[i]))), answered]);
+  // Every phase is one kind of command, so one topic (the outcomes topic for outcomes).
+  const topic = b.topic(commandTopic(commands[0]));
+  const [, at] = await Promise.all([sendAll(b.producer, topic, commands.map((c, i) => commandMessage(c, ids[i]))), answered]);
   const ms = at - start;
   const decisions = ids.map((id) => b.results.get(id)!);
   const refused = decisions.filter((d) => d.outcome !== 'ACCEPTED');

@@ -23,7 +23,7 @@ describe('clusters, grants and freeze windows (e2e)', () => {
       { type: 'RecordOperationResult', data: { releaseId, operationId: release.pendingOperationId, outcome: 'SUCCEEDED', helmRevision: release.currentRevision } },
       { id, source: 'urn:helm-rollback-service:executor', actor: 'executor', correlationId: id },
     );
-    await stack.probe.send(Topics.commands, releaseId, JSON.stringify(command));
+    await stack.probe.send(Topics.outcomes, releaseId, JSON.stringify(command));
     await waitFor(async () => (await http('GET', `/releases/${releaseId}`)).body.pendingOperationId === null, { what: `${releaseId} to settle` });
   };
   const deployed = async (releaseId: string, cluster: string, namespace: string) => {
@@ -32,9 +32,9 @@ describe('clusters, grants and freeze windows (e2e)', () => {
     expect((await http('POST', `/releases/${releaseId}/upgrade`, { chartVersion: '1.1.0' })).status).toBe(202);
     await complete(releaseId);
   };
-  const fromKafka = async (source: string, command: Parameters<typeof commandEvent>[0]) => {
+  const fromKafka = async (source: string, command: Parameters<typeof commandEvent>[0], topic: string = Topics.commands) => {
     const id = `kafka-${uniqueSuffix()}`;
-    await stack.probe.send(Topics.commands, command.data.releaseId, JSON.stringify(commandEvent(command, { id, source, actor: 'claims-to-be-root', correlationId: id })));
+    await stack.probe.send(topic, command.data.releaseId, JSON.stringify(commandEvent(command, { id, source, actor: 'claims-to-be-root', correlationId: id })));
     const result = await waitFor(() => stack.recorded.results.find((r) => (r.json() as { data: { commandId: string } }).data.commandId === id), { what: `the result of ${id}` });
     return (result.json() as { data: { outcome: string; error?: { code: string } } }).data;
   };
@@ -111,10 +111,15 @@ describe('clusters, grants and freeze windows (e2e)', () => {
 
   it('refuses Kafka commands from sources outside the allow-list, and records an allowed source as unauthenticated', async () => {
     expect(await fromKafka('urn:stranger', { type: 'RollbackRelease', data: { releaseId: 'web-b', targetRevision: 1 } })).toMatchObject({ outcome: 'REJECTED', error: { code: 'FORBIDDEN' } });
-    // A source claiming to be the executor's outcome without being the service's is refused too.
+    // An outcome on the commands topic is refused, whatever source it claims: outcomes travel on the outcomes topic only.
     expect(await fromKafka('urn:pipeline:deploy', { type: 'RecordOperationResult', data: { releaseId: 'web-b', operationId: 'x', outcome: 'SUCCEEDED' } })).toMatchObject({
       outcome: 'REJECTED',
-      error: { code: 'FORBIDDEN' },
+      error: { code: 'FORBIDDEN', message: expect.stringContaining('accepted only on helm.release.outcomes') },
+    });
+    // And a change on the outcomes topic is refused: what that topic carries is trusted as the service's own.
+    expect(await fromKafka('urn:helm-rollback-service:executor', { type: 'RollbackRelease', data: { releaseId: 'web-b', targetRevision: 1 } }, Topics.outcomes)).toMatchObject({
+      outcome: 'REJECTED',
+      error: { code: 'FORBIDDEN', message: expect.stringContaining('is not an outcome') },
     });
     // Its grants are on cluster b only.
     expect(await fromKafka('urn:pipeline:deploy', { type: 'RollbackRelease', data: { releaseId: 'payments-api', targetRevision: 1 } })).toMatchObject({ outcome: 'REJECTED', error: { code: 'RELEASE_NOT_FOUND' } });

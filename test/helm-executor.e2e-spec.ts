@@ -200,7 +200,7 @@ describe('rollbacks with real Helm on a real API server (e2e)', () => {
       const reportFailure = async () => {
         const r = await release(id);
         const commandId = `fail-${uniqueSuffix()}`;
-        await stack.probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: r.pendingOperationId, outcome: 'FAILED', error: 'injected failure' } }, { id: commandId, source: 'urn:test', actor: 'test', correlationId: commandId })));
+        await stack.probe.send(Topics.outcomes, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: r.pendingOperationId, outcome: 'FAILED', error: 'injected failure' } }, { id: commandId, source: 'urn:test', actor: 'test', correlationId: commandId })));
       };
       await reportFailure(); // the upgrade fails -> remediation asks for an automatic rollback
       await waitFor(async () => (await release(id)).status === 'PENDING_ROLLBACK', { what: 'the automatic rollback request' });

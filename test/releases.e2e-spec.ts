@@ -2,7 +2,7 @@ import { commandEvent, Topics } from '@app/contracts';
 import { request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 
 // The apps run as separate processes on the real broker and database. The executor's part (reporting
-// an operation's outcome) is played by this test publishing operation-result commands on the real topic.
+// an operation's outcome) is played by this test publishing operation-result commands on the real outcomes topic.
 const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789ab';
 
@@ -31,7 +31,7 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
       { type: 'RecordOperationResult', data: { releaseId, operationId: release.pendingOperationId, outcome, ...(outcome === 'FAILED' ? { error: 'helm: timed out waiting for the condition' } : { helmRevision: release.currentRevision }) } },
       { id, source: 'urn:test:executor', actor: 'executor', correlationId: id },
     );
-    await stack.probe.send(Topics.commands, releaseId, JSON.stringify(command));
+    await stack.probe.send(Topics.outcomes, releaseId, JSON.stringify(command));
     await waitFor(async () => (await http('GET', `/releases/${releaseId}`, undefined, VIEWER)).body.pendingOperationId === null, { what: `${releaseId} to settle` });
   };
 

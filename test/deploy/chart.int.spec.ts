@@ -11,10 +11,10 @@ const REQUIRED = ['--set', 'kafka.brokers=kafka:9092', '--set', 'mongodb.uri=mon
 interface PodSpec {
   securityContext: Record<string, unknown>;
   automountServiceAccountToken?: boolean;
-  volumes: Array<{ secret?: { secretName: string } }>;
+  volumes: Array<{ name: string; secret?: { secretName: string; items?: Array<{ key: string; path: string }> } }>;
   containers: Array<{
     image: string;
-    env: unknown[];
+    env: Array<{ name: string; value?: string }>;
     securityContext: Record<string, unknown>;
     readinessProbe: { httpGet: { path: string } };
     livenessProbe: { httpGet: { path: string } };
@@ -23,7 +23,7 @@ interface PodSpec {
 }
 interface Manifest {
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   data?: Record<string, string>;
   spec?: { template: { spec: PodSpec } };
 }
@@ -94,6 +94,22 @@ describe('the Helm chart of the service (real helm, real API server)', () => {
     const monitored = await template('--set', 'serviceMonitor.enabled=true', '--api-versions', 'monitoring.coreos.com/v1');
     expect(monitored.filter((m) => m.kind === 'ServiceMonitor')).toHaveLength(1);
     expect(manifests.filter((m) => m.kind === 'ServiceMonitor')).toHaveLength(0);
+  });
+
+  it('mounts each app its own command signing key only, and the signers into the release service alone', async () => {
+    const manifests = await template('--set', 'signing.secret=command-signing');
+    const deployments = manifests.filter((m) => m.kind === 'Deployment');
+    expect(deployments).toHaveLength(4);
+    for (const d of deployments) {
+      const component = d.metadata.labels!['app.kubernetes.io/component'];
+      const spec = d.spec!.template.spec;
+      const signing = spec.volumes.find((v) => v.name === 'signing')!;
+      const files = { [`${component}.jwk`]: 'key.jwk', ...(component === 'release-service' ? { 'signers.json': 'signers.json' } : {}) };
+      expect({ component, secret: signing.secret!.secretName, items: signing.secret!.items }).toEqual({ component, secret: 'command-signing', items: Object.entries(files).map(([key, path]) => ({ key, path })) });
+      const env = spec.containers[0].env.filter((e) => e.name.startsWith('KAFKA_SIGN')).map((e) => e.name);
+      expect({ component, env }).toEqual({ component, env: component === 'release-service' ? ['KAFKA_SIGNING_KEY_FILE', 'KAFKA_SIGNERS_FILE'] : ['KAFKA_SIGNING_KEY_FILE'] });
+    }
+    expect(await refusal([...REQUIRED, '--set', 'signing.secret=Not_A_Name'])).toMatch(/signing/);
   });
 
   it('installs into the API server: every object accepted, every Deployment Ready on the simulated node', async () => {

@@ -57,19 +57,28 @@ describe('Kafka with TLS, SASL and ACLs (a real broker enforcing them)', () => {
     const admin = client('admin').admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [Topics.commands, Topics.commandResults, Topics.events].map((t) => ({ topic: `${prefix}${t}`, numPartitions: 1 })), waitForLeaders: true });
+      await admin.createTopics({ topics: [Topics.commands, Topics.outcomes, Topics.commandResults, Topics.events].map((t) => ({ topic: `${prefix}${t}`, numPartitions: 1 })), waitForLeaders: true });
       await admin.createAcls({ acl: serviceAcls(prefix, { 'release-service': 'release-service', api: 'api', executor: 'executor', remediation: 'remediation' }) });
     } finally {
       await admin.disconnect();
     }
   }, 60_000);
 
-  it('lets each app write what it must: the release service events and decisions, the api and the executor commands', async () => {
+  it('lets each app write what it must: the release service events and decisions, the api commands, the executor outcomes', async () => {
     expect(await send(client('release-service'), Topics.events)).toBe('written');
     expect(await send(client('release-service'), Topics.commandResults)).toBe('written');
     // PLAIN works as well as SCRAM, over the same TLS listener.
     expect(await send(client('api', { KAFKA_SASL_MECHANISM: 'plain' }), Topics.commands)).toBe('written');
-    expect(await send(client('executor'), Topics.commands)).toBe('written');
+    expect(await send(client('executor'), Topics.outcomes)).toBe('written');
+    // The watchdog's expiries are outcomes too, its retries commands.
+    expect(await send(client('release-service'), Topics.outcomes)).toBe('written');
+    expect(await send(client('release-service'), Topics.commands)).toBe('written');
+  });
+
+  it('refuses a forged outcome from a principal that only sends commands', async () => {
+    for (const user of ['api', 'outsider']) expect({ user, outcomes: await send(client(user), Topics.outcomes) }).toEqual({ user, outcomes: 'TOPIC_AUTHORIZATION_FAILED' });
+    // The executor reports outcomes; it has no business on the commands topic.
+    expect(await send(client('executor'), Topics.commands)).toBe('TOPIC_AUTHORIZATION_FAILED');
   });
 
   it('refuses a forged event or decision from every other principal', async () => {

@@ -2,7 +2,7 @@ import { commandEvent, Topics } from '@app/contracts';
 import { request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 import fc from 'fast-check';
 import mongoose, { Connection } from 'mongoose';
-import { checkInvariants, commandScript, recordScenario } from './harness';
+import { answerIndex, checkInvariants, commandScript, driveScript, recordScenario } from './harness';
 
 // Input faults on the running API and release service: fuzzed HTTP on every route of the OpenAPI
 // document, auth on every route, poison messages mixed into valid Kafka traffic, and 100 concurrent
@@ -54,7 +54,7 @@ describe('faults: hostile input over HTTP and Kafka', () => {
     expect(res.status).toBe(202);
     const result = (operationId: string) =>
       stack.probe.send(
-        Topics.commands,
+        Topics.outcomes,
         releaseId,
         JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: `done-${operationId}`, source: 'urn:test', actor: 'executor', correlationId: operationId })),
       );
@@ -208,19 +208,18 @@ describe('faults: hostile input over HTTP and Kafka', () => {
       { kind: 'empty', value: '' },
       { kind: '5 MB', value: JSON.stringify({ ...valid, id: `p-${uniqueSuffix()}`, data: { releaseId: 'x', padding: 'x'.repeat(5 * 1024 * 1024) } }) },
     ];
-    const messages: Array<{ key: string; value: string; poison?: string }> = [];
-    let mixed = 0;
-    script.forEach((m, i) => {
-      messages.push(m);
-      if (i % 7 === 3) {
-        const p = poison[mixed % poison.length];
-        mixed += 1;
-        messages.push({ key: `poison-${i}`, value: p.value, poison: p.kind });
+    // One poison message after every seventh valid one answered, on both topics the release service reads.
+    const poisonSent = script
+      .filter((_, i) => i % 7 === 3)
+      .map((_, n) => ({ key: `poison-${n}`, value: poison[n % poison.length].value, poison: poison[n % poison.length].kind, topic: n % 2 ? Topics.outcomes : Topics.commands }));
+    const answered = answerIndex(stack.recorded.results);
+    const poisoning = (async () => {
+      for (const [n, p] of poisonSent.entries()) {
+        await waitFor(() => [...answered()].filter((id) => script.some((m) => m.id === id)).length >= n * 7 + 3, { timeoutMs: 180_000, what: 'valid traffic before the next poison' });
+        await stack.probe.producer.send({ topic: stack.probe.topic(p.topic), acks: -1, messages: [{ key: p.key, value: p.value }] });
       }
-    });
-    const poisonSent = messages.filter((m) => m.poison);
-    for (const m of messages) await stack.probe.producer.send({ topic: stack.probe.topic(Topics.commands), acks: -1, messages: [{ key: m.key, value: m.value }] });
-    const answered = () => new Set(stack.recorded.results.map((r) => (r.json() as { data: { commandId: string } }).data.commandId));
+    })();
+    await Promise.all([driveScript(stack.probe, script, stack.recorded.results, 0), poisoning]);
     await waitFor(() => script.every((m) => answered().has(m.id)), { timeoutMs: 180_000, intervalMs: 500, what: 'answers to the valid commands' });
     await waitFor(() => stack.recorded.dlq.filter((d) => d.key?.startsWith('poison-')).length >= poisonSent.length, { timeoutMs: 60_000, what: 'the poison on the dead-letter topic' });
     // Every valid command is answered, and a command is dead-lettered before it is answered: the topic holds

@@ -2,7 +2,7 @@ import { Topics } from '@app/contracts';
 import { AppConfig } from '@app/platform';
 import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
-import { checkInvariants, commandScript, Invariants, recordScenario, restartServer, sendPaced } from './harness';
+import { checkInvariants, commandScript, driveScript, Invariants, recordScenario, restartServer } from './harness';
 
 // Faults on real processes and servers: the release service killed with SIGKILL mid-load, the broker and
 // the database restarted mid-load. After each, the invariants of harness.checkInvariants must hold.
@@ -108,9 +108,10 @@ describe('faults: crashes and restarts under load', () => {
     const s = stack;
     const script = commandScript(`crash-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
     const started = Date.now();
-    // About 20 commands a second, so the run lasts longer than five kills and their recoveries: every kill
-    // hits commands in flight, and each restarted instance has commands left to decide.
-    const sending = sendPaced(s.probe, script, 10, 500);
+    // About 20 commands a second (each release's next one 2.5 s after the last is answered), so the run
+    // lasts longer than five kills and their recoveries: every kill hits commands in flight, and each
+    // restarted instance has commands left to decide.
+    const sending = driveScript(s.probe, script, s.results, 2_500);
     const recoveries: number[] = [];
     const answeredAtKill: number[] = [];
     for (let kill = 0; kill < 5; kill += 1) {
@@ -147,7 +148,7 @@ describe('faults: crashes and restarts under load', () => {
     const script = commandScript(`${server}-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
     const started = Date.now();
     const supervisor = supervise(s);
-    const sending = sendPaced(s.probe, script, 10, 200);
+    const sending = driveScript(s.probe, script, s.results, 200);
     await waitFor(() => answered(s.results).size >= 30, { timeoutMs: 60_000, what: 'load under way' });
     const answeredAtRestart = answered(s.results).size;
     const restartedAt = Date.now();

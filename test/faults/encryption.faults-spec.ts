@@ -24,7 +24,7 @@ describe('faults: values encrypted at rest and on Kafka', () => {
   };
   const complete = async (releaseId: string, operationId: string) => {
     await stack.probe.send(
-      Topics.commands,
+      Topics.outcomes,
       releaseId,
       JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: `done-${operationId}`, source: 'urn:test', actor: 'executor', correlationId: operationId })),
     );
@@ -66,7 +66,7 @@ describe('faults: values encrypted at rest and on Kafka', () => {
     // The rollback fails with error text that quotes a value, reported sealed as the executor reports it.
     const errorText = `helm upgrade failed: ConfigMap "web" is invalid: data.password: "${ERROR_SECRET}"`;
     await stack.probe.send(
-      Topics.commands,
+      Topics.outcomes,
       id,
       JSON.stringify(
         commandEvent(

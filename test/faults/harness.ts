@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { commandEvent, Topics } from '@app/contracts';
+import { commandTopic } from '@app/platform';
 import type { ReleaseCommand } from '@app/domain';
 import { CommitDoc } from '@app/event-store';
 import { Captured, KafkaProbe } from '@app/test-support';
@@ -11,19 +12,29 @@ import type { Connection } from 'mongoose';
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
 
+/** One message of a script: a command or an outcome, on the topic it travels on. */
+export interface ScriptedMessage {
+  key: string;
+  id: string;
+  value: string;
+  topic: typeof Topics.commands | typeof Topics.outcomes;
+}
+
 /**
  * A deterministic command script: per release, an install and its outcome, then pairs of (upgrade or
  * rollback, its outcome), alternating success and failure. Every command is acceptable when applied in
  * order, so at the end every one must have been ACCEPTED exactly once: what a crash must not change.
  * An operation's id is its requesting command's id, which is how the script knows it in advance.
+ * Outcomes travel on the outcomes topic, so order across a release's messages holds only as driveScript
+ * keeps it: each one sent after the one before is answered, as the executor reports after a decision.
  */
-export const commandScript = (prefix: string, releases: number, perRelease: number): Array<{ key: string; id: string; value: string }> => {
-  const byRelease: Array<Array<{ key: string; id: string; value: string }>> = [];
+export const commandScript = (prefix: string, releases: number, perRelease: number): ScriptedMessage[] => {
+  const byRelease: ScriptedMessage[][] = [];
   for (let r = 0; r < releases; r += 1) {
     const releaseId = `${prefix}-${r}`;
-    const list: Array<{ key: string; id: string; value: string }> = [];
+    const list: ScriptedMessage[] = [];
     const add = (id: string, command: ReleaseCommand) =>
-      list.push({ key: releaseId, id, value: JSON.stringify(commandEvent(command, { id, source: 'urn:test:faults', actor: 'faults', correlationId: id })) });
+      list.push({ key: releaseId, id, topic: commandTopic(command), value: JSON.stringify(commandEvent(command, { id, source: 'urn:test:faults', actor: 'faults', correlationId: id })) });
     const result = (operationId: string, n: number) =>
       add(`${operationId}-done`, {
         type: 'RecordOperationResult',
@@ -42,9 +53,52 @@ export const commandScript = (prefix: string, releases: number, perRelease: numb
     byRelease.push(list);
   }
   // Interleave releases, as traffic for many releases arrives; per release the order is kept.
-  const out: Array<{ key: string; id: string; value: string }> = [];
+  const out: ScriptedMessage[] = [];
   for (let i = 0; i < perRelease; i += 1) for (const list of byRelease) out.push(list[i]);
   return out;
+};
+
+/** The command ids answered so far on a recorded results topic, read incrementally (the array only grows). */
+export const answerIndex = (results: Captured[]): (() => Set<string>) => {
+  const seen = new Set<string>();
+  let cursor = 0;
+  return () => {
+    for (; cursor < results.length; cursor += 1) seen.add((results[cursor].json() as { data: { commandId: string } }).data.commandId);
+    return seen;
+  };
+};
+
+/**
+ * Plays a script as its senders would: each release's messages in order, each sent once the one before it
+ * is answered (an executor reports an outcome after the decision that asked for it), `pauseMs` apart per
+ * release, releases staggered. A send that fails (the broker restarting) is retried, as a client would.
+ */
+export const driveScript = async (probe: KafkaProbe, script: ScriptedMessage[], results: Captured[], pauseMs: number, timeoutMs = 300_000): Promise<void> => {
+  const answered = answerIndex(results);
+  const chains = new Map<string, ScriptedMessage[]>();
+  for (const m of script) chains.set(m.key, [...(chains.get(m.key) ?? []), m]);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const deadline = Date.now() + timeoutMs;
+  await Promise.all(
+    [...chains.values()].map(async (chain, i) => {
+      await sleep(Math.floor((pauseMs * i) / chains.size));
+      for (const m of chain) {
+        for (;;) {
+          try {
+            await probe.producer.send({ topic: probe.topic(m.topic), acks: -1, messages: [{ key: m.key, value: m.value }] });
+            break;
+          } catch {
+            await sleep(500);
+          }
+        }
+        while (!answered().has(m.id)) {
+          if (Date.now() > deadline) throw new Error(`no answer to ${m.id} within ${timeoutMs} ms`);
+          await sleep(25);
+        }
+        await sleep(pauseMs);
+      }
+    }),
+  );
 };
 
 export interface Invariants {
@@ -122,22 +176,6 @@ export const checkInvariants = async (
     undispatched: commits.filter((c) => !c.dispatched && !marked.has(c._id)).length,
     outboxLeft: await db.collection<{ _id: string }>('outbox').countDocuments({ _id: { $ne: '#migrated' } }),
   };
-};
-
-/** Sends messages in chunks, `pauseMs` apart, so the load spans the faults a test injects meanwhile. */
-export const sendPaced = async (probe: KafkaProbe, messages: Array<{ key: string; value: string }>, chunk: number, pauseMs: number): Promise<void> => {
-  for (let i = 0; i < messages.length; i += chunk) {
-    for (;;) {
-      try {
-        await probe.producer.send({ topic: probe.topic(Topics.commands), acks: -1, messages: messages.slice(i, i + chunk) });
-        break;
-      } catch {
-        // The broker is being restarted by the test: the producer retries, as any client would.
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
 };
 
 /** Restarts a server the project's scripts manage (Kafka or FerretDB); returns how long it was down. */

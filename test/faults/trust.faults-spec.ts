@@ -45,7 +45,7 @@ describe('faults: trust boundaries', () => {
       apps: { service: 'release-service', executor: 'executor', remediation: 'remediation', api: 'api' },
       // The executor is ready only with helm and a cluster that answers (it runs nothing here).
       env: { LOG_LEVEL: 'info', HELM_BIN: testKube().helmBin, KUBECONFIG: testKube().kubeconfig },
-      record: { commands: [Topics.commands], results: [Topics.commandResults], dlqs: [Topics.commandsDlq, Topics.eventsDlq, Topics.upgradeFailedSignalsDlq] },
+      record: { commands: [Topics.commands, Topics.outcomes], results: [Topics.commandResults], dlqs: [Topics.commandsDlq, Topics.eventsDlq, Topics.upgradeFailedSignalsDlq] },
     });
   });
 
@@ -189,7 +189,7 @@ describe('faults: trust boundaries', () => {
     expect(install.status).toBe(202);
     const errorText = `Error: pulling "https://u:leakedpw@charts.internal/x" failed: value 'quotedsecret' rejected`;
     const resultId = `res-${uniqueSuffix()}`;
-    await stack.probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: install.body.operationId as string, outcome: 'FAILED', error: errorText } }, { id: resultId, source: 'urn:test', actor: 'executor', correlationId: resultId })));
+    await stack.probe.send(Topics.outcomes, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId: install.body.operationId as string, outcome: 'FAILED', error: errorText } }, { id: resultId, source: 'urn:test', actor: 'executor', correlationId: resultId })));
     await waitFor(async () => (await http('GET', `/api/v1/helm/releases/${id}`)).body.status === 'FAILED', { what: 'the install failed' });
     const secrets = /hunter2|s3cret|envsecret|leakedpw|quotedsecret/;
     for (const path of ['', '/history', '/revisions/1', '/events']) {
@@ -215,7 +215,7 @@ describe('faults: trust boundaries', () => {
     }
     // The executor's real outcome is still its own command, decided as such.
     const outcomeId = `outcome:${operationId}`;
-    await stack.probe.send(Topics.commands, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: outcomeId, source: 'urn:executor', actor: 'system:executor', correlationId: outcomeId })));
+    await stack.probe.send(Topics.outcomes, id, JSON.stringify(commandEvent({ type: 'RecordOperationResult', data: { releaseId: id, operationId, outcome: 'SUCCEEDED', helmRevision: 1 } }, { id: outcomeId, source: 'urn:executor', actor: 'system:executor', correlationId: outcomeId })));
     await waitFor(() => resultOf(outcomeId), { what: 'the outcome decided' });
     expect(resultOf(outcomeId)).toMatchObject({ outcome: 'ACCEPTED' });
     const key = `upgrade-${uniqueSuffix()}`;

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { CommandResult, commandEvent, COMMAND_RESULT_TYPE, parseBoundedJson, Topics, ValuesCipher } from '@app/contracts';
+import { CommandResult, COMMAND_RESULT_TYPE, parseBoundedJson, Topics, ValuesCipher } from '@app/contracts';
 import type { Grant, ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, messageLimits, sendEvents, topicName, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, messageLimits, sendCommands, topicName, VALUES_CIPHER } from '@app/platform';
 import { Problem } from './problem';
 
 export { API_SOURCE } from '@app/contracts';
@@ -39,7 +39,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, this.config, [Topics.commands, Topics.commandResults, Topics.commandsDlq, Topics.events]);
+    await ensureTopics(admin, this.config, [Topics.commands, Topics.outcomes, Topics.commandResults, Topics.commandsDlq, Topics.events]);
     await admin.disconnect();
     // Ready only once the group has joined and fetched: a reply published before that would be missed.
     const fetching = new Promise<void>((resolve) => {
@@ -118,12 +118,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       this.waiters.set(id, { resolve, timer });
     });
     try {
-      await sendEvents(this.producer, this.config, Topics.commands, [
-        {
-          key: command.data.releaseId,
-          event: commandEvent(command, { id, source: API_SOURCE, actor: context.actor, grants: context.grants, correlationId: context.correlationId }, this.cipher ?? undefined),
-        },
-      ]);
+      await sendCommands(this.producer, this.config, [{ command, context: { id, source: API_SOURCE, actor: context.actor, grants: context.grants, correlationId: context.correlationId } }], this.cipher);
     } catch (error) {
       clearTimeout(this.waiters.get(id)?.timer);
       this.waiters.delete(id);

@@ -13,7 +13,7 @@ const CHUNK = 200;
 const PARTITIONS_CONCURRENTLY = 3;
 
 /**
- * Consumes the commands topic a fetch at a time (kafkajs `eachBatch`) rather than a message at a time, so
+ * Consumes the commands and outcomes topics a fetch at a time (kafkajs `eachBatch`) rather than a message at a time, so
  * the decisions of one fetch share their database writes and their Kafka send (CommandProcessor.processBatch).
  * An offset is resolved only once every command before it is stored and answered: a crash mid-batch
  * redelivers it, and the commands already decided are answered again from the store.
@@ -48,7 +48,7 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
     consumer.on(consumer.events.GROUP_JOIN, () => this.relay.relaySoon());
     await consumer.connect();
     // A new group starts from the beginning: commands sent before the first start are not lost.
-    await consumer.subscribe({ topic: topicName(this.config, Topics.commands), fromBeginning: true });
+    await consumer.subscribe({ topics: [Topics.commands, Topics.outcomes].map((t) => topicName(this.config, t)), fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
       eachBatchAutoResolve: false,

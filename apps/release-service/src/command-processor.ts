@@ -1,25 +1,29 @@
 import { API_SOURCE, CommandContext, commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
-import { Access, ClusterDirectory, DecisionSummary, matchesPattern, ReleaseCommand, ReleaseCommandMetadata, ReleaseState } from '@app/domain';
+import { Access, ClusterDirectory, DecisionSummary, matchesPattern, ReleaseCommand, ReleaseCommandMetadata, ReleaseState, SYSTEM_ONLY } from '@app/domain';
 import { BatchItem, Commit, handleCommands, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
 import { HelmInventory, RELEASE_AGGREGATE, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
   AppConfig,
   clusterDirectory,
+  CommandVerifier,
   deadLetter,
   FreezeCalendar,
   grantsOf,
   isTransientError,
   KAFKA_PRODUCER,
+  loadCommandVerifier,
   LOGGER,
   messageParseOptions,
   METRICS_REGISTRY,
   OutgoingEvent,
   sendEvents,
+  SIGNATURE_HEADER,
+  topicName,
   VALUES_CIPHER,
 } from '@app/platform';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EventPublisher } from './event-publisher';
@@ -31,6 +35,9 @@ const DATABASE_UNREACHABLE_EXIT_MS = 45_000;
 
 type Located = KafkaMessage & { topic: string; partition: number };
 
+/** A header's one value: a repeated header is no value at all (which one would be believed?). */
+const single = (header: IHeaders[string]): Buffer | string | undefined => (Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header);
+
 /** A command message read and validated, on its way through the write path. */
 interface Received {
   message: Located;
@@ -39,7 +46,7 @@ interface Received {
 }
 
 /**
- * Turns messages of the commands topic into decisions, exactly once in effect: parse and validate (bad
+ * Turns messages of the commands and outcomes topics into decisions, exactly once in effect: parse and validate (bad
  * input: dead-letter topic + a rejected result), decide and append through the write path (idempotent by
  * command id), project the read model, publish the commits' events through the outbox, and publish the
  * decisions.
@@ -55,6 +62,8 @@ export class CommandProcessor implements OnApplicationShutdown {
   private readonly parseOptions: ReturnType<typeof messageParseOptions>;
   private readonly clusters: ClusterDirectory;
   private readonly freezes: FreezeCalendar;
+  /** Set (KAFKA_SIGNERS_FILE): a command's sender is the principal that signed it, and unsigned commands are refused. */
+  private readonly verifier: CommandVerifier | undefined;
 
   constructor(
     private readonly store: MongoEventStore,
@@ -90,6 +99,8 @@ export class CommandProcessor implements OnApplicationShutdown {
     this.parseOptions = messageParseOptions(config, cipher);
     this.clusters = clusterDirectory(config);
     this.freezes = new FreezeCalendar(config.FREEZE_WINDOWS);
+    this.verifier = loadCommandVerifier(config);
+    if (!this.verifier) logger.warn('KAFKA_SIGNERS_FILE is not set: a Kafka command\'s sender is the source it claims (see docs/trust-boundaries.md)');
   }
 
   onApplicationShutdown(): void {
@@ -126,15 +137,35 @@ export class CommandProcessor implements OnApplicationShutdown {
   async processBatch(messages: KafkaMessage[], topic: string, partition: number, heartbeat: () => Promise<void> = async () => undefined): Promise<void> {
     const started = process.hrtime.bigint();
     const valid: Received[] = [];
+    // The outcomes topic's writers are the service's apps (its ACL): what it carries is the service's own.
+    const fromOutcomes = topic === topicName(this.config, Topics.outcomes);
     for (const message of messages) {
       const located = { ...message, topic, partition };
       const parsed = parseCommand(message.value as Buffer | null, message.key ? message.key.toString() : null, this.parseOptions);
       if (!parsed.ok) {
-        await this.refuseUnreadable(located, parsed);
+        await this.refuse(located, parsed);
         continue;
       }
       const { command, context } = parsed.value;
-      valid.push({ message: located, correlationId: context.correlationId, item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context, command) } });
+      const ids = { id: context.id, releaseId: command.data.releaseId, correlationId: context.correlationId };
+      const signed = await this.verifier?.verify(message.value ?? Buffer.alloc(0), single(message.headers?.[SIGNATURE_HEADER]));
+      if (signed && !signed.ok) {
+        await this.refuse(located, { code: 'UNAUTHORIZED', error: `${signed.reason}; every command must be signed by a principal of KAFKA_SIGNERS_FILE`, ...ids });
+        continue;
+      }
+      const principal = signed?.ok ? signed.principal : undefined;
+      if (fromOutcomes && principal !== undefined && !this.config.KAFKA_SYSTEM_PRINCIPALS.includes(principal)) {
+        await this.refuse(located, { code: 'FORBIDDEN', error: `'${principal}' may not send outcomes: it is not one of KAFKA_SYSTEM_PRINCIPALS`, ...ids });
+        continue;
+      }
+      if (SYSTEM_ONLY.has(command.type) !== fromOutcomes) {
+        const error = fromOutcomes
+          ? `${command.type} is not an outcome: send it on ${Topics.commands}`
+          : `${command.type} is accepted only on ${Topics.outcomes}, which only the service's apps may write`;
+        await this.refuse(located, { code: 'FORBIDDEN', error, ...ids });
+        continue;
+      }
+      valid.push({ message: located, correlationId: context.correlationId, item: { streamId: command.data.releaseId, command, metadata: this.metadataOf(context, command, fromOutcomes, principal) } });
     }
     if (valid.length === 0) return;
     try {
@@ -253,8 +284,8 @@ export class CommandProcessor implements OnApplicationShutdown {
     }
   }
 
-  /** Bad input: parked on the dead-letter topic with its reason, and refused to its sender if it says who that is. */
-  private async refuseUnreadable(message: Located, parsed: Extract<ReturnType<typeof parseCommand>, { ok: false }>): Promise<void> {
+  /** Bad or misplaced input: parked on the dead-letter topic with its reason, and refused to its sender if it says who that is. */
+  private async refuse(message: Located, parsed: { code: RejectedError['code']; error: string; id?: string; releaseId?: string; correlationId?: string }): Promise<void> {
     await this.deadLetter(message, parsed.error);
     if (parsed.id) {
       await this.publishResult(
@@ -266,26 +297,36 @@ export class CommandProcessor implements OnApplicationShutdown {
   }
 
   /**
-   * Who asks, as far as the service can tell: the API's callers with the grants their tokens gave them,
-   * the service's own apps (KAFKA_SYSTEM_SOURCES) with none needed, and any other Kafka sender as the
-   * source it claims, unauthenticated, with the grants AUTH_GRANTS gives that source (none: refused).
+   * Who asks, as far as the service can tell. With signed commands (KAFKA_SIGNERS_FILE): the principal
+   * that signed, as the service's own (KAFKA_SYSTEM_PRINCIPALS), as the callers it acts for with the
+   * grants it names (KAFKA_ON_BEHALF_PRINCIPALS: the API), or as itself with the grants AUTH_GRANTS gives
+   * it. Without: the service's own apps on the outcomes topic (its ACL is their proof), the API's callers
+   * with the grants their tokens gave them, the service's own apps (KAFKA_SYSTEM_SOURCES) with none
+   * needed, and any other Kafka sender as the source it claims, unauthenticated, with the grants
+   * AUTH_GRANTS gives that source (none: refused).
    */
-  private accessOf(context: CommandContext): Access | undefined {
+  private accessOf(context: CommandContext, fromOutcomes: boolean, principal: string | undefined): Access | undefined {
+    if (principal !== undefined) {
+      if (this.config.KAFKA_SYSTEM_PRINCIPALS.includes(principal)) return undefined;
+      if (this.config.KAFKA_ON_BEHALF_PRINCIPALS.includes(principal)) return { subject: context.actor, authenticated: true, grants: context.grants ?? [] };
+      return { subject: principal, authenticated: true, grants: grantsOf(this.config, { principal }) };
+    }
+    if (fromOutcomes) return undefined;
     if (context.source === API_SOURCE) return { subject: context.actor, authenticated: true, grants: context.grants ?? [] };
     if (matchesPattern(this.config.KAFKA_SYSTEM_SOURCES, context.source)) return undefined;
     return { subject: context.source, authenticated: false, grants: grantsOf(this.config, { source: context.source }) };
   }
 
-  private metadataOf(context: CommandContext, command: ReleaseCommand): ReleaseCommandMetadata {
-    const access = this.accessOf(context);
+  private metadataOf(context: CommandContext, command: ReleaseCommand, fromOutcomes: boolean, principal: string | undefined): ReleaseCommandMetadata {
+    const access = this.accessOf(context, fromOutcomes, principal);
     // The decision's own clock, not the sender's: deadlines and freeze windows must not depend on a caller's clock.
     const now = new Date();
     return {
       commandId: context.id,
       fingerprint: commandFingerprint(command),
       now: now.toISOString(),
-      // A Kafka sender's actor is its claimed source: that is all the service knows of it.
-      actor: access && !access.authenticated ? access.subject : context.actor,
+      // The actor is who the service knows asks: a signer, a caller it acts for, or a claimed source.
+      actor: access ? access.subject : context.actor,
       ...(access ? { access } : {}),
       clusters: this.clusters,
       defaultCluster: this.config.DEFAULT_CLUSTER,

@@ -39,7 +39,7 @@ describe('watchdog', () => {
     await admin.connect();
     await ensureTopics(admin, config, ALL_TOPICS);
     await admin.disconnect();
-    commands = await probe.record([Topics.commands]);
+    commands = await probe.record([Topics.commands, Topics.outcomes]);
     const processor = { pendingInMemory: () => inMemory } as unknown as CommandProcessor;
     const outbox = new OutboxDispatcher(store, async () => undefined);
     inventory = new HelmInventory(connection, `inv_${uniqueSuffix()}_`);

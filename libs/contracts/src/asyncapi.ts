@@ -4,7 +4,7 @@
  * to this and validates it with the AsyncAPI parser.
  */
 import { z } from 'zod';
-import { ErrorCode, RELEASE_EVENT_TYPES } from '@app/domain';
+import { ErrorCode, RELEASE_EVENT_TYPES, SYSTEM_ONLY } from '@app/domain';
 import { COMMAND_MESSAGES, COMMAND_SCHEMA_VERSION } from './commands';
 import { DRIFT_CHECK_TYPE, DriftCheckRequestSchema } from './drift-checks';
 import { ACTIONABLE_EVENT_SCHEMAS, EVENT_SCHEMA_VERSION, eventWireType } from './events';
@@ -98,7 +98,9 @@ export const asyncApiDocument = (version: string): Json => {
     messages[key] = { name: key, contentType: 'application/cloudevents+json', ...message };
     return { $ref: `#/components/messages/${key}` };
   };
-  const commands = COMMAND_MESSAGES.map(({ type, domainType, schema }) => add(slug(type), { title: domainType, payload: cloudEvent(type, jsonSchema(schema), commandAttributes, ['subject']) }));
+  const commandMessage = ({ type, domainType, schema }: (typeof COMMAND_MESSAGES)[number]) => add(slug(type), { title: domainType, payload: cloudEvent(type, jsonSchema(schema), commandAttributes, ['subject']) });
+  const commands = COMMAND_MESSAGES.filter((m) => !SYSTEM_ONLY.has(m.domainType)).map(commandMessage);
+  const outcomes = COMMAND_MESSAGES.filter((m) => SYSTEM_ONLY.has(m.domainType)).map(commandMessage);
   const events = RELEASE_EVENT_TYPES.map((type) => {
     const schema = ACTIONABLE_EVENT_SCHEMAS[type];
     const data = schema ? jsonSchema(schema) : { type: 'object', description: 'the event\'s data (libs/domain/src/release/release.events.ts); consumers that do not act on it skip it' };
@@ -106,7 +108,8 @@ export const asyncApiDocument = (version: string): Json => {
   });
   const channel = (address: string, description: string, refs: Json[]) => ({ address, description, messages: Object.fromEntries(refs.map((r) => [String(r.$ref).split('/').pop(), r])) });
   const channels = {
-    commands: channel(Topics.commands, 'Commands in, keyed by releaseId: from the api, other services, the executor (outcomes) and remediation.', commands),
+    commands: channel(Topics.commands, 'Commands in, keyed by releaseId: from the api, other services and remediation.', commands),
+    outcomes: channel(Topics.outcomes, 'The service\'s own commands, keyed by releaseId: operation outcomes and drift findings (executors), expiries (the release service), upgrade-failure reports (remediation). Accepted from this topic only.', outcomes),
     commandResults: channel(Topics.commandResults, 'One decision per command, keyed by releaseId.', [add('command-result', { title: 'CommandResult', payload: cloudEvent(COMMAND_RESULT_TYPE, resultData) })]),
     events: channel(Topics.events, 'The release\'s events, in order per release (key releaseId); written by the release service only.', events),
     driftChecks: channel(Topics.driftChecks, 'Drift checks the release service asks of the executors.', [add('drift-check', { title: 'DriftCheckRequest', payload: cloudEvent(DRIFT_CHECK_TYPE, jsonSchema(DriftCheckRequestSchema), {}, ['subject']) })]),
@@ -132,7 +135,8 @@ export const asyncApiDocument = (version: string): Json => {
     defaultContentType: 'application/cloudevents+json',
     channels,
     operations: {
-      sendCommand: operation('send', 'commands', 'Ask for an install, upgrade, rollback or uninstall (or report an outcome)'),
+      sendCommand: operation('send', 'commands', 'Ask for an install, upgrade, rollback or uninstall'),
+      sendOutcome: operation('send', 'outcomes', 'The service\'s apps report outcomes, drift findings, expiries and upgrade failures'),
       receiveCommandResult: operation('receive', 'commandResults', 'The decision on a command'),
       receiveEvent: operation('receive', 'events', 'Follow a release\'s events'),
       receiveDriftCheck: operation('receive', 'driftChecks', 'The executors read drift checks'),

@@ -19,6 +19,7 @@ describe('contracts', () => {
   it('pins the topic names', () => {
     expect(Topics).toEqual({
       commands: 'helm.release.commands',
+      outcomes: 'helm.release.outcomes',
       commandResults: 'helm.release.command-results',
       events: 'helm.release.events',
       eventsDlq: 'helm.release.events.dlq',

@@ -1,7 +1,13 @@
 /** Kafka topics of the service. Every topic that carries release traffic is keyed by releaseId. */
 export const Topics = {
-  /** Commands in: install, upgrade, rollback, rollback-last-successful, uninstall, operation-result. */
+  /** Commands in: install, upgrade, rollback, rollback-last-successful, uninstall, retry. */
   commands: 'helm.release.commands',
+  /**
+   * The service's own commands (domain SYSTEM_ONLY): the executors' operation outcomes and drift findings,
+   * the watchdog's expiries, remediation's upgrade-failure reports. Accepted from this topic only, which
+   * only the executors, the release service and remediation may write (see SERVICE_ACCESS).
+   */
+  outcomes: 'helm.release.outcomes',
   /** One decision per command (accepted or rejected), for request/reply callers. */
   commandResults: 'helm.release.command-results',
   /** Revision events, in order per release. */

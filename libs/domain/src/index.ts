@@ -10,3 +10,4 @@ export * from './release/release.views';
 export type { ReleaseCommandMetadata } from './release/release.rules';
 export * from './access/grants';
 export type { ActiveFreeze, ClusterDirectory, TrustContext } from './release/release.access';
+export { SYSTEM_ONLY } from './release/release.access';

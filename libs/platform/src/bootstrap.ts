@@ -5,7 +5,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppConfig, ConfigError } from './config';
 import { ensureTopics } from './kafka';
-import { kafkaMicroserviceOptions } from './messaging';
+import { kafkaMicroserviceOptions, signerOf } from './messaging';
 import { APP_CONFIG, KAFKA, LOGGER } from './platform.constants';
 
 /**
@@ -44,6 +44,8 @@ export const startHttp = async (app: INestApplication, port: (config: AppConfig)
   const config = app.get<AppConfig>(APP_CONFIG);
   const logger = app.get<Logger>(LOGGER);
   closeOnSignals(app, config, logger);
+  // A signing key that cannot be read stops the app now, not at its first command.
+  await signerOf(config);
   await app.listen(port(config), config.HTTP_HOST);
   const url = await app.getUrl();
   logger.info({ url }, 'listening');

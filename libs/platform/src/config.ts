@@ -72,11 +72,13 @@ export const GrantEntrySchema = z
     subject: z.string().min(1).max(200).optional(),
     group: z.string().min(1).max(200).optional(),
     source: z.string().min(1).max(500).optional(),
+    /** A signed Kafka principal (KAFKA_SIGNERS_FILE). */
+    principal: z.string().min(1).max(100).optional(),
     role: z.enum(ROLE_NAMES as [RoleName, ...RoleName[]]),
     clusters: z.array(ScopePatternSchema).min(1).max(50).default(['*']),
     namespaces: z.array(ScopePatternSchema).min(1).max(50).default(['*']),
   })
-  .refine((g) => [g.subject, g.group, g.source].filter((x) => x !== undefined).length === 1, 'each grant names exactly one of subject, group, source');
+  .refine((g) => [g.subject, g.group, g.source, g.principal].filter((x) => x !== undefined).length === 1, 'each grant names exactly one of subject, group, source, principal');
 export type GrantEntry = z.infer<typeof GrantEntrySchema>;
 
 /** A cluster of CLUSTERS: its name, how to reach it (a kubeconfig path; absent: in-cluster or Helm's default), and the namespaces open to releases there. */
@@ -154,6 +156,27 @@ export const ConfigSchema = z.object({
   KAFKA_SYSTEM_SOURCES: z
     .string()
     .default('urn:helm-rollback-service:*')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
+  /**
+   * This app's key for signing the commands it sends to Kafka: a private JWK file whose `kid` is the app's
+   * principal (see command-signing.ts). Unset: its commands go unsigned.
+   */
+  KAFKA_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * The release service's list of who may send commands: a JWKS file of public keys, `kid` = principal.
+   * Set: every command must be signed by one of them (else refused, UNAUTHORIZED), and its sender is that
+   * principal, not the source or actor it claims.
+   */
+  KAFKA_SIGNERS_FILE: z.string().min(1).optional(),
+  /** Signed principals whose commands are the service's own (outcomes, expiries, remediation): trusted without grants. */
+  KAFKA_SYSTEM_PRINCIPALS: z
+    .string()
+    .default('release-service,executor,remediation')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
+  /** Signed principals that act on behalf of their callers (the API): the actor and grants they name are believed. */
+  KAFKA_ON_BEHALF_PRINCIPALS: z
+    .string()
+    .default('api')
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
   /** Bearer JWTs are accepted when these are set: the issuer (`iss`) and audience (`aud`) they must name. */
   OIDC_ISSUER: z.string().url().optional(),

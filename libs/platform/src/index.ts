@@ -8,6 +8,7 @@ export * from './platform.constants';
 export * from './platform.module';
 export * from './bootstrap';
 export * from './messaging';
+export * from './command-signing';
 export * from './repositories';
 export * from './public.decorator';
 export * from './repository-credentials';

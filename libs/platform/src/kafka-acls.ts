@@ -10,19 +10,21 @@ export interface AppAccess {
 
 /**
  * The least each app needs, as Kafka ACLs grant it on a broker that enforces them: only the release
- * service writes the events and the decisions, so no other principal can forge either; commands come
- * from the api, the executor (operation outcomes), remediation and whoever else is granted the commands
- * topic. Every app may also create the topics (they ensure them at start) under the topic prefix.
+ * service writes the events and the decisions, so no other principal can forge either; only the service's
+ * apps write the outcomes topic (operation outcomes, drift findings, expiries, upgrade-failure reports), so
+ * no other principal can forge an outcome; commands come from the api, remediation, the release service's
+ * retries and whoever else is granted the commands topic. Every app may also create the topics (they
+ * ensure them at start) under the topic prefix.
  */
 export const SERVICE_ACCESS: Readonly<Record<'release-service' | 'api' | 'executor' | 'remediation', AppAccess>> = {
   'release-service': {
-    write: [Topics.events, Topics.commandResults, Topics.commandsDlq, Topics.driftChecks],
-    read: [Topics.commands, Topics.inventory],
+    write: [Topics.events, Topics.commandResults, Topics.commandsDlq, Topics.driftChecks, Topics.commands, Topics.outcomes],
+    read: [Topics.commands, Topics.outcomes, Topics.inventory],
     groups: ['release-service*'],
   },
   api: { write: [Topics.commands], read: [Topics.commandResults], groups: ['api-replies-*'] },
-  executor: { write: [Topics.commands, Topics.eventsDlq, Topics.inventory], read: [Topics.events, Topics.driftChecks], groups: ['executor*'] },
-  remediation: { write: [Topics.commands, Topics.eventsDlq], read: [Topics.events, Topics.upgradeFailedSignals], groups: ['remediation*'] },
+  executor: { write: [Topics.outcomes, Topics.eventsDlq, Topics.inventory], read: [Topics.events, Topics.driftChecks], groups: ['executor*'] },
+  remediation: { write: [Topics.commands, Topics.outcomes, Topics.eventsDlq], read: [Topics.events, Topics.upgradeFailedSignals], groups: ['remediation*'] },
 };
 
 /** SERVICE_ACCESS as the ACL entries of a broker (kafkajs' createAcls): each app's principal by name, under the topic prefix. */

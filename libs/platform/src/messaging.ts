@@ -4,8 +4,9 @@ import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { commandEvent, CommandContext, Topics, type ValuesCipher } from '@app/contracts';
-import type { ReleaseCommand } from '@app/domain';
+import { SYSTEM_ONLY, type ReleaseCommand } from '@app/domain';
 import { AppConfig, topicName } from './config';
+import { CommandSigner, loadCommandSigner, SIGNATURE_HEADER } from './command-signing';
 import { kafkaConnection } from './kafka';
 
 /**
@@ -66,22 +67,47 @@ export const sendEvents = async (
   events: OutgoingEvent[],
 ): Promise<void> => sendEventsToTopics(producer, config, [{ topic, events }]);
 
+/** The topic a command travels on: the service's own (outcomes, expiries, reports) on the outcomes topic, the rest on the commands topic. */
+export const commandTopic = (command: ReleaseCommand): typeof Topics.commands | typeof Topics.outcomes =>
+  SYSTEM_ONLY.has(command.type) ? Topics.outcomes : Topics.commands;
+
 /**
- * Sends release commands on `helm.release.commands`, each keyed by its release, so every service's
+ * Sends release commands on their topic (commandTopic), each keyed by its release, so every service's
  * commands reach the release's partition the same way; sealed with `cipher` when given (values, error text).
  */
-export const sendCommands = (
+export const sendCommands = async (
   producer: Producer,
   config: AppConfig,
   commands: Array<{ command: ReleaseCommand; context: Omit<CommandContext, 'time'> }>,
   cipher?: ValuesCipher | null,
-): Promise<void> =>
-  sendEvents(
+): Promise<void> => {
+  const signer = await signerOf(config);
+  const outgoing = await Promise.all(
+    commands.map(async ({ command, context }) => {
+      const event = commandEvent(command, context, cipher ?? undefined);
+      // Signed as it will be sent: sendEventsToTopics serialises the same object the same way.
+      const headers = signer ? { [SIGNATURE_HEADER]: await signer.sign(JSON.stringify(event)) } : undefined;
+      return { topic: commandTopic(command), message: { key: command.data.releaseId, event, ...(headers ? { headers } : {}) } };
+    }),
+  );
+  await sendEventsToTopics(
     producer,
     config,
-    Topics.commands,
-    commands.map(({ command, context }) => ({ key: command.data.releaseId, event: commandEvent(command, context, cipher ?? undefined) })),
+    [Topics.commands, Topics.outcomes].map((topic) => ({ topic, events: outgoing.filter((o) => o.topic === topic).map((o) => o.message) })),
   );
+};
+
+const signers = new WeakMap<AppConfig, Promise<CommandSigner | undefined>>();
+
+/** The app's command signer (KAFKA_SIGNING_KEY_FILE), read once per configuration. */
+export const signerOf = (config: AppConfig): Promise<CommandSigner | undefined> => {
+  let signer = signers.get(config);
+  if (!signer) {
+    signer = loadCommandSigner(config);
+    signers.set(config, signer);
+  }
+  return signer;
+};
 
 export interface OutgoingEvent {
   key: string;

@@ -36,14 +36,16 @@ export const executorGroup = (config: Pick<AppConfig, 'DEFAULT_CLUSTER'>, cluste
 const everywhere = (role: RoleName): Grant => ({ role, clusters: ['*'], namespaces: ['*'] });
 
 /** Who is asking, as the edge knows them. */
-export type Caller = { subject: string; groups?: readonly string[] } | { source: string };
+export type Caller = { subject: string; groups?: readonly string[] } | { source: string } | { principal: string };
 
 /** The AUTH_GRANTS that apply to a caller. */
 export const grantsOf = (config: Pick<AppConfig, 'AUTH_GRANTS'>, caller: Caller): Grant[] =>
   config.AUTH_GRANTS.filter((g) =>
-    'source' in caller
-      ? g.source !== undefined && matchesPattern([g.source], caller.source)
-      : (g.subject !== undefined && g.subject === caller.subject) || (g.group !== undefined && (caller.groups ?? []).includes(g.group)),
+    'principal' in caller
+      ? g.principal === caller.principal
+      : 'source' in caller
+        ? g.source !== undefined && matchesPattern([g.source], caller.source)
+        : (g.subject !== undefined && g.subject === caller.subject) || (g.group !== undefined && (caller.groups ?? []).includes(g.group)),
   ).map(({ role, clusters, namespaces }) => ({ role, clusters, namespaces }));
 
 /** A static token's grants: its role everywhere (none when `scoped`), and AUTH_GRANTS of its subject. */

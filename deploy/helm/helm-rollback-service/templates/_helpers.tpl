@@ -122,6 +122,14 @@ spec:
             {{- with .extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+            {{- if $root.Values.signing.secret }}
+            - name: KAFKA_SIGNING_KEY_FILE
+              value: /etc/helm-rollback-service/signing/key.jwk
+            {{- if eq .component "release-service" }}
+            - name: KAFKA_SIGNERS_FILE
+              value: /etc/helm-rollback-service/signing/signers.json
+            {{- end }}
+            {{- end }}
             - name: HTTP_HOST
               value: "0.0.0.0"
           startupProbe:
@@ -146,9 +154,25 @@ spec:
             {{- with .extraMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+            {{- if $root.Values.signing.secret }}
+            - name: signing
+              mountPath: /etc/helm-rollback-service/signing
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir: { sizeLimit: 256Mi }
+        {{- if $root.Values.signing.secret }}
+        # Each app sees its own signing key only; the release service also the signers' public keys.
+        - name: signing
+          secret:
+            secretName: {{ $root.Values.signing.secret }}
+            items:
+              - { key: {{ printf "%s.jwk" .component }}, path: key.jwk }
+              {{- if eq .component "release-service" }}
+              - { key: signers.json, path: signers.json }
+              {{- end }}
+        {{- end }}
         {{- with .extraVolumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -39,8 +39,11 @@ export interface Trusted {
   breakGlass?: BreakGlass;
 }
 
-/** Commands only the service sends: outcomes, drift findings, the watchdog's and remediation's. */
-const SYSTEM_ONLY = new Set<ReleaseCommand['type']>(['RecordOperationResult', 'RecordDriftCheck', 'ExpireOperation', 'ReportUpgradeFailure']);
+/**
+ * Commands only the service sends: outcomes, drift findings, the watchdog's and remediation's. They travel
+ * on a topic of their own (the outcomes topic), which only the service's apps may write.
+ */
+export const SYSTEM_ONLY: ReadonlySet<ReleaseCommand['type']> = new Set<ReleaseCommand['type']>(['RecordOperationResult', 'RecordDriftCheck', 'ExpireOperation', 'ReportUpgradeFailure']);
 
 const isAutomatic = (command: ReleaseCommand): boolean => 'trigger' in command.data && command.data.trigger === 'AUTOMATIC';
 
