@@ -77,6 +77,16 @@ take_lock() { # fd file seconds
   flock -w "$3" "$1" || die "another $SCRIPT is holding $2"
 }
 
+# Runs `make_fn` unless `done` exists, under the lock `lock_file` (another run may be making it: the
+# second waits, then finds it made). `make_fn` creates `done` last, so an interrupted run is made again.
+make_once() { # done lock_file seconds make_fn
+  [[ -e "$1" ]] && return 0
+  mkdir -p "$(dirname "$2")"
+  take_lock 8 "$2" "$3"
+  [[ -e "$1" ]] || "$4"
+  exec 8>&-
+}
+
 # Waits until `ready_fn` succeeds for a server just started as `pid`; if it exits or takes longer than
 # `seconds`, shows its log, stops it and dies with `hint` appended.
 await_ready() { # name pid pid_file log_file seconds ready_fn [hint]

@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Parser } from '@asyncapi/parser';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -37,5 +41,15 @@ describe('the AsyncAPI document of the topics', () => {
     expect({ doc: accepts(ok), service: parseCommand(JSON.stringify(ok), 'web').ok }).toEqual({ doc: true, service: true });
     const bad = message(0);
     expect({ doc: accepts(bad), service: parseCommand(JSON.stringify(bad), 'web').ok }).toEqual({ doc: false, service: false });
+  });
+});
+
+// packages/client: its types are what openapi-typescript makes of its openapi.json (the running API's
+// document, which test/api-conformance.e2e-spec.ts holds the file to).
+describe('the typed client', () => {
+  it('has the types openapi-typescript generates from openapi.json today (run `npm run openapi`)', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'client-types-')), 'schema.ts');
+    await promisify(execFile)(join(root, 'node_modules', '.bin', 'openapi-typescript'), [join(root, 'packages', 'client', 'openapi.json'), '--output', out]);
+    expect(readFileSync(join(root, 'packages', 'client', 'src', 'schema.ts'), 'utf8')).toBe(readFileSync(out, 'utf8'));
   });
 });

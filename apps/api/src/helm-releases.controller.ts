@@ -1,10 +1,12 @@
 import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ClusterNameSchema, describeIssues, NamespaceSchema } from '@app/contracts';
 import { APP_CONFIG, AppConfig, clustersOf } from '@app/platform';
 import type { AuthenticatedRequest } from './auth.guard';
+import { answers, apply, problemResponses, queryParams } from './openapi';
 import { Problem } from './problem';
+import { ClustersResponse, HelmReleasesResponse } from './responses';
 import { ReleaseQueries } from './release-queries.service';
 
 const InventoryQuery = z.object({
@@ -27,11 +29,11 @@ export class HelmReleasesController {
 
   @Get()
   @ApiOperation({ summary: "The cluster's Helm releases (namespace, name, Helm revision, status, chart) and the release managing each, null when made outside the service" })
-  @ApiQuery({ name: 'cluster', required: false, description: 'default: the default cluster' })
-  @ApiQuery({ name: 'namespace', required: false })
-  @ApiQuery({ name: 'unmanaged', required: false, description: 'true: only those the service does not manage' })
-  @ApiQuery({ name: 'after', required: false, description: 'the `next` cursor of the previous page' })
-  @ApiQuery({ name: 'limit', required: false })
+  @apply(
+    ...queryParams(InventoryQuery, { cluster: 'default: the default cluster', unmanaged: 'true: only those the service does not manage', after: 'the `next` cursor of the previous page' }),
+    answers(200, HelmReleasesResponse, 'A page of the Helm releases of the cluster'),
+    ...problemResponses(400, 401, 422),
+  )
   list(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const parsed = InventoryQuery.safeParse(query ?? {});
     if (!parsed.success) throw new Problem('VALIDATION_FAILED', describeIssues(parsed.error, 'query'));
@@ -50,6 +52,7 @@ export class ClustersController {
 
   @Get()
   @ApiOperation({ summary: 'The configured clusters (name, namespaces open to releases, whether it is the default); no credentials' })
+  @apply(answers(200, ClustersResponse, 'The clusters'), ...problemResponses(401))
   list() {
     return {
       items: clustersOf(this.config).map((c) => ({ name: c.name, namespaces: c.namespaces ?? null, default: c.name === this.config.DEFAULT_CLUSTER })),

@@ -1,9 +1,11 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { describeIssues } from '@app/contracts';
 import { AuthenticatedRequest } from './auth.guard';
+import { answers, apply, problemResponses, queryParams } from './openapi';
 import { Problem } from './problem';
+import { LogResponse } from './responses';
 import { ReleaseQueries } from './release-queries.service';
 
 const LogQuery = z.object({
@@ -20,8 +22,7 @@ export class LogController {
 
   @Get()
   @ApiOperation({ summary: 'The whole log: commits of every release in recording order; per release always in version order' })
-  @ApiQuery({ name: 'after', required: false, description: 'the `next` cursor of the previous page' })
-  @ApiQuery({ name: 'limit', required: false })
+  @apply(...queryParams(LogQuery, { after: 'the `next` cursor of the previous page' }), answers(200, LogResponse, 'A page of the log'), ...problemResponses(400, 401))
   log(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     const parsed = LogQuery.safeParse(query ?? {});
     if (!parsed.success) throw new Problem('VALIDATION_FAILED', describeIssues(parsed.error, 'query'));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, createParamDecorator, Delete, ExecutionContext, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import {
@@ -22,9 +22,10 @@ import { APP_CONFIG, AppConfig, checkChartRepository } from '@app/platform';
 import { AuthenticatedRequest, Principal } from './auth.guard';
 import { CommandBus } from './command-bus.service';
 import { DryRunService } from './dry-run.service';
-import { idempotencyKey, openApiSchema, problemResponses } from './openapi';
+import { answers, apply, idempotencyKey, openApiSchema, pathParam, problemResponses, queryParams } from './openapi';
 import { Problem } from './problem';
 import { ReleaseQueries } from './release-queries.service';
+import { DecisionResponse, DryRunResponse, EventsResponse, HistoryResponse, ReleasePageResponse, ReleaseResponse, RevisionResponse } from './responses';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
   const result = schema.safeParse(input ?? {});
@@ -33,6 +34,7 @@ const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
 };
 
 const RevisionParam = z.coerce.number().int().min(1);
+const UninstallQuery = UninstallDataSchema.omit({ releaseId: true, timeoutSeconds: true, trigger: true, causedByRevision: true }).extend({ timeoutSeconds: z.coerce.number().int().min(1).max(3600).optional() });
 const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   after: z.string().max(200).optional(),
@@ -69,12 +71,11 @@ const DryRun = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean
   throw new Problem('VALIDATION_FAILED', 'dryRun must be true or false');
 });
 
-const dryRunQuery = ApiQuery({ name: 'dryRun', required: false, description: 'true: answer 200 with the plan and a values diff; nothing is appended' });
+const dryRunQuery = ApiQuery({ name: 'dryRun', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'true: answer 200 with the plan and a values diff; nothing is appended' });
+const planned = answers(200, DryRunResponse, 'With ?dryRun=true: the plan the decision would make (new revision, target, chart and values diff, warnings); nothing is appended');
+const releaseIdParam = pathParam('releaseId', ReleaseIdSchema);
 
-const accepted = ApiResponse({ status: 202, description: 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)' });
-const apply = (...decorators: Array<MethodDecorator>): MethodDecorator => (target, key, descriptor) => {
-  for (const d of decorators) d(target, key, descriptor);
-};
+const accepted = answers(202, DecisionResponse, 'Decided and accepted: releaseId, revision, status, operationId (and targetRevision, chartVersion for rollbacks)');
 
 @ApiTags('releases')
 @ApiBearerAuth()
@@ -90,7 +91,7 @@ export class ReleasesController {
   @Post()
   @ApiOperation({ summary: 'Install a release (or reinstall an uninstalled one)' })
   @ApiBody({ schema: openApiSchema(InstallDataSchema) })
-  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 409, 413, 422, 503, 504))
   async install(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     this.checkValues(body);
     const data = parse(InstallDataSchema, body);
@@ -100,9 +101,11 @@ export class ReleasesController {
   }
 
   @Post(':releaseId/upgrade')
+  @releaseIdParam
   @ApiOperation({ summary: 'Upgrade: a chart version and/or values; what is not named is kept' })
-  @ApiBody({ schema: openApiSchema(UpgradeDataSchema.omit({ releaseId: true })) })
-  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
+  // An upgrade names a chart version, values, or both (the decision refuses neither).
+  @ApiBody({ schema: { ...openApiSchema(UpgradeDataSchema.omit({ releaseId: true })), anyOf: [{ required: ['chartVersion'] }, { required: ['values'] }] } })
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
   upgrade(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     this.checkValues(body);
@@ -111,10 +114,12 @@ export class ReleasesController {
   }
 
   @Post(':releaseId/rollback')
+  @releaseIdParam
+  @planned
   @ApiOperation({ summary: 'Roll back to a revision of the history, as a new revision with its chart version and values' })
   @ApiBody({ schema: openApiSchema(RollbackDataSchema.omit({ releaseId: true })) })
   @dryRunQuery
-  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 422, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
   async rollback(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     const schema = RollbackDataSchema.omit({ releaseId: true });
@@ -129,10 +134,12 @@ export class ReleasesController {
   }
 
   @Post(':releaseId/rollback/last-successful')
+  @releaseIdParam
+  @planned
   @ApiOperation({ summary: 'Roll back to the highest revision in DEPLOYED status' })
   @ApiBody({ required: false, schema: openApiSchema(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true })) })
   @dryRunQuery
-  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
   rollbackToLastSuccessful(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Automatic rollbacks are the remediation's; people roll back manually.
@@ -142,9 +149,10 @@ export class ReleasesController {
   }
 
   @Post(':releaseId/retry')
+  @releaseIdParam
   @ApiOperation({ summary: 'Run the latest failed install or upgrade again (its chart version, values, flags; a new timeout may be given); remediation counts its retries again' })
   @ApiBody({ required: false, schema: openApiSchema(RetryOperationDataSchema.omit({ releaseId: true, trigger: true })) })
-  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
   retry(@Param('releaseId') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Scheduled (AUTOMATIC) retries are the watchdog's; a person's retry starts a new chain.
@@ -153,27 +161,28 @@ export class ReleasesController {
   }
 
   @Delete(':releaseId')
+  @releaseIdParam
   @ApiOperation({ summary: 'Uninstall, keeping the history (reinstall or roll back later)' })
-  @ApiQuery({ name: 'reason', required: false })
-  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 504))
+  @apply(...queryParams(UninstallQuery))
+  @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
   uninstall(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Automatic uninstalls are the remediation's; people uninstall manually.
-    const data = parse(UninstallDataSchema.omit({ releaseId: true, timeoutSeconds: true, trigger: true, causedByRevision: true }).extend({ timeoutSeconds: z.coerce.number().int().min(1).max(3600).optional() }), query, 'query');
+    const data = parse(UninstallQuery, query, 'query');
     return this.dispatch({ type: 'UninstallRelease', data: { ...data, releaseId } }, req, res);
   }
 
   @Get()
   @ApiOperation({ summary: 'List releases, a page at a time (by releaseId)' })
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiQuery({ name: 'after', required: false })
-  @ApiQuery({ name: 'status', required: false })
+  @apply(...queryParams(PageQuery, { after: 'the `next` of the previous page' }), answers(200, ReleasePageResponse, 'A page of releases'), ...problemResponses(400, 401))
   async list(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     return this.queries.list(parse(PageQuery, query, 'query'), this.reader(req));
   }
 
   @Get(':releaseId')
+  @releaseIdParam
   @ApiOperation({ summary: 'One release: status, current and last successful revision' })
+  @apply(answers(200, ReleaseResponse, 'The release'), ...problemResponses(400, 401, 404))
   async get(@Param('releaseId') id: string, @Req() req: AuthenticatedRequest) {
     return this.queries.release(this.releaseId(id), this.reader(req));
   }
@@ -182,13 +191,15 @@ export class ReleasesController {
   @ApiOperation({
     summary: 'Revisions, oldest first, a page at a time: operation, chart version, status, rollbackOf, trigger, who, why, when',
   })
-  @ApiQuery({ name: 'afterRevision', required: false })
-  @ApiQuery({ name: 'limit', required: false })
+  @releaseIdParam
+  @apply(...queryParams(HistoryQuery), answers(200, HistoryResponse, 'A page of revisions'), ...problemResponses(400, 401, 404))
   history(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
     return this.queries.history(this.releaseId(id), parse(HistoryQuery, query, 'query'), this.reader(req));
   }
 
   @Get(':releaseId/revisions/:revision')
+  @releaseIdParam
+  @apply(pathParam('revision', RevisionParam), answers(200, RevisionResponse, 'The revision'), ...problemResponses(400, 401, 404))
   @ApiOperation({ summary: 'One revision with its exact values (secret-looking values masked for viewers)' })
   revision(@Param('releaseId') id: string, @Param('revision') revision: string, @Req() req: AuthenticatedRequest) {
     return this.queries.revision(this.releaseId(id), parse(RevisionParam, revision, 'revision'), this.reader(req));
@@ -196,8 +207,8 @@ export class ReleasesController {
 
   @Get(':releaseId/events')
   @ApiOperation({ summary: 'The raw event log of the release (commits in order, with their hash chain), for audit' })
-  @ApiQuery({ name: 'afterVersion', required: false })
-  @ApiQuery({ name: 'limit', required: false })
+  @releaseIdParam
+  @apply(...queryParams(EventsQuery), answers(200, EventsResponse, 'A page of commits'), ...problemResponses(400, 401, 404))
   events(@Param('releaseId') id: string, @Query() query: unknown, @Req() req: AuthenticatedRequest) {
     return this.queries.events(this.releaseId(id), parse(EventsQuery, query, 'query'), this.reader(req));
   }

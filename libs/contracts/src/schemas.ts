@@ -28,16 +28,24 @@ export const ValuesSchema: z.ZodType<Values> = z.custom<Values>().superRefine((v
   if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.reason });
 });
 
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const HOST = `(${OCTET}(\\.${OCTET}){3}|([A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*)`;
+const PORT = '(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9][0-9]|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?';
+const REPOSITORY_URL = new RegExp(`^(https?|oci)://${HOST}${PORT}(/[\\x21\\x22\\x24-\\x3e\\x40-\\x7e]*)?$`);
+
 export const ChartRefSchema = z.strictObject({
   name: z
     .string()
     .min(1)
     .max(250)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a chart name'),
+  // The pattern says all the service checks, so a client's schema validator agrees with it: a host name
+  // (its last label a name, never a number) or an IPv4 address, a port, a path of printable ASCII. Every
+  // string it allows is a URL without credentials; the refinements below are a second guard.
   repository: z
     .string()
     .max(2048)
-    .regex(/^(https?|oci):\/\/[^\s]+$/, 'must be an http(s):// repository URL or an oci:// reference')
+    .regex(REPOSITORY_URL, 'must be an http(s):// repository URL or an oci:// reference: a host name or IPv4 address, an optional port, a path')
     .refine((url) => URL.canParse(url), 'must be a valid URL')
     .refine((url) => !URL.canParse(url) || (!new URL(url).username && !new URL(url).password), 'must not carry credentials: configure them for the repository instead'),
 });
@@ -61,7 +69,7 @@ export const GrantsSchema = z.array(GrantSchema).max(MAX_GRANTS);
 
 const reason = z.string().max(1024).optional();
 /** Change a release during a freeze window anyway (admins only), with the reason recorded. */
-const breakGlass = z.strictObject({ reason: z.string().trim().min(3).max(1024) }).optional();
+const breakGlass = z.strictObject({ reason: z.string().min(3).max(1024).regex(/[^ \t\r\n]/, 'must say why') }).optional();
 const timeoutSeconds = z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional();
 
 /** Helm's flags for an install, upgrade or rollback (see OperationOptions in the domain). */
@@ -92,7 +100,7 @@ export const RemediationPolicySchema = z.strictObject({
       factor: z.number().min(1).max(10),
       maxSeconds: z.number().int().min(1).max(86_400),
     })
-    .refine((b) => b.maxSeconds >= b.initialSeconds, { message: 'maxSeconds must be at least initialSeconds', path: ['maxSeconds'] })
+    // maxSeconds caps every delay, the first too (retryDelaySeconds).
     .optional(),
 });
 const options = OperationOptionsSchema.optional();

@@ -7,6 +7,7 @@ import type { OperationOptions, Values } from '@app/domain';
 import { describeRevision, markRevision, releaseStaleLock } from './helm-storage';
 import { AppliedRelease, DesiredRelease, HelmError, HelmHistoryEntry, HelmListedRelease, HelmPort, operationMarker, TestRun } from './helm.port';
 import { KubeApi, kubeAuth } from './kube-api';
+import { pullCredentials, type RepositoryCredentials } from './pull-credentials';
 import { describeNotReady } from './not-ready';
 
 export interface HelmCliOptions {
@@ -23,11 +24,6 @@ export interface HelmCliOptions {
   env?: Record<string, string>;
   /** Credentials of a chart repository, from configuration; none: pulled anonymously. */
   credentials?: (repository: string) => RepositoryCredentials | undefined;
-}
-
-export interface RepositoryCredentials {
-  username: string;
-  password: string;
 }
 
 interface RunResult {
@@ -279,10 +275,13 @@ export class HelmCliAdapter implements HelmPort {
       ? [[], `${repository.replace(/\/$/, '')}/${name}`]
       : [['--repo', repository], name];
     // Helm sends them to the repository's own host only (no --pass-credentials); helm's error text does
-    // not repeat them, and the process's environment and arguments are the executor's alone.
-    const credentials = this.options.credentials?.(repository);
-    const auth = credentials ? ['--username', credentials.username, '--password', credentials.password] : [];
-    await this.run(['pull', ...flags, ...auth, '--version', desired.chartVersion, '--destination', dir, '--', chart], { signal, timeoutMs: 120_000 });
+    // not repeat them.
+    const auth = await pullCredentials(repository, this.options.credentials?.(repository), this.options.tmpDir ?? tmpdir());
+    try {
+      await this.run(['pull', ...flags, ...auth.args, '--version', desired.chartVersion, '--destination', dir, '--', chart], { signal, timeoutMs: 120_000 });
+    } finally {
+      await auth.cleanup();
+    }
     const archive = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
     if (!archive) throw new HelmError(`helm pull left no chart archive for ${name} ${desired.chartVersion}`);
     return join(dir, archive);

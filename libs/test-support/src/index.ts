@@ -4,3 +4,4 @@ export * from './kafka';
 export * from './chart-repo';
 export * from './kube';
 export * from './stack';
+export * from './oci-registry';

@@ -19,8 +19,12 @@ export const ErrorCode = {
   CONFIGURATION_QUARANTINED: 'CONFIGURATION_QUARANTINED',
   RETRY_NOT_SCHEDULED: 'RETRY_NOT_SCHEDULED',
   RETRY_NOT_DUE: 'RETRY_NOT_DUE',
+  /** A person's retry of a release whose latest revision is not a failed install or upgrade. */
+  NOTHING_TO_RETRY: 'NOTHING_TO_RETRY',
   FORBIDDEN: 'FORBIDDEN',
   CLUSTER_UNKNOWN: 'CLUSTER_UNKNOWN',
+  /** An install names another cluster than the one its release lives in: a release never moves. */
+  RELEASE_IN_ANOTHER_CLUSTER: 'RELEASE_IN_ANOTHER_CLUSTER',
   NAMESPACE_NOT_ALLOWED: 'NAMESPACE_NOT_ALLOWED',
   CHANGE_FREEZE: 'CHANGE_FREEZE',
 } as const;

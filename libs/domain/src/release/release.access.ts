@@ -100,7 +100,7 @@ export const checkTrust = (command: ReleaseCommand, state: ReleaseState, trust: 
   if (command.type === 'InstallRelease') {
     target = { cluster: installCluster(command.data, state, trust), namespace: command.data.namespace };
     if (current && current.cluster !== target.cluster) {
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `Release '${command.data.releaseId}' lives in cluster '${current.cluster}'; a release cannot move to '${target.cluster}'`, {
+      throw new DomainError(ErrorCode.RELEASE_IN_ANOTHER_CLUSTER, `Release '${command.data.releaseId}' lives in cluster '${current.cluster}'; a release cannot move to '${target.cluster}'`, {
         cluster: current.cluster,
       });
     }

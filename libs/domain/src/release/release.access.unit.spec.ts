@@ -54,7 +54,7 @@ describe('release access', () => {
     given().when(install({ cluster: 'mars' }), meta({ clusters })).thenThrows('CLUSTER_UNKNOWN', /Cluster 'mars' is not configured; known clusters: prod-eu, dev/);
     given().when(install({ cluster: 'prod-eu', namespace: 'kube-system' }), meta({ clusters })).thenThrows('NAMESPACE_NOT_ALLOWED');
     const uninstalled = story(install({ cluster: 'prod-eu' }), 'ok', uninstall(), 'ok');
-    given(uninstalled).when(install({ cluster: 'dev' }), meta({ clusters })).thenThrows('VALIDATION_FAILED', /lives in cluster 'prod-eu'/);
+    given(uninstalled).when(install({ cluster: 'dev' }), meta({ clusters })).thenThrows('RELEASE_IN_ANOTHER_CLUSTER', /lives in cluster 'prod-eu'/);
     given(uninstalled)
       .when(install(), meta({ clusters, defaultCluster: 'dev' }))
       .then(([event]) => expect(event).toMatchObject({ type: 'InstallRequested', data: { cluster: 'prod-eu', revision: 2 } }));

@@ -69,7 +69,7 @@ const manualRetry = (release: ExistingRelease, { data }: RetryOperation, metadat
   requireIdle(release);
   const latest = latestRevision(release);
   const refuse = (why: string): never => {
-    throw new DomainError(ErrorCode.VALIDATION_FAILED, `Retry refused: ${why}`, { revision: data.revision ?? latest?.revision });
+    throw new DomainError(ErrorCode.NOTHING_TO_RETRY, `Retry refused: ${why}`, { revision: data.revision ?? latest?.revision });
   };
   if (!latest) return refuse('the release has no revision');
   if (data.revision !== undefined && data.revision !== latest.revision) return refuse(`revision ${data.revision} is not the latest (${latest.revision}); only the latest failure is retried`);

@@ -108,12 +108,12 @@ describe('remediation policy: retries with backoff, then a strategy', () => {
     expect(existing(state)).toMatchObject({ status: 'FAILED' });
     expect(existing(state).retry).toBeUndefined();
     const manual: ReleaseCommand = { type: 'RetryOperation', data: { releaseId: id, reason: 'the registry is back', timeoutSeconds: 600 } };
-    given(state).when({ ...manual, data: { ...manual.data, revision: 2 } } as ReleaseCommand).thenThrows('VALIDATION_FAILED', /not the latest/);
+    given(state).when({ ...manual, data: { ...manual.data, revision: 2 } } as ReleaseCommand).thenThrows('NOTHING_TO_RETRY', /not the latest/);
     given(state).when(manual).then((events, after) => {
       expect(events[0]).toMatchObject({ type: 'UpgradeRequested', data: { revision: 4, chartVersion: '1.3.0', trigger: 'MANUAL', timeoutSeconds: 600, reason: 'the registry is back' } });
       expect(events[0].data).not.toHaveProperty('attempt');
       given(after).when(outcome(after, 'FAILED', { error: 'x' })).then((failures) => expect(failures[0].data).toMatchObject({ retry: { attempt: 1 } }));
     });
-    given(story(install(), 'ok')).when(manual).thenThrows('VALIDATION_FAILED', /DEPLOYED INSTALL, not a failed install or upgrade/);
+    given(story(install(), 'ok')).when(manual).thenThrows('NOTHING_TO_RETRY', /DEPLOYED INSTALL, not a failed install or upgrade/);
   });
 });
