@@ -3,8 +3,7 @@
 # Apache Kafka (KRaft), FerretDB (MongoDB wire protocol), and a Kubernetes cluster (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler and one node simulated by kwok) with the helm CLI; for the
 # security and multi-cluster tests, a second Kafka broker (SASL_SSL, ACLs enforced; kafka-secure.sh) and a
-# second, API-only cluster "b" on the same etcd (kube.sh); and an OCI registry binary the tests run
-# (registry.sh). Downloads and builds are cached under
+# second, API-only cluster "b" on the same etcd (kube.sh). Downloads and builds are cached under
 # ~/.cache/helm-rollback-service, never in the checkout.
 #
 #   scripts/infra.sh up       start them all (idempotent), then print the env the apps and tests use
@@ -43,8 +42,6 @@ case "${1:-}" in
     "$here/infra/kafka-secure.sh" up >&2
     "$here/infra/ferretdb.sh" up >&2
     "$here/infra/kube.sh" up >/dev/null
-    # A tool, not a server: the OCI registry the tests start themselves, built once.
-    "$here/infra/registry.sh" ensure >/dev/null
     print_env
     ;;
   status) each status kafka kafka-secure ferretdb kube ;;

@@ -56,6 +56,11 @@ else
   eval "$exports"
 fi
 
+# Tools the tests run themselves, made once per machine: an OCI registry (built with Go) and Schemathesis
+# (a PyPI venv). Made here rather than in the first test that needs them, so no test's timeout pays for it.
+bash scripts/infra/registry.sh ensure >/dev/null
+bash scripts/infra/schemathesis.sh ensure >/dev/null
+
 echo "==> integration tests"
 npx jest --selectProjects int --runInBand --ci
 if [ -n "$(find test -name '*.e2e-spec.ts' -print -quit)" ]; then

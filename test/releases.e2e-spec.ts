@@ -266,10 +266,12 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
   });
 
   it('documents in its OpenAPI document the problem codes it answers, per route and status, and the Idempotency-Key', async () => {
-    type Operation = { parameters?: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema: { properties: { code: { enum: string[] } } } }> }> };
-    const doc = (await (await fetch(`${stack.apps.api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, Operation>> };
+    type Problem = { properties: { code: { enum: string[] } } };
+    type Operation = { parameters?: Array<{ name: string; in: string }>; responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> };
+    const doc = (await (await fetch(`${stack.apps.api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Problem> } };
     const rollbackRoute = doc.paths['/api/v1/helm/releases/{releaseId}/rollback'].post;
-    const documented = (status: number) => rollbackRoute.responses[String(status)].content!['application/problem+json'].schema.properties.code.enum;
+    // Each status refers to its problem schema in the components.
+    const documented = (status: number) => doc.components.schemas[rollbackRoute.responses[String(status)].content!['application/problem+json'].schema.$ref.split('/').pop()!].properties.code.enum;
     const releaseId = `doc-${uniqueSuffix()}`;
     await installAndUpgrade(releaseId);
     const answers = [
