@@ -1,4 +1,4 @@
-// Four tiers by file suffix (see STYLE.md): unit specs do no I/O; int and e2e specs talk to the real
+// Five tiers by file suffix (see STYLE.md): unit specs do no I/O; int and e2e specs talk to the real
 // Kafka and MongoDB-wire servers that scripts/test.sh provisions (or testcontainers, where Docker runs).
 const moduleNameMapper = {
   '^@app/(domain|contracts|event-store|release-store|platform|helm|test-support)$': '<rootDir>/libs/$1/src',
@@ -26,6 +26,14 @@ module.exports = {
       displayName: 'e2e',
       setupFilesAfterEnv: ['<rootDir>/libs/test-support/src/jest-int-setup.ts'],
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/libs/test-support/src/global-setup.ts',
+      globalTeardown: '<rootDir>/libs/test-support/src/global-teardown.ts',
+    },
+    {
+      ...base,
+      displayName: 'browser',
+      setupFilesAfterEnv: ['<rootDir>/libs/test-support/src/jest-int-setup.ts'],
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
       globalSetup: '<rootDir>/libs/test-support/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/test-support/src/global-teardown.ts',
     },

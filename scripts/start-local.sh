@@ -66,6 +66,7 @@ cat <<MSG
 
   Helm release rollback service is running.
     API:        $api/api/v1/helm
+    Console:    $api/  (sign in with a token below)
     OpenAPI:    $api/docs
     Health:     $api/health/ready      Metrics: $api/metrics
     Kafka:      $KAFKA_BROKERS         MongoDB: $MONGODB_URI

@@ -60,14 +60,19 @@ fi
 # (a PyPI venv). Made here rather than in the first test that needs them, so no test's timeout pays for it.
 bash scripts/infra/registry.sh ensure >/dev/null
 bash scripts/infra/schemathesis.sh ensure >/dev/null
+# Headless Chromium (Debian's package) for the console's browser tier.
+CHROMIUM_BIN="$(bash scripts/infra/chromium.sh ensure | tail -1)"
+export CHROMIUM_BIN
 
 echo "==> integration tests"
 npx jest --selectProjects int --runInBand --ci
 if [ -n "$(find test -name '*.e2e-spec.ts' -print -quit)" ]; then
-  echo "==> build (the e2e tier runs the apps as separate processes)"
+  echo "==> build (the e2e and browser tiers run the apps as separate processes, and the console's page)"
   npm run -s build
   echo "==> end-to-end tests"
   npx jest --selectProjects e2e --runInBand --ci
+  echo "==> browser tests (the console in headless Chromium; screenshots in test-results/console)"
+  npx jest --selectProjects browser --runInBand --ci
   echo "==> fault-injection tests (kill -9, broker and database restarts, hostile input)"
   # --forceExit: after a broker restart kafkajs keeps reconnect timers of the test's own probes alive.
   rm -f test-results/faults.jsonl

@@ -19,7 +19,7 @@ describe('the OpenAPI document, held to the running API (Schemathesis)', () => {
   const report = join(ROOT, 'test-results', 'schemathesis');
 
   beforeAll(async () => {
-    stack = await startStack(testConfig({ AUTH_TOKENS: `admin:root:${ADMIN}`, CHART_REPOSITORIES: 'http://127.0.0.1:8879/*' }), { apps: { service: 'release-service', api: 'api' } });
+    stack = await startStack(testConfig({ AUTH_TOKENS: `admin:root:${ADMIN}`, CHART_REPOSITORIES: 'http://127.0.0.1:8879/*', RENDER_TIMEOUT_MS: '2000' }), { apps: { service: 'release-service', api: 'api' } });
     rmSync(report, { recursive: true, force: true });
     mkdirSync(report, { recursive: true });
   }, 120_000);
@@ -49,6 +49,9 @@ describe('the OpenAPI document, held to the running API (Schemathesis)', () => {
       '--config-file', join(ROOT, 'test', 'schemathesis.toml'),
       'run', `${stack.apps.api.url}/docs-json`,
       '--header', `Authorization: Bearer ${ADMIN}`,
+      // A live page's stream does not end, so no checker that waits for an answer can take it: the
+      // console's browser tests and test/console-routes.e2e-spec.ts exercise it.
+      '--exclude-path-regex', '/stream$',
       '--checks', 'all',
       // Two principals of different rights would be needed; grants have e2e tests of their own (grants.e2e-spec.ts).
       '--exclude-checks', 'object_level_authorization',
@@ -72,7 +75,10 @@ describe('the OpenAPI document, held to the running API (Schemathesis)', () => {
     if (result.code !== 0) throw new Error(`Schemathesis found disagreements (exit ${result.code}); report in ${report}:\n${result.stdout.slice(-20_000)}`);
     // A run that tested nothing would pass too: every operation of the document must have been tested.
     const doc = (await (await fetch(`${stack.apps.api.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-    const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const operations = Object.entries(doc.paths)
+      .filter(([path]) => !path.endsWith('/stream'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
     const junit = readFileSync(join(report, readdirSync(report).find((f) => f.endsWith('.xml'))!), 'utf8');
     const tested = [...junit.matchAll(/<testcase name="([^"]+)"/g)].map((m) => m[1]);
     expect(tested.filter((t) => t !== 'Stateful tests').sort()).toEqual(operations);

@@ -24,7 +24,7 @@ describe('the AsyncAPI document of the topics', () => {
     const { document, diagnostics } = await new Parser().parse(committed);
     expect(diagnostics.map((d) => `${d.code}: ${d.message} at ${d.path.join('.')}`)).toEqual([]);
     expect(document!.channels().all().map((c) => c.address()).sort()).toEqual(
-      ['helm.release.command-results', 'helm.release.commands', 'helm.release.commands.dlq', 'helm.release.drift-checks', 'helm.release.events', 'helm.release.events.dlq', 'helm.release.inventory', 'helm.release.outcomes', 'helm.release.upgrade-failed'].sort(),
+      ['helm.release.command-results', 'helm.release.commands', 'helm.release.commands.dlq', 'helm.release.drift-checks', 'helm.release.events', 'helm.release.events.dlq', 'helm.release.inventory', 'helm.release.outcomes', 'helm.release.render-requests', 'helm.release.render-results', 'helm.release.upgrade-failed'].sort(),
     );
     // Each command type on the one topic the service accepts it from.
     const typesOn = (address: string) => document!.channels().all().find((c) => c.address() === address)!.messages().all().map((m) => m.title()).sort();

@@ -14,15 +14,21 @@ import { ProblemFilter } from './problem';
 import { ClustersController, HelmReleasesController } from './helm-releases.controller';
 import { LogController } from './log.controller';
 import { ReleasesController } from './releases.controller';
+import { ReleaseStream } from './release-stream.service';
+import { RenderClient } from './render-client.service';
+import { ReleaseWatchController } from './release-watch.controller';
+import { SessionController } from './session.controller';
 
 @Module({
   imports: [PlatformModule.forRoot({ app: 'api' })],
-  controllers: [ReleasesController, LogController, HelmReleasesController, ClustersController],
+  controllers: [ReleasesController, ReleaseWatchController, LogController, HelmReleasesController, ClustersController, SessionController],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ProblemFilter },
     CommandBus,
     DryRunService,
+    ReleaseStream,
+    RenderClient,
     ReleaseQueries,
     // The API only reads: the read model, and the raw log for the audit route.
     { provide: ReleaseReadModel, inject: [MONGO_CONNECTION, VALUES_CIPHER], useFactory: (c: Connection, cipher: ValuesCipher | null) => new ReleaseReadModel(c, '', cipher ?? undefined) },

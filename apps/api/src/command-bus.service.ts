@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandResult, COMMAND_RESULT_TYPE, parseBoundedJson, Topics, ValuesCipher } from '@app/contracts';
 import type { Grant, ReleaseCommand } from '@app/domain';
-import { APP_CONFIG, AppConfig, consumerSession, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, messageLimits, sendCommands, topicName, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, ensureTopics, KAFKA, KAFKA_PRODUCER, LOGGER, messageLimits, sendCommands, VALUES_CIPHER } from '@app/platform';
+import { InstanceConsumer } from './instance-consumer';
 import { Problem } from './problem';
 
 export { API_SOURCE } from '@app/contracts';
@@ -22,8 +23,7 @@ interface Waiter {
 @Injectable()
 export class CommandBus implements OnModuleInit, OnApplicationShutdown {
   private readonly waiters = new Map<string, Waiter>();
-  private readonly consumer: Consumer;
-  private readonly groupId: string;
+  private readonly replies: InstanceConsumer;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -32,46 +32,30 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(VALUES_CIPHER) private readonly cipher: ValuesCipher | null,
   ) {
-    this.groupId = `${config.KAFKA_TOPIC_PREFIX}api-replies-${randomUUID()}`;
-    this.consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false, ...consumerSession(config) });
+    const limits = messageLimits(config);
+    this.replies = new InstanceConsumer(kafka, config, this.logger, 'replies', Topics.commandResults, (value) => {
+      if (!value) return;
+      // Results come from the release service, but the topic is open to any producer: bounded first.
+      const parsed = parseBoundedJson(value, limits);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const event = parsed.json as { type?: string; data?: CommandResult } | null;
+      if (!event || typeof event !== 'object') return;
+      if (event.type !== COMMAND_RESULT_TYPE || !event.data) return;
+      const waiter = this.waiters.get(event.data.commandId);
+      if (!waiter) return;
+      clearTimeout(waiter.timer);
+      this.waiters.delete(event.data.commandId);
+      waiter.resolve(event.data);
+    });
   }
 
   async onModuleInit(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, this.config, [Topics.commands, Topics.outcomes, Topics.commandResults, Topics.commandsDlq, Topics.events]);
+    await ensureTopics(admin, this.config, [Topics.commands, Topics.outcomes, Topics.commandResults, Topics.commandsDlq, Topics.events, Topics.renderRequests, Topics.renderResults]);
     await admin.disconnect();
     // Ready only once the group has joined and fetched: a reply published before that would be missed.
-    const fetching = new Promise<void>((resolve) => {
-      const off = this.consumer.on(this.consumer.events.FETCH, () => {
-        off();
-        resolve();
-      });
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: topicName(this.config, Topics.commandResults), fromBeginning: false });
-    const limits = messageLimits(this.config);
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        try {
-          // Results come from the release service, but the topic is open to any producer: bounded first.
-          const parsed = parseBoundedJson(message.value, limits);
-          if (!parsed.ok) throw new Error(parsed.reason);
-          const event = parsed.json as { type?: string; data?: CommandResult } | null;
-          if (!event || typeof event !== 'object') return;
-          if (event.type !== COMMAND_RESULT_TYPE || !event.data) return;
-          const waiter = this.waiters.get(event.data.commandId);
-          if (!waiter) return;
-          clearTimeout(waiter.timer);
-          this.waiters.delete(event.data.commandId);
-          waiter.resolve(event.data);
-        } catch (error) {
-          this.logger.warn({ err: error }, 'unreadable command result skipped');
-        }
-      },
-    });
-    await fetching;
+    await this.replies.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -79,14 +63,7 @@ export class CommandBus implements OnModuleInit, OnApplicationShutdown {
       clearTimeout(waiter.timer);
       waiter.resolve({ commandId: id, outcome: 'REJECTED', error: { code: 'TIMEOUT', message: 'The API is shutting down' } });
     }
-    await this.consumer.disconnect();
-    const admin = this.kafka.admin();
-    // Reply groups are per instance: remove ours rather than leave it behind.
-    await admin
-      .connect()
-      .then(() => admin.deleteGroups([this.groupId]))
-      .catch(() => undefined)
-      .finally(() => admin.disconnect());
+    await this.replies.stop();
   }
 
   /** Publishes a command and resolves with its decision, or fails with a 504 problem after the timeout. */

@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig, LOGGER, runMain, startHttp } from '@app/platform
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
 import { bodyDepthGuard } from './body-limits';
+import { serveConsole } from './console';
 import { setupOpenApi } from './openapi';
 
 async function main(): Promise<void> {
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   app.useBodyParser('json', { limit: Math.max(1024 * 1024, config.VALUES_MAX_BYTES + 64 * 1024), verify: bodyDepthGuard(config.VALUES_MAX_DEPTH) });
   app.disable('x-powered-by');
   setupOpenApi(app);
+  serveConsole(server, config, app.get<Logger>(LOGGER));
   if (config.AUTH_TOKENS.length === 0) {
     app.get<Logger>(LOGGER).warn('AUTH_TOKENS is empty: every /api request will be refused with 401');
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { MongoEventStore } from '@app/event-store';
+import { MongoEventStore, verifyChain } from '@app/event-store';
 import { grantsFor, permits, Scope } from '@app/domain';
 import { APP_CONFIG, AppConfig } from '@app/platform';
 import { DriftCheckView, HelmInventory, ReleaseReadModel, ReleaseView, RevisionView } from '@app/release-store';
@@ -84,7 +84,7 @@ export class ReleaseQueries {
   }
 
   /** The releases the caller may read, in `cluster` if given. */
-  async list(page: { limit: number; after?: string; status?: string; cluster?: string }, principal: Principal) {
+  async list(page: { limit: number; after?: string; status?: string; cluster?: string; namespace?: string; prefix?: string }, principal: Principal) {
     const releases = await this.readModel.list({ ...page, within: grantsFor(principal.grants, 'read') });
     return {
       items: releases.map((r) => releaseEntry(r, this.reader(principal, r))),
@@ -130,6 +130,13 @@ export class ReleaseQueries {
     const commits = await this.store.readTail(releaseId, page.afterVersion, page.afterVersion + page.limit);
     const { shown, next } = pageOf(commits.map((c) => commitForReader(c, reader)), page.limit, (c) => c.version);
     return { releaseId, commits: shown, nextAfterVersion: next };
+  }
+
+  /** The release's hash chain, checked now over its stored commits (a cursor: memory stays flat on a long history). */
+  async verification(releaseId: string, principal: Principal) {
+    await this.existing(releaseId, principal);
+    const result = await verifyChain(this.store, { streamId: releaseId });
+    return { releaseId, commits: result.commits, intact: result.problems.length === 0, problems: result.problems.map(({ version, problem, detail }) => ({ version, problem, detail })) };
   }
 
   /**

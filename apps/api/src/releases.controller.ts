@@ -10,6 +10,7 @@ import {
   InstallDataSchema,
   issueDetails,
   ClusterNameSchema,
+  NamespaceSchema,
   ReleaseIdSchema,
   RetryOperationDataSchema,
   RollbackDataSchema,
@@ -25,7 +26,7 @@ import { DryRunService } from './dry-run.service';
 import { answers, apply, idempotencyKey, openApiSchema, pathParam, problemResponses, queryParams } from './openapi';
 import { Problem } from './problem';
 import { ReleaseQueries } from './release-queries.service';
-import { DecisionResponse, DryRunResponse, EventsResponse, HistoryResponse, ReleasePageResponse, ReleaseResponse, RevisionResponse } from './responses';
+import { DecisionResponse, DryRunResponse, EventsResponse, HistoryResponse, ReleasePageResponse, ReleaseResponse, RevisionResponse, VerificationResponse } from './responses';
 
 const parse = <T>(schema: z.ZodType<T>, input: unknown, what = 'body'): T => {
   const result = schema.safeParse(input ?? {});
@@ -40,6 +41,8 @@ const PageQuery = z.object({
   after: z.string().max(200).optional(),
   status: z.string().max(40).optional(),
   cluster: ClusterNameSchema.optional(),
+  namespace: NamespaceSchema.optional(),
+  prefix: z.string().regex(/^[a-z0-9][-a-z0-9]{0,52}$/, 'must be the start of a release id: lowercase letters, digits and "-"').optional(),
 });
 const HistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(100),
@@ -71,7 +74,22 @@ const DryRun = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean
   throw new Problem('VALIDATION_FAILED', 'dryRun must be true or false');
 });
 
+/** `?render=true` with a dry run: the plan also holds the diff of the rendered manifests. */
+const Render = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean => {
+  const query = ctx.switchToHttp().getRequest<Request>().query;
+  if (query.render === undefined || query.render === 'false') return false;
+  if (query.render !== 'true' && query.render !== '') throw new Problem('VALIDATION_FAILED', 'render must be true or false');
+  if (query.dryRun !== 'true' && query.dryRun !== '') throw new Problem('VALIDATION_FAILED', 'render=true needs dryRun=true: only a preview is rendered');
+  return true;
+});
+
 const dryRunQuery = ApiQuery({ name: 'dryRun', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'true: answer 200 with the plan and a values diff; nothing is appended' });
+const renderQuery = ApiQuery({
+  name: 'render',
+  required: false,
+  schema: { type: 'string', enum: ['true', 'false'] },
+  description: "with dryRun=true: also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked)",
+});
 const planned = answers(200, DryRunResponse, 'With ?dryRun=true: the plan the decision would make (new revision, target, chart and values diff, warnings); nothing is appended');
 const releaseIdParam = pathParam('releaseId', ReleaseIdSchema);
 
@@ -119,8 +137,9 @@ export class ReleasesController {
   @ApiOperation({ summary: 'Roll back to a revision of the history, as a new revision with its chart version and values' })
   @ApiBody({ schema: openApiSchema(RollbackDataSchema.omit({ releaseId: true })) })
   @dryRunQuery
+  @renderQuery
   @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
-  async rollback(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+  async rollback(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Render() render: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     const schema = RollbackDataSchema.omit({ releaseId: true });
     const parsed = schema.safeParse(body ?? {});
@@ -130,7 +149,7 @@ export class ReleasesController {
       throw new Problem('VALIDATION_FAILED', `${describeIssues(parsed.error, 'body')}; valid revisions: ${valid.text}`, { errors: issueDetails(parsed.error, 'body'), ...valid.extra });
     }
     const command: RollbackRelease = { type: 'RollbackRelease', data: { ...parsed.data, releaseId } };
-    return dryRun ? this.plan(command, req, res) : this.dispatch(command, req, res);
+    return dryRun ? this.plan(command, req, res, render) : this.dispatch(command, req, res);
   }
 
   @Post(':releaseId/rollback/last-successful')
@@ -139,13 +158,14 @@ export class ReleasesController {
   @ApiOperation({ summary: 'Roll back to the highest revision in DEPLOYED status' })
   @ApiBody({ required: false, schema: openApiSchema(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true })) })
   @dryRunQuery
+  @renderQuery
   @apply(accepted, idempotencyKey, ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503, 504))
-  rollbackToLastSuccessful(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
+  rollbackToLastSuccessful(@Param('releaseId') id: string, @Body() body: unknown, @DryRun() dryRun: boolean, @Render() render: boolean, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: Response) {
     const releaseId = this.releaseId(id);
     // Automatic rollbacks are the remediation's; people roll back manually.
     const data = parse(RollbackLastSuccessfulDataSchema.omit({ releaseId: true, trigger: true, causedByRevision: true }), body);
     const command: RollbackToLastSuccessful = { type: 'RollbackToLastSuccessful', data: { ...data, releaseId } };
-    return dryRun ? this.plan(command, req, res) : this.dispatch(command, req, res);
+    return dryRun ? this.plan(command, req, res, render) : this.dispatch(command, req, res);
   }
 
   @Post(':releaseId/retry')
@@ -174,7 +194,7 @@ export class ReleasesController {
 
   @Get()
   @ApiOperation({ summary: 'List releases, a page at a time (by releaseId)' })
-  @apply(...queryParams(PageQuery, { after: 'the `next` of the previous page' }), answers(200, ReleasePageResponse, 'A page of releases'), ...problemResponses(400, 401))
+  @apply(...queryParams(PageQuery, { after: 'the `next` of the previous page', prefix: 'only releases whose id starts so' }), answers(200, ReleasePageResponse, 'A page of releases'), ...problemResponses(400, 401))
   async list(@Query() query: unknown, @Req() req: AuthenticatedRequest) {
     return this.queries.list(parse(PageQuery, query, 'query'), this.reader(req));
   }
@@ -213,6 +233,14 @@ export class ReleasesController {
     return this.queries.events(this.releaseId(id), parse(EventsQuery, query, 'query'), this.reader(req));
   }
 
+  @Get(':releaseId/verification')
+  @ApiOperation({ summary: "The hash chain of the release's log, checked now: edited, missing or reordered commits by version" })
+  @releaseIdParam
+  @apply(answers(200, VerificationResponse, 'The result of the check'), ...problemResponses(400, 401, 404))
+  verification(@Param('releaseId') id: string, @Req() req: AuthenticatedRequest) {
+    return this.queries.verification(this.releaseId(id), this.reader(req));
+  }
+
   private reader(req: AuthenticatedRequest): Principal {
     return req.principal!;
   }
@@ -230,9 +258,9 @@ export class ReleasesController {
     return parse(ReleaseIdSchema, id, 'releaseId');
   }
 
-  private async plan(command: RollbackRelease | RollbackToLastSuccessful, req: AuthenticatedRequest, res: Response) {
+  private async plan(command: RollbackRelease | RollbackToLastSuccessful, req: AuthenticatedRequest, res: Response, render: boolean) {
     res.status(200);
-    return this.dryRuns.planRollback(command, req.principal!, req.id);
+    return this.dryRuns.planRollback(command, req.principal!, req.id, render);
   }
 
   private async dispatch(command: ReleaseCommand, req: AuthenticatedRequest, res: Response) {

@@ -92,6 +92,13 @@ export const LogResponse = z.object({ commits: z.array(Commit), next: z.string()
 export const DryRunResponse = z.looseObject({
   dryRun: z.literal(true),
   valuesDiff: z.array(z.looseObject({ type: z.enum(['CREATE', 'REMOVE', 'CHANGE']), path: z.string() })),
+  rendered: z
+    .union([
+      z.object({ ok: z.literal(true), diff: z.string().describe('unified diff, current against target'), resources: z.object({ changed: z.number().int(), added: z.number().int(), removed: z.number().int() }), truncated: z.boolean() }),
+      z.object({ ok: z.literal(false), reason: z.string() }),
+    ])
+    .optional()
+    .describe('with render=true: the diff of the rendered manifests, or why there is none'),
 });
 
 export const HelmReleasesResponse = z.object({
@@ -112,3 +119,15 @@ export const HelmReleasesResponse = z.object({
 });
 
 export const ClustersResponse = z.object({ items: z.array(z.object({ name: z.string(), namespaces: z.array(z.string()).nullable(), default: z.boolean() })) });
+
+export const SessionResponse = z.object({
+  subject: z.string(),
+  grants: z.array(z.object({ role: z.enum(['viewer', 'rollbacker', 'deployer', 'admin']), clusters: z.array(z.string()), namespaces: z.array(z.string()) })),
+});
+
+export const VerificationResponse = z.object({
+  releaseId: z.string(),
+  commits: z.number().int().min(0),
+  intact: z.boolean().describe('every commit hashes to its recorded hash and points at the one before it'),
+  problems: z.array(z.object({ version: z.number().int(), problem: z.enum(['EDITED', 'MISSING', 'OUT_OF_ORDER', 'BROKEN_LINK']), detail: z.string() })),
+});

@@ -1,11 +1,12 @@
-import { parseDriftCheckRequest, parseReleaseEvent, Topics, ValuesCipher } from '@app/contracts';
+import { parseDriftCheckRequest, parseReleaseEvent, parseRenderRequest, Topics, ValuesCipher } from '@app/contracts';
 import { APP_CONFIG, AppConfig, deadLetter, KAFKA_PRODUCER, LOGGER, messageParseOptions, VALUES_CIPHER } from '@app/platform';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { CONSUMER_GROUP, DRIFT_CHECKS_TOPIC, EVENTS_TOPIC } from './executor.constants';
+import { CONSUMER_GROUP, DRIFT_CHECKS_TOPIC, EVENTS_TOPIC, RENDER_REQUESTS_TOPIC } from './executor.constants';
 import { ExecutorService, isOperationRequested } from './executor.service';
+import { ManifestRenderer } from './manifest-renderer';
 import { ServedClusters } from './served-clusters';
 
 @Controller()
@@ -14,6 +15,7 @@ export class EventsController {
 
   constructor(
     private readonly executor: ExecutorService,
+    private readonly renderer: ManifestRenderer,
     private readonly served: ServedClusters,
     @Inject(KAFKA_PRODUCER) private readonly producer: Producer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -51,5 +53,19 @@ export class EventsController {
     }
     if (parsed.request.cluster !== this.served.clusterOf(context.getConsumer())) return;
     await this.executor.checkDrift(parsed.id, parsed.request);
+  }
+
+  @EventPattern(RENDER_REQUESTS_TOPIC)
+  async render(@Ctx() context: KafkaContext): Promise<void> {
+    const message = context.getMessage();
+    // What Helm renders is validated like what it applies: the chart reference and values of the schemas.
+    const parsed = parseRenderRequest(message.value as Buffer | null, this.parseOptions.limits, this.parseOptions.cipher);
+    if (!parsed.ok) {
+      this.logger.warn({ error: parsed.reason, partition: context.getPartition(), offset: message.offset }, 'render request dead-lettered');
+      await deadLetter(this.producer, this.config, Topics.eventsDlq, { ...message, topic: context.getTopic(), partition: context.getPartition() }, parsed.reason, CONSUMER_GROUP);
+      return;
+    }
+    if (parsed.value.cluster !== this.served.clusterOf(context.getConsumer())) return;
+    await this.renderer.render(parsed.value);
   }
 }

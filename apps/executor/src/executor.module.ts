@@ -8,6 +8,7 @@ import { EventsController } from './events.controller';
 import { HELMS } from './executor.constants';
 import { ExecutorService } from './executor.service';
 import { InventoryReporter } from './inventory-reporter';
+import { ManifestRenderer } from './manifest-renderer';
 import { executorReadiness } from './readiness';
 import { ServedClusters } from './served-clusters';
 
@@ -35,6 +36,7 @@ import { ServedClusters } from './served-clusters';
     },
     ExecutorService,
     InventoryReporter,
+    ManifestRenderer,
     ServedClusters,
   ],
 })

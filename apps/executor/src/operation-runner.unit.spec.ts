@@ -32,6 +32,12 @@ class RecordingHelm implements HelmPort {
   async list(): Promise<[]> {
     return [];
   }
+  async manifest(): Promise<string> {
+    return '';
+  }
+  async template(): Promise<string> {
+    return '';
+  }
 
   async history(): Promise<HelmHistoryEntry[]> {
     this.calls.push('history');

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ErrorCode, RELEASE_EVENT_TYPES, SYSTEM_ONLY } from '@app/domain';
 import { COMMAND_MESSAGES, COMMAND_SCHEMA_VERSION } from './commands';
 import { DRIFT_CHECK_TYPE, DriftCheckRequestSchema } from './drift-checks';
+import { RENDER_REQUEST_TYPE, RENDER_RESULT_TYPE, RenderRequestSchema, RenderResultSchema } from './renders';
 import { ACTIONABLE_EVENT_SCHEMAS, EVENT_SCHEMA_VERSION, eventWireType } from './events';
 import { INVENTORY_TYPE, InventoryReportSchema } from './helm-inventory';
 import { COMMAND_RESULT_TYPE, EDGE_ERROR_CODES } from './results';
@@ -113,6 +114,8 @@ export const asyncApiDocument = (version: string): Json => {
     commandResults: channel(Topics.commandResults, 'One decision per command, keyed by releaseId.', [add('command-result', { title: 'CommandResult', payload: cloudEvent(COMMAND_RESULT_TYPE, resultData) })]),
     events: channel(Topics.events, 'The release\'s events, in order per release (key releaseId); written by the release service only.', events),
     driftChecks: channel(Topics.driftChecks, 'Drift checks the release service asks of the executors.', [add('drift-check', { title: 'DriftCheckRequest', payload: cloudEvent(DRIFT_CHECK_TYPE, jsonSchema(DriftCheckRequestSchema), {}, ['subject']) })]),
+    renderRequests: channel(Topics.renderRequests, 'Rendered-diff requests of the api\'s rollback previews, for an executor of the release\'s cluster (values sealed when a values key is set).', [add('render-request', { title: 'RenderRequest', payload: cloudEvent(RENDER_REQUEST_TYPE, jsonSchema(RenderRequestSchema), {}, ['subject']) })]),
+    renderResults: channel(Topics.renderResults, 'The executors\' rendered diffs, or why there is none (the diff sealed when a values key is set).', [add('render-result', { title: 'RenderResult', payload: cloudEvent(RENDER_RESULT_TYPE, jsonSchema(RenderResultSchema), {}, ['subject']) })]),
     inventory: channel(Topics.inventory, 'The Helm releases of a cluster as its executor lists them (key: the cluster).', [add('inventory-report', { title: 'InventoryReport', payload: cloudEvent(INVENTORY_TYPE, jsonSchema(InventoryReportSchema)) })]),
     upgradeFailedSignals: channel(Topics.upgradeFailedSignals, 'Upgrade-failed signals of other services, for remediation.', [add('upgrade-failed', { title: 'UpgradeFailedSignal', payload: cloudEvent('helm.release.upgrade-failed', jsonSchema(UpgradeFailedSignalSchema)) })]),
     commandsDlq: channel(Topics.commandsDlq, 'Commands the release service could not parse or validate.', [add('commands-dead-letter', deadLetter)]),
@@ -140,6 +143,8 @@ export const asyncApiDocument = (version: string): Json => {
       receiveCommandResult: operation('receive', 'commandResults', 'The decision on a command'),
       receiveEvent: operation('receive', 'events', 'Follow a release\'s events'),
       receiveDriftCheck: operation('receive', 'driftChecks', 'The executors read drift checks'),
+      sendRenderRequest: operation('send', 'renderRequests', 'The api asks for the rendered diff of a rollback preview'),
+      receiveRenderResult: operation('receive', 'renderResults', 'The api reads the executors\' rendered diffs'),
       sendInventory: operation('send', 'inventory', 'The executors report each cluster\'s Helm releases'),
       sendUpgradeFailed: operation('send', 'upgradeFailedSignals', 'Report a failed upgrade for remediation'),
       receiveCommandDeadLetter: operation('receive', 'commandsDlq', 'Refused commands, for operators'),

@@ -25,6 +25,8 @@ describe('contracts', () => {
       eventsDlq: 'helm.release.events.dlq',
       commandsDlq: 'helm.release.commands.dlq',
       driftChecks: 'helm.release.drift-checks',
+      renderRequests: 'helm.release.render-requests',
+      renderResults: 'helm.release.render-results',
       inventory: 'helm.release.inventory',
       upgradeFailedSignals: 'helm.release.upgrade-failed',
       upgradeFailedSignalsDlq: 'helm.release.upgrade-failed.dlq',

@@ -163,6 +163,31 @@ export const parseReleaseEvent = (value: Buffer | string | null, options: ParseO
   }
 };
 
+/** What a watcher of a release is told of one of its events: which, and where in the stream; never its data. */
+export interface ReleaseEventNotice {
+  releaseId: string;
+  type: string;
+  streamVersion: number;
+  time: string | null;
+}
+
+const NoticeEnvelopeSchema = EventEnvelopeSchema.pick({ type: true, subject: true, streamversion: true }).extend({ time: z.string().max(64).optional() });
+
+/**
+ * The notice of an event message, bounded like every consumer's input; never throws. Its data is not read,
+ * so a notice carries no values, sealed or not, whoever watches.
+ */
+export const parseReleaseEventNotice = (value: Buffer | string | null, limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): ReleaseEventNotice | null => {
+  if (!value || value.length === 0) return null;
+  const parsed = parseBoundedJson(value, limits);
+  if (!parsed.ok) return null;
+  const envelope = NoticeEnvelopeSchema.safeParse(parsed.json);
+  if (!envelope.success) return null;
+  const type = domainEventType(envelope.data.type);
+  if (!type) return null;
+  return { releaseId: envelope.data.subject, type, streamVersion: envelope.data.streamversion, time: envelope.data.time ?? null };
+};
+
 const SignalEnvelopeSchema = envelopeSchema('helm.release.upgrade-failed', UpgradeFailedSignalSchema).extend({ source: z.string().min(1).max(500) });
 export type UpgradeFailedSignal = z.infer<typeof SignalEnvelopeSchema>;
 

@@ -3,6 +3,7 @@ export * from './schemas';
 export * from './commands';
 export * from './results';
 export * from './events';
+export * from './renders';
 export * from './values-cipher';
 export * from './bounds';
 export * from './issues';

@@ -18,6 +18,10 @@ export const Topics = {
   eventsDlq: 'helm.release.events.dlq',
   /** Drift checks the release service asks of the executor (which reads Helm): one release each. */
   driftChecks: 'helm.release.drift-checks',
+  /** Rendered-diff requests of the API's rollback previews, for an executor of the release's cluster. */
+  renderRequests: 'helm.release.render-requests',
+  /** The executors' answers to render requests: the diff of the manifests, or why there is none. */
+  renderResults: 'helm.release.render-results',
   /** The Helm releases of a cluster as the executor lists them (key = cluster), for installs over foreign ones. */
   inventory: 'helm.release.inventory',
   /** Upgrade-failed signals published by other services (remediation input). */

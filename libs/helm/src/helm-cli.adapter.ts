@@ -186,6 +186,27 @@ export class HelmCliAdapter implements HelmPort {
     });
   }
 
+  async manifest(name: string, namespace: string): Promise<string> {
+    try {
+      return (await this.run(['get', 'manifest', '--namespace', checkedName(namespace), '--', checkedName(name)])).stdout;
+    } catch (error) {
+      if (/release: not found/.test((error as Error).message)) return '';
+      throw error;
+    }
+  }
+
+  async template(desired: DesiredRelease): Promise<string> {
+    return this.withTempDir(async (dir) => {
+      const { archive } = await this.chartArchive(desired, dir);
+      const valuesFile = join(dir, 'values.json');
+      await writeFile(valuesFile, JSON.stringify(desired.values), { mode: 0o600 });
+      const { stdout } = await this.run(['template', '--namespace', checkedName(desired.namespace), '--values', valuesFile, '--no-hooks', '--', checkedName(desired.name), archive], {
+        timeoutMs: desired.timeoutSeconds * 1000,
+      });
+      return stdout;
+    });
+  }
+
   async values(name: string, namespace: string, revision: number): Promise<Values> {
     const { stdout } = await this.run(['get', 'values', '--namespace', checkedName(namespace), '--revision', String(revision), '--output', 'json', '--', checkedName(name)]);
     return (JSON.parse(stdout) ?? {}) as Values;

@@ -104,4 +104,8 @@ export interface HelmPort {
    * Helm's storage with `description`, so Helm's lock is released. False: it was not in that status any more.
    */
   releaseLock(name: string, namespace: string, revision: number, staleStatus: string, description: string): Promise<boolean>;
+  /** The manifest Helm holds for the release's current revision (`helm get manifest`, no hooks); '' when Helm has none. */
+  manifest(name: string, namespace: string): Promise<string>;
+  /** What `desired` renders to (`helm template` of its chart archive, with its digest checked, and values; no hooks). Applies nothing. */
+  template(desired: DesiredRelease): Promise<string>;
 }

@@ -3,3 +3,4 @@ export * from './helm-cli.adapter';
 export * from './helm-env';
 export * from './kube-api';
 export * from './release-lease';
+export * from './manifest-diff';

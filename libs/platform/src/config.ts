@@ -271,6 +271,15 @@ export const ConfigSchema = z.object({
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean)),
   /** Requests the API waits on at once; beyond it, 503 with Retry-After. */
   API_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Live pages (Server-Sent Events) one API instance holds open at once; beyond it, 503 with Retry-After. */
+  API_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** How long a rollback preview with `render=true` waits for an executor's rendered diff. */
+  RENDER_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
+  /**
+   * The console's built files (index.html, assets/), served at `/` by the API; unset: beside the built API
+   * (dist/console). When the folder has no index.html the API serves no console and says so at start.
+   */
+  CONSOLE_DIR: z.string().max(4096).optional(),
   /** Operations run at once (each release's stay serialized by its partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /**

@@ -22,8 +22,10 @@ export const SERVICE_ACCESS: Readonly<Record<'release-service' | 'api' | 'execut
     read: [Topics.commands, Topics.outcomes, Topics.inventory],
     groups: ['release-service*'],
   },
-  api: { write: [Topics.commands], read: [Topics.commandResults], groups: ['api-replies-*'] },
-  executor: { write: [Topics.outcomes, Topics.eventsDlq, Topics.inventory], read: [Topics.events, Topics.driftChecks], groups: ['executor*'] },
+  // The api reads events for its live pages (Server-Sent Events) and render results for its previews,
+  // each in a group of its own per instance.
+  api: { write: [Topics.commands, Topics.renderRequests], read: [Topics.commandResults, Topics.events, Topics.renderResults], groups: ['api-replies-*', 'api-stream-*', 'api-renders-*'] },
+  executor: { write: [Topics.outcomes, Topics.eventsDlq, Topics.inventory, Topics.renderResults], read: [Topics.events, Topics.driftChecks, Topics.renderRequests], groups: ['executor*'] },
   remediation: { write: [Topics.commands, Topics.outcomes, Topics.eventsDlq], read: [Topics.events, Topics.upgradeFailedSignals], groups: ['remediation*'] },
 };
 

@@ -267,11 +267,17 @@ export class ReleaseReadModel {
    * A page of releases by id. `within`: only those in the scopes of these grants (the caller's grants
    * that let it read); an empty list matches nothing.
    */
-  async list(options: { limit?: number; after?: string; status?: string; cluster?: string; within?: readonly Grant[] } = {}): Promise<ReleaseView[]> {
+  async list(
+    options: { limit?: number; after?: string; status?: string; cluster?: string; namespace?: string; prefix?: string; within?: readonly Grant[] } = {},
+  ): Promise<ReleaseView[]> {
     const filter: Record<string, unknown> = {};
-    if (options.after) filter._id = { $gt: options.after };
+    // A search by the start of the id is a range of the primary key: served by its index, paged the same way.
+    if (options.after || options.prefix) {
+      filter._id = { ...(options.after ? { $gt: options.after } : {}), ...(options.prefix ? { $gte: options.prefix, $lt: `${options.prefix}\uffff` } : {}) };
+    }
     if (options.status) filter.status = options.status;
     if (options.cluster) filter.cluster = options.cluster;
+    if (options.namespace) filter.namespace = options.namespace;
     if (options.within) {
       if (options.within.length === 0) return [];
       // Equality where a pattern has no `*`, an anchored $regex where it has (what FerretDB evaluates too).

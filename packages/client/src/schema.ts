@@ -159,6 +159,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/helm/releases/{releaseId}/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The hash chain of the release's log, checked now: edited, missing or reordered commits by version */
+        get: operations["ReleasesController_verification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/helm/releases/{releaseId}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The release's events as they happen (text/event-stream): `ready`, then one `release` event per event, naming its type and stream version */
+        get: operations["ReleaseWatchController_watch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/helm/events": {
         parameters: {
             query?: never;
@@ -202,6 +236,23 @@ export interface paths {
         };
         /** The configured clusters (name, namespaces open to releases, whether it is the default); no credentials */
         get: operations["ClustersController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller: its subject and grants (roles on cluster and namespace patterns) */
+        get: operations["SessionController_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -471,6 +522,9 @@ export interface operations {
                 after?: string;
                 status?: string;
                 cluster?: string;
+                namespace?: string;
+                /** @description only releases whose id starts so */
+                prefix?: string;
             };
             header?: never;
             path?: never;
@@ -870,6 +924,8 @@ export interface operations {
     ReleasesController_rollback: {
         parameters: {
             query?: {
+                /** @description with dryRun=true: also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked) */
+                render?: "true" | "false";
                 /** @description true: answer 200 with the plan and a values diff; nothing is appended */
                 dryRun?: "true" | "false";
             };
@@ -918,6 +974,23 @@ export interface operations {
                         } & {
                             [key: string]: unknown;
                         })[];
+                        /** @description with render=true: the diff of the rendered manifests, or why there is none */
+                        rendered?: {
+                            /** @enum {boolean} */
+                            ok: true;
+                            /** @description unified diff, current against target */
+                            diff: string;
+                            resources: {
+                                changed: number;
+                                added: number;
+                                removed: number;
+                            };
+                            truncated: boolean;
+                        } | {
+                            /** @enum {boolean} */
+                            ok: false;
+                            reason: string;
+                        };
                     } & {
                         [key: string]: unknown;
                     };
@@ -1030,6 +1103,8 @@ export interface operations {
     ReleasesController_rollbackToLastSuccessful: {
         parameters: {
             query?: {
+                /** @description with dryRun=true: also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked) */
+                render?: "true" | "false";
                 /** @description true: answer 200 with the plan and a values diff; nothing is appended */
                 dryRun?: "true" | "false";
             };
@@ -1077,6 +1152,23 @@ export interface operations {
                         } & {
                             [key: string]: unknown;
                         })[];
+                        /** @description with render=true: the diff of the rendered manifests, or why there is none */
+                        rendered?: {
+                            /** @enum {boolean} */
+                            ok: true;
+                            /** @description unified diff, current against target */
+                            diff: string;
+                            resources: {
+                                changed: number;
+                                added: number;
+                                removed: number;
+                            };
+                            truncated: boolean;
+                        } | {
+                            /** @enum {boolean} */
+                            ok: false;
+                            reason: string;
+                        };
                     } & {
                         [key: string]: unknown;
                     };
@@ -1769,6 +1861,124 @@ export interface operations {
             };
         };
     };
+    ReleasesController_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                releaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result of the check */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        releaseId: string;
+                        commits: number;
+                        /** @description every commit hashes to its recorded hash and points at the one before it */
+                        intact: boolean;
+                        problems: {
+                            version: number;
+                            /** @enum {string} */
+                            problem: "EDITED" | "MISSING" | "OUT_OF_ORDER" | "BROKEN_LINK";
+                            detail: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+        };
+    };
+    ReleaseWatchController_watch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                releaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of Server-Sent Events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem503"];
+                };
+            };
+        };
+    };
     LogController_log: {
         parameters: {
             query?: {
@@ -1925,6 +2135,43 @@ export interface operations {
                             name: string;
                             namespaces: string[] | null;
                             default: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description application/problem+json (RFC 9457) with a stable `code` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+        };
+    };
+    SessionController_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        subject: string;
+                        grants: {
+                            /** @enum {string} */
+                            role: "viewer" | "rollbacker" | "deployer" | "admin";
+                            clusters: string[];
+                            namespaces: string[];
                         }[];
                     };
                 };
