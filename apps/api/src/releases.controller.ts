@@ -79,7 +79,8 @@ const Render = createParamDecorator((_: unknown, ctx: ExecutionContext): boolean
   const query = ctx.switchToHttp().getRequest<Request>().query;
   if (query.render === undefined || query.render === 'false') return false;
   if (query.render !== 'true' && query.render !== '') throw new Problem('VALIDATION_FAILED', 'render must be true or false');
-  if (query.dryRun !== 'true' && query.dryRun !== '') throw new Problem('VALIDATION_FAILED', 'render=true needs dryRun=true: only a preview is rendered');
+  // A rule across two parameters, which no parameter schema can state: so 422, not 400 (see problem.ts).
+  if (query.dryRun !== 'true' && query.dryRun !== '') throw new Problem('RENDER_NEEDS_DRY_RUN', 'render=true needs dryRun=true: only a preview is rendered');
   return true;
 });
 
@@ -88,7 +89,7 @@ const renderQuery = ApiQuery({
   name: 'render',
   required: false,
   schema: { type: 'string', enum: ['true', 'false'] },
-  description: "with dryRun=true: also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked)",
+  description: "with dryRun=true (without it: 422 RENDER_NEEDS_DRY_RUN): also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked)",
 });
 const planned = answers(200, DryRunResponse, 'With ?dryRun=true: the plan the decision would make (new revision, target, chart and values diff, warnings); nothing is appended');
 const releaseIdParam = pathParam('releaseId', ReleaseIdSchema);

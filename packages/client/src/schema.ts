@@ -448,7 +448,7 @@ export interface components {
             /** @enum {integer} */
             status: 422;
             /** @enum {string} */
-            code: "REVISION_NOT_FOUND" | "CLUSTER_UNKNOWN" | "REPOSITORY_NOT_ALLOWED" | "IDEMPOTENCY_KEY_REUSED";
+            code: "REVISION_NOT_FOUND" | "CLUSTER_UNKNOWN" | "REPOSITORY_NOT_ALLOWED" | "IDEMPOTENCY_KEY_REUSED" | "RENDER_NEEDS_DRY_RUN";
             detail: string;
             instance?: string;
             correlationId?: string;
@@ -924,7 +924,7 @@ export interface operations {
     ReleasesController_rollback: {
         parameters: {
             query?: {
-                /** @description with dryRun=true: also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked) */
+                /** @description with dryRun=true (without it: 422 RENDER_NEEDS_DRY_RUN): also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked) */
                 render?: "true" | "false";
                 /** @description true: answer 200 with the plan and a values diff; nothing is appended */
                 dryRun?: "true" | "false";
@@ -1103,7 +1103,7 @@ export interface operations {
     ReleasesController_rollbackToLastSuccessful: {
         parameters: {
             query?: {
-                /** @description with dryRun=true: also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked) */
+                /** @description with dryRun=true (without it: 422 RENDER_NEEDS_DRY_RUN): also the diff of the rendered manifests (Helm's current manifest against the target's, rendered by an executor of the release's cluster; Secret data masked) */
                 render?: "true" | "false";
                 /** @description true: answer 200 with the plan and a values diff; nothing is appended */
                 dryRun?: "true" | "false";
