@@ -1,6 +1,6 @@
 import { API_SOURCE, CommandContext, commandFingerprint, CommandResult, commandResultEvent, parseCommand, RejectedError, Topics, ValuesCipher } from '@app/contracts';
 import { Access, ClusterDirectory, DecisionSummary, matchesPattern, ReleaseCommand, ReleaseCommandMetadata, ReleaseState, SYSTEM_ONLY } from '@app/domain';
-import { BatchItem, Commit, handleCommands, HandleResult, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
+import { BatchItem, Commit, handleCommands, HandleResult, MIB, MongoEventStore, OutboxDispatcher, StreamCache } from '@app/event-store';
 import { HelmInventory, RELEASE_AGGREGATE, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import {
   APP_CONFIG,
@@ -25,7 +25,7 @@ import {
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EventPublisher } from './event-publisher';
 import { SOURCE } from './release-service.constants';
 
@@ -58,7 +58,7 @@ export class CommandProcessor implements OnApplicationShutdown {
   private readonly deadLettered: Counter;
   private stopping = false;
   /** This instance owns its partitions' releases: their loaded streams stay in memory between commands. */
-  private readonly streams = new StreamCache<ReleaseState>();
+  private readonly streams: StreamCache<ReleaseState>;
   private readonly parseOptions: ReturnType<typeof messageParseOptions>;
   private readonly clusters: ClusterDirectory;
   private readonly freezes: FreezeCalendar;
@@ -95,6 +95,16 @@ export class CommandProcessor implements OnApplicationShutdown {
       name: 'helm_release_commands_dead_lettered_total',
       help: 'Command messages parked on the dead-letter topic',
       registers: [registry],
+    });
+    this.streams = new StreamCache<ReleaseState>(config.STREAM_CACHE_MIB * MIB);
+    const streams = this.streams;
+    new Gauge({
+      name: 'helm_release_stream_cache_bytes',
+      help: 'Approximate size of the loaded streams kept in memory (bounded by STREAM_CACHE_MIB)',
+      registers: [registry],
+      collect() {
+        this.set(streams.bytes);
+      },
     });
     this.parseOptions = messageParseOptions(config, cipher);
     this.clusters = clusterDirectory(config);

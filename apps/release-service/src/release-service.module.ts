@@ -1,7 +1,7 @@
-import { MongoEventStore, OutboxDispatcher } from '@app/event-store';
+import { MIB, MongoEventStore, OutboxDispatcher } from '@app/event-store';
 import { HelmInventory, RELEASE_EVENT_SCHEMAS, ReleaseNames, ReleaseReadModel } from '@app/release-store';
 import type { ValuesCipher } from '@app/contracts';
-import { MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
+import { APP_CONFIG, AppConfig, MONGO_CONNECTION, PlatformModule, VALUES_CIPHER } from '@app/platform';
 import { Module } from '@nestjs/common';
 import type { Connection } from 'mongoose';
 import { CommandProcessor } from './command-processor';
@@ -26,9 +26,9 @@ import { InventoryConsumer } from './inventory-consumer';
     },
     {
       provide: ReleaseReadModel,
-      inject: [MONGO_CONNECTION, VALUES_CIPHER],
-      useFactory: async (connection: Connection, cipher: ValuesCipher | null) => {
-        const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined, true);
+      inject: [MONGO_CONNECTION, VALUES_CIPHER, APP_CONFIG],
+      useFactory: async (connection: Connection, cipher: ValuesCipher | null, config: AppConfig) => {
+        const readModel = new ReleaseReadModel(connection, '', cipher ?? undefined, config.VIEW_CACHE_MIB * MIB);
         await readModel.ensureIndexes();
         await readModel.upgradeStoredViews();
         return readModel;

@@ -11,3 +11,4 @@ export * from './plan-command';
 export * from './outbox';
 export * from './chain';
 export * from './lru';
+export * from './approximate-size';

@@ -1,5 +1,6 @@
 import { Decider, fold, NeedsFullHistory } from '@app/domain';
 import type { AggregateOptions } from './aggregate';
+import { approximateBytes, MIB } from './approximate-size';
 import { LruMap } from './lru';
 import { MongoEventStore } from './mongo-event-store';
 import { Commit, GENESIS_HASH } from './store-records';
@@ -32,7 +33,24 @@ export const remember = (recent: LoadedStream<unknown>['recent'], commit: Pick<C
  * owner), so a command costs one insert instead of a reload. Never trusted blindly: an append on a stale
  * entry collides on the version, and the entry is then dropped and the stream reloaded.
  */
-export class StreamCache<State> extends LruMap<LoadedStream<State>> {}
+export class StreamCache<State> extends LruMap<LoadedStream<State>> {
+  constructor(maxBytes = DEFAULT_STREAM_CACHE_BYTES) {
+    super({ maxBytes, sizeOf: loadedStreamBytes });
+  }
+}
+
+/** What the release service keeps unless told otherwise (STREAM_CACHE_MIB). */
+export const DEFAULT_STREAM_CACHE_BYTES = 64 * MIB;
+
+/**
+ * A loaded stream's approximate size: its state (values included) sized once per object, since states are
+ * never changed in place; `recent` is, so it is counted afresh (it is short).
+ */
+const loadedStreamBytes = (stream: LoadedStream<unknown>, key: string): number => {
+  let bytes = approximateBytes(key) + approximateBytes(stream.state, true) + approximateBytes(stream.hash) + 64;
+  for (const entry of stream.recent) bytes += 8 + approximateBytes(entry, true);
+  return bytes;
+};
 
 interface SnapshotState<State> {
   state: State;

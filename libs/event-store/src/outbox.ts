@@ -1,3 +1,4 @@
+import { MIB } from './approximate-size';
 import { LruMap } from './lru';
 import type { MongoEventStore } from './mongo-event-store';
 import { Commit } from './store-records';
@@ -23,9 +24,10 @@ export class OutboxDispatcher {
   constructor(
     private readonly store: OutboxStorePort,
     private readonly publish: (commit: Commit) => Promise<void>,
-    memory = 10_000,
+    /** About how many bytes the dispatched versions may take (a release's id and a number each). */
+    memoryBytes = 2 * MIB,
   ) {
-    this.dispatchedUpTo = new LruMap(memory);
+    this.dispatchedUpTo = new LruMap({ maxBytes: memoryBytes });
   }
 
   /**

@@ -280,6 +280,13 @@ export const ConfigSchema = z.object({
    * (dist/console). When the folder has no index.html the API serves no console and says so at start.
    */
   CONSOLE_DIR: z.string().max(4096).optional(),
+  /**
+   * The release service's memory of its partitions' releases, in MiB, counted by the approximate size of
+   * what it holds (values included): loaded streams (saves reloading a release per command) and written
+   * views (saves reading a view back before projecting). Past it the least recently used is forgotten.
+   */
+  STREAM_CACHE_MIB: z.coerce.number().int().min(1).max(65_536).default(64),
+  VIEW_CACHE_MIB: z.coerce.number().int().min(1).max(65_536).default(16),
   /** Operations run at once (each release's stay serialized by its partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /**

@@ -1,5 +1,5 @@
 import { openText, sealText, ValuesCipher } from '@app/contracts';
-import { Commit, insertManyIgnoringDuplicates, LruMap, MongoEventStore } from '@app/event-store';
+import { Commit, insertManyIgnoringDuplicates, LruMap, MIB, MongoEventStore } from '@app/event-store';
 import { Grant, LEGACY_CLUSTER, patternRegex } from '@app/domain';
 import { Connection, Model, Schema } from 'mongoose';
 import { projectCommits, ReleaseView, revisionKey, RevisionView } from './release-projection';
@@ -10,6 +10,9 @@ export interface DriftCheckView {
   checkedAt: string;
   found: number;
 }
+
+/** The views the release service remembers unless told otherwise (VIEW_CACHE_MIB). */
+export const DEFAULT_VIEW_CACHE_BYTES = 16 * MIB;
 
 /**
  * The read model's store: the release and revision documents, written by projecting commits (the pure
@@ -30,11 +33,13 @@ export class ReleaseReadModel {
     private readonly cipher?: ValuesCipher,
     /**
      * Remember the views this instance writes (the release service, which projects the releases of its
-     * own partitions): saves reading the view back before each projection.
+     * own partitions): saves reading the view back before each projection. A number: at most that many
+     * bytes of them (approximately); true: DEFAULT_VIEW_CACHE_BYTES.
      */
-    remember = false,
+    remember: boolean | number = false,
   ) {
-    this.views = remember ? new LruMap() : undefined;
+    const bytes = remember === true ? DEFAULT_VIEW_CACHE_BYTES : remember;
+    this.views = bytes ? new LruMap({ maxBytes: bytes }) : undefined;
     this.seal = (text) => sealText(cipher, text);
     const { releaseSchema, revisionSchema } = viewSchemas(prefix);
     this.releases = connection.model<ReleaseView>(`${prefix}ReleaseView`, releaseSchema);
