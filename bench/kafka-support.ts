@@ -96,10 +96,23 @@ export class DecisionRecorder {
 }
 
 /** Sends keyed messages in large batches, as fast as the broker takes them. */
+/**
+ * Sends in requests of at most 500 messages and about 4 MiB, so large messages (values of 100 KB) stay
+ * under the topics' max.message.bytes per partition batch.
+ */
 export const sendAll = async (producer: Producer, topic: string, messages: Array<{ key: string; value: string }>): Promise<void> => {
-  for (let i = 0; i < messages.length; i += 500) {
-    await producer.send({ topic, messages: messages.slice(i, i + 500), acks: -1 });
+  let batch: typeof messages = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (batch.length && (batch.length === 500 || bytes + message.value.length > 4 * 1024 * 1024)) {
+      await producer.send({ topic, messages: batch, acks: -1 });
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(message);
+    bytes += message.value.length;
   }
+  if (batch.length) await producer.send({ topic, messages: batch, acks: -1 });
 };
 
 /**

@@ -62,6 +62,18 @@ export const reportOnly = (f: { figure: string; ours: number; unit: string; note
   ...(f.note ? { note: f.note } : {}),
 });
 
+/** A figure held to an absolute limit rather than a baseline (peak memory, say): met when at most `limit`. */
+export const bounded = (f: { figure: string; ours: number; unit: string; limit: number; note?: string }): Figure => ({
+  figure: f.figure,
+  ours: round(f.ours),
+  baseline: null,
+  unit: f.unit,
+  ratio: null,
+  goal: `<= ${f.limit} ${f.unit}`,
+  met: f.ours <= f.limit,
+  ...(f.note ? { note: f.note } : {}),
+});
+
 /** Two decimals, or two significant digits below 1, so a ratio of 0.003 does not print as 0. */
 const round = (n: number): number => (Math.abs(n) >= 1 || n === 0 || !Number.isFinite(n) ? Math.round(n * 100) / 100 : Number(n.toPrecision(2)));
 

@@ -12,7 +12,7 @@ eval "$exports"
 npm run -s build
 
 export BENCH_RUN_STARTED="${BENCH_RUN_STARTED:-$(date +%s)}"
-benches=(throughput event-store replay executor)
+benches=(throughput memory event-store replay executor)
 failed=()
 for bench in "${benches[@]}"; do
   echo "==> bench/$bench.bench.ts"

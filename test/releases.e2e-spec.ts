@@ -1,4 +1,5 @@
 import { commandEvent, Topics } from '@app/contracts';
+import type { ReleaseCommand } from '@app/domain';
 import { request, Stack, startStack, testConfig, uniqueSuffix, waitFor } from '@app/test-support';
 
 // The apps run as separate processes on the real broker and database. The executor's part (reporting
@@ -137,6 +138,24 @@ describe('rollback commands over Kafka and the REST API (e2e)', () => {
     expect((await http('POST', '/releases', { ...installBody('named-c'), namespace: 'shop', name: 'storefront' })).status).toBe(202);
     await complete('named-a');
     await complete('named-c');
+  });
+
+  it('claims the names of a batch of installs as one at a time would: of two ids naming one Helm release, the first holds it', async () => {
+    // One request on one partition: one batch for the release service, which prepares its installs together.
+    const install = (releaseId: string, name: string) => {
+      const id = `batch-${uniqueSuffix()}`;
+      return { id, message: { key: releaseId, partition: 0, value: JSON.stringify(commandEvent({ type: 'InstallRelease', data: { ...installBody(releaseId, { replicas: 1 }), name } } as ReleaseCommand, { id, source: 'urn:test:deployer', actor: 'deployer', correlationId: id })) } };
+    };
+    const first = install('batch-first', 'batch-shared');
+    const second = install('batch-second', 'batch-shared');
+    const others = Array.from({ length: 20 }, (_, i) => install(`batch-other-${i}`, `batch-own-${i}`));
+    const sent = [first, ...others.slice(0, 10), second, ...others.slice(10)];
+    await stack.probe.sendMany(Topics.commands, sent.map((s) => s.message));
+    const resultOf = (id: string) => stack.recorded.results.map((r) => (r.json() as { data: { commandId: string; outcome: string; error?: { code: string; details?: unknown } } }).data).find((d) => d.commandId === id);
+    await waitFor(() => sent.every((s) => resultOf(s.id)), { what: 'a result for every install of the batch' });
+    expect(resultOf(first.id)).toMatchObject({ outcome: 'ACCEPTED' });
+    expect(resultOf(second.id)).toMatchObject({ outcome: 'REJECTED', error: { code: 'RELEASE_NAME_TAKEN', details: { heldBy: 'batch-first' } } });
+    expect(others.map((o) => resultOf(o.id)?.outcome)).toEqual(others.map(() => 'ACCEPTED'));
   });
 
   it('rolls back to the last successful revision after a failed upgrade, with its 409 cases', async () => {

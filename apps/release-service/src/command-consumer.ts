@@ -9,6 +9,29 @@ import { CONSUMER_GROUP } from './release-service.constants';
 
 /** Commands decided per database round trip at most: bounds a batch's memory and the time between heartbeats. */
 const CHUNK = 200;
+/**
+ * And their message bytes at most (a single larger message is a chunk of its own): a command's values are
+ * held several times while it is decided (parsed, validated, sealed, stored, projected, sent to the
+ * executor), so 200 commands of large values would otherwise take hundreds of MiB at once.
+ */
+const CHUNK_BYTES = 2 * 1024 * 1024;
+
+/** The messages of a fetch in chunks of at most CHUNK messages and about CHUNK_BYTES. */
+export function* chunksOf<M extends { value: Buffer | null }>(messages: M[], maxCount = CHUNK, maxBytes = CHUNK_BYTES): Generator<M[]> {
+  let chunk: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = message.value?.length ?? 0;
+    if (chunk.length > 0 && (chunk.length >= maxCount || bytes + size > maxBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
 /** Commands of different releases run concurrently; one release's stay in order (one partition each). */
 const PARTITIONS_CONCURRENTLY = 3;
 
@@ -53,9 +76,8 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
       partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (let i = 0; i < batch.messages.length; i += CHUNK) {
+        for (const chunk of chunksOf(batch.messages)) {
           if (!isRunning() || isStale()) return;
-          const chunk = batch.messages.slice(i, i + CHUNK);
           await this.processor.processBatch(chunk, batch.topic, batch.partition, heartbeat);
           resolveOffset(chunk[chunk.length - 1].offset);
           await heartbeat();

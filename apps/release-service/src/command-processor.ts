@@ -39,6 +39,9 @@ type Located = KafkaMessage & { topic: string; partition: number };
 const single = (header: IHeaders[string]): Buffer | string | undefined => (Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header);
 
 /** A command message read and validated, on its way through the write path. */
+/** How many Helm release names an install batch claims at once: enough to hide round trips, few enough for the database. */
+const INSTALLS_PREPARED_AT_ONCE = 16;
+
 interface Received {
   message: Located;
   item: BatchItem<ReleaseCommand> & { metadata: ReleaseCommandMetadata };
@@ -192,24 +195,52 @@ export class CommandProcessor implements OnApplicationShutdown {
   }
 
   /**
+   * An install is decided knowing who holds its Helm release's name (the claim is made here) and whether
+   * Helm holds a release there, as the executor last listed the cluster. The installs of a batch are
+   * prepared together: the releases' clusters in one read, then the names concurrently (a few at a time),
+   * the installs of one name in their order, so the first of them claims it as it would alone.
+   */
+  private async prepareInstalls(items: Array<Received['item']>): Promise<void> {
+    const installs = items.filter((item) => item.command.type === 'InstallRelease');
+    if (installs.length === 0) return;
+    const data = (item: Received['item']) => (item.command as Extract<ReleaseCommand, { type: 'InstallRelease' }>).data;
+    const scopes = await this.readModel.scopes([...new Set(installs.filter((i) => !data(i).cluster).map((i) => data(i).releaseId))]);
+    const byName = new Map<string, Array<{ item: Received['item']; cluster: string }>>();
+    for (const item of installs) {
+      const { cluster: named, namespace, name, releaseId } = data(item);
+      // The cluster the decision will give it (it refuses a change of cluster): named, else the release's, else the default.
+      const cluster = named ?? scopes.get(releaseId)?.cluster ?? this.config.DEFAULT_CLUSTER;
+      const key = JSON.stringify([cluster, namespace, name ?? releaseId]);
+      const group = byName.get(key) ?? [];
+      group.push({ item, cluster });
+      byName.set(key, group);
+    }
+    const groups = [...byName.values()];
+    for (let i = 0; i < groups.length; i += INSTALLS_PREPARED_AT_ONCE) {
+      await Promise.all(
+        groups.slice(i, i + INSTALLS_PREPARED_AT_ONCE).map(async (group) => {
+          for (const { item, cluster } of group) {
+            const { namespace, name, releaseId } = data(item);
+            const [nameHeldBy, listed] = await Promise.all([
+              this.names.claim(cluster, namespace, name ?? releaseId, releaseId, new Date(item.metadata.now)),
+              this.inventory.find(cluster, namespace, name ?? releaseId),
+            ]);
+            const helmHolds = listed ? { revision: listed.revision, chart: listed.chart, status: listed.status, seenAt: new Date(listed.seenAt).toISOString() } : undefined;
+            item.metadata = { ...item.metadata, nameHeldBy, ...(helmHolds ? { helmHolds } : {}) };
+          }
+        }),
+      );
+    }
+  }
+
+  /**
    * The write path for `received`, then what its decisions are owed, in this order: the read model (a caller
    * told "accepted" can read its revision at once), the events of commits found again for a redelivery
    * (if not yet published), then the new commits' events with every decision in one send. It returns only
    * when all of that is stored and sent, so the offsets are committed after the commits, never before.
    */
   private async decide(received: Received[], started: bigint): Promise<void> {
-    for (const { item } of received) {
-      // An install is decided knowing who holds its Helm release's name (the claim is made here) and
-      // whether Helm holds a release there, as the executor last listed the cluster.
-      if (item.command.type !== 'InstallRelease') continue;
-      const { namespace, name, releaseId } = item.command.data;
-      // The cluster the decision will give it (it refuses a change of cluster): named, else the release's, else the default.
-      const cluster = item.command.data.cluster ?? (await this.readModel.scopes([releaseId])).get(releaseId)?.cluster ?? this.config.DEFAULT_CLUSTER;
-      const nameHeldBy = await this.names.claim(cluster, namespace, name ?? releaseId, releaseId, new Date(item.metadata.now));
-      const listed = await this.inventory.find(cluster, namespace, name ?? releaseId);
-      const helmHolds = listed ? { revision: listed.revision, chart: listed.chart, status: listed.status, seenAt: new Date(listed.seenAt).toISOString() } : undefined;
-      item.metadata = { ...item.metadata, nameHeldBy, ...(helmHolds ? { helmHolds } : {}) };
-    }
+    await this.prepareInstalls(received.map((r) => r.item));
     const answers = await handleCommands(this.store, received.map((r) => r.item), RELEASE_AGGREGATE, this.streams);
     const commits = answers.flatMap((a) => (a.outcome === 'ACCEPTED' && a.commit ? [a.commit] : []));
     await this.readModel.catchUpMany(this.store, commits);

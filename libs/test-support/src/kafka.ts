@@ -81,6 +81,11 @@ export class KafkaProbe {
     await this.producer.send({ topic: this.topic(topic), messages: [{ key, value }], acks: -1 });
   }
 
+  /** Several messages in one request: on one partition, if given, they reach a consumer as one batch, in order. */
+  async sendMany(topic: string, messages: Array<{ key: string; value: string | Buffer; partition?: number }>): Promise<void> {
+    await this.producer.send({ topic: this.topic(topic), messages, acks: -1 });
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
     await this.producer.disconnect();
