@@ -92,6 +92,9 @@ describe('faults: hostile input over HTTP and Kafka', () => {
         'GET /api/v1/helm/releases/{releaseId}/events',
         'GET /api/v1/helm/releases/{releaseId}/history',
         'GET /api/v1/helm/releases/{releaseId}/revisions/{revision}',
+        'GET /api/v1/helm/releases/{releaseId}/stream',
+        'GET /api/v1/helm/releases/{releaseId}/verification',
+        'GET /api/v1/me',
         'GET /health/live',
         'GET /health/ready',
         'GET /metrics',
@@ -160,7 +163,9 @@ describe('faults: hostile input over HTTP and Kafka', () => {
     const param = fc.oneof(fc.string(), fc.constantFrom('fuzz-target', 'nope', '..', '%', 'a'.repeat(300), '1', '-1', '1e9', 'NaN'));
     const query = fc.dictionary(fc.constantFrom('limit', 'after', 'afterVersion', 'status', 'dryRun', 'reason', 'timeoutSeconds', 'x'), fc.string(), { maxKeys: 3 });
     let requests = 0;
-    for (const route of routes) {
+    // A live page's stream of a release that exists does not end, so no request here could wait for its
+    // answer: its refusals are in the auth test above, its stream in test/console-routes.e2e-spec.ts.
+    for (const route of routes.filter((r) => !r.path.endsWith('/stream'))) {
       await fc.assert(
         fc.asyncProperty(fc.array(param, { minLength: 2, maxLength: 2 }), json, query, fc.constantFrom(OPERATOR, VIEWER), spelling, async (params, body, q, token, spell) => {
           requests += 1;
