@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { messageChunks } from '@app/platform';
 import { now } from './support';
 
 /** What the benchmarks read of a command-result message (and of the raw baselines' look-alikes). */
@@ -101,18 +102,7 @@ export class DecisionRecorder {
  * under the topics' max.message.bytes per partition batch.
  */
 export const sendAll = async (producer: Producer, topic: string, messages: Array<{ key: string; value: string }>): Promise<void> => {
-  let batch: typeof messages = [];
-  let bytes = 0;
-  for (const message of messages) {
-    if (batch.length && (batch.length === 500 || bytes + message.value.length > 4 * 1024 * 1024)) {
-      await producer.send({ topic, messages: batch, acks: -1 });
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(message);
-    bytes += message.value.length;
-  }
-  if (batch.length) await producer.send({ topic, messages: batch, acks: -1 });
+  for (const batch of messageChunks(messages, 500, 4 * 1024 * 1024)) await producer.send({ topic, messages: batch, acks: -1 });
 };
 
 /**

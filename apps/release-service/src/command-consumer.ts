@@ -1,4 +1,4 @@
-import { APP_CONFIG, AppConfig, consumerSession, KAFKA, LOGGER, topicName } from '@app/platform';
+import { APP_CONFIG, AppConfig, consumerSession, KAFKA, LOGGER, messageChunks, topicName } from '@app/platform';
 import { Topics } from '@app/contracts';
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Consumer, Kafka } from 'kafkajs';
@@ -15,23 +15,6 @@ const CHUNK = 200;
  * executor), so 200 commands of large values would otherwise take hundreds of MiB at once.
  */
 const CHUNK_BYTES = 2 * 1024 * 1024;
-
-/** The messages of a fetch in chunks of at most CHUNK messages and about CHUNK_BYTES. */
-export function* chunksOf<M extends { value: Buffer | null }>(messages: M[], maxCount = CHUNK, maxBytes = CHUNK_BYTES): Generator<M[]> {
-  let chunk: M[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = message.value?.length ?? 0;
-    if (chunk.length > 0 && (chunk.length >= maxCount || bytes + size > maxBytes)) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(message);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
-}
 /** Commands of different releases run concurrently; one release's stay in order (one partition each). */
 const PARTITIONS_CONCURRENTLY = 3;
 
@@ -76,7 +59,7 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
       partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (const chunk of chunksOf(batch.messages)) {
+        for (const chunk of messageChunks(batch.messages, CHUNK, CHUNK_BYTES)) {
           if (!isRunning() || isStale()) return;
           await this.processor.processBatch(chunk, batch.topic, batch.partition, heartbeat);
           resolveOffset(chunk[chunk.length - 1].offset);

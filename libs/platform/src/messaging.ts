@@ -57,6 +57,26 @@ export const kafkaMicroserviceOptions = (
   },
 });
 
+/**
+ * Messages in order, in chunks of at most `maxCount` messages and about `maxBytes` of values (a single
+ * larger message is a chunk of its own): what one database round trip or one produce request takes.
+ */
+export function* messageChunks<M extends { value: Buffer | string | null }>(messages: M[], maxCount: number, maxBytes: number): Generator<M[]> {
+  let chunk: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = message.value?.length ?? 0;
+    if (chunk.length > 0 && (chunk.length >= maxCount || bytes + size > maxBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 export const CLOUDEVENTS_JSON = 'application/cloudevents+json; charset=utf-8';
 
 /** Sends CloudEvents in structured JSON mode, keyed, with acks from all in-sync replicas. */
