@@ -42,6 +42,9 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
   cache?: StreamCache<State>,
 ): Promise<HandleResult<Result>> => (await handleCommands(store, [{ streamId, command, metadata }], options, cache))[0];
 
+/** How many streams a batch loads from the store at once: enough to hide round trips, few enough to bound the memory of loads in flight. */
+const STREAMS_LOADED_AT_ONCE = 16;
+
 /**
  * Steps 1-3 of the write path: decides the plain cases (a new command accepted on the stream as loaded,
  * a command refused before answered again) and leaves the rest null. For the first item it leaves of a
@@ -59,15 +62,26 @@ export const decideTogether = async <State, Command extends { type: string }, Ev
   const streamIds = [...new Set(items.map((i) => i.streamId))];
   // Streams read from the store just now, with nothing decided on them yet.
   const fresh = new Set<string>();
+  const loadAll = async (): Promise<Array<LoadedStream<State>>> => {
+    const loaded: Array<LoadedStream<State>> = [];
+    // A few at a time: a batch of small outcomes can name hundreds of streams whose values are large, and
+    // every load in flight holds its commits twice (as read and as folded) until it is done.
+    for (let i = 0; i < streamIds.length; i += STREAMS_LOADED_AT_ONCE) {
+      loaded.push(
+        ...(await Promise.all(
+          streamIds.slice(i, i + STREAMS_LOADED_AT_ONCE).map(async (id) => {
+            const hit = cache.get(id);
+            if (hit) return hit;
+            fresh.add(id);
+            return loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion);
+          }),
+        )),
+      );
+    }
+    return loaded;
+  };
   const [loadedList, rejected] = await Promise.all([
-    Promise.all(
-      streamIds.map(async (id) => {
-        const hit = cache.get(id);
-        if (hit) return hit;
-        fresh.add(id);
-        return loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion);
-      }),
-    ),
+    loadAll(),
     store.findRejections(items.map((i) => ({ streamId: i.streamId, commandId: i.metadata.commandId }))),
   ]);
   loadedList.forEach((loaded, i) => cache.set(streamIds[i], loaded));
