@@ -47,6 +47,7 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
       );
     }
   }
+  const known = state.status === 'NONE' ? undefined : knownHelmRevision(state);
   return [
     {
       type: 'InstallRequested',
@@ -63,7 +64,7 @@ const install: Decision<InstallRelease> = ({ data }, state, metadata) => {
         autoRollback: data.autoRollback ?? false,
         ...(data.adopt ? { adopt: true } : {}),
         ...(data.drift ? { drift: data.drift } : {}),
-        ...(state.status !== 'NONE' && knownHelmRevision(state) !== undefined ? { knownHelmRevision: knownHelmRevision(state) } : {}),
+        ...(known !== undefined ? { knownHelmRevision: known } : {}),
         ...(data.remediation ? { remediation: data.remediation } : {}),
         ...operationRequest(data, metadata, 'MANUAL', { test: data.test, options: data.options }),
       },

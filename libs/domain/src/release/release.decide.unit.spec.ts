@@ -1,6 +1,9 @@
 import { ReleaseEvent } from './release.events';
 import { ReleaseCommand } from './release.commands';
-import { meta, given, id, values1, values2, install, upgrade, rollback, lastSuccessful, uninstall, story, existing } from './release.spec-support';
+import { fold } from '../core/decider';
+import { decide } from './release.decide';
+import { evolve } from './release';
+import { meta, given, id, values1, values2, install, upgrade, rollback, lastSuccessful, uninstall, story, existing, outcome } from './release.spec-support';
 
 describe('release decider', () => {
   describe('install', () => {
@@ -220,6 +223,31 @@ describe('release decider', () => {
         '4:ROLLBACK:FAILED',
         '5:INSTALL:DEPLOYED',
       ]);
+    });
+  });
+
+  describe('the Helm revision an operation tells the executor it knows of', () => {
+    const settle = (state: ReturnType<typeof story>, helmRevision: number) => fold(evolve, state, decide(outcome(state, 'SUCCEEDED', { helmRevision }), state, meta()));
+    const requested = (state: ReturnType<typeof story>) => decide(upgrade('1.2.0'), state, meta())[0].data as { knownHelmRevision?: number };
+
+    it("is the newest revision's Helm number", () => {
+      let state = settle(story(install()), 4);
+      state = settle(fold(evolve, state, decide(upgrade(), state, meta())), 5);
+      expect(requested(state).knownHelmRevision).toBe(5);
+    });
+
+    it('is the newest, not the highest, when Helm counted from 1 again (a release purged behind the service)', () => {
+      let state = settle(story(install()), 7);
+      state = settle(fold(evolve, state, decide(upgrade(), state, meta())), 1);
+      expect(requested(state).knownHelmRevision).toBe(1);
+    });
+
+    it('skips revisions Helm never numbered (refused before Helm ran)', () => {
+      let state = settle(story(install()), 3);
+      state = fold(evolve, state, decide(upgrade(), state, meta()));
+      state = fold(evolve, state, decide(outcome(state, 'FAILED', { notRun: true, error: 'refused' }), state, meta()));
+      expect(existing(state).revisions.at(-1)?.helmRevision).toBeUndefined();
+      expect(requested(state).knownHelmRevision).toBe(3);
     });
   });
 });

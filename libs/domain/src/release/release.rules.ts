@@ -87,12 +87,16 @@ export const nextRevision = (release: ExistingRelease): number => (release.archi
 
 /**
  * The newest Helm revision the release's history knows of (made by the service or recorded from Helm):
- * the executor reports Helm revisions above it that the service did not make as drift.
+ * the executor reports Helm revisions above it that the service did not make as drift. Helm numbers a
+ * release's revisions in order (the service uninstalls with --keep-history), so it is the one the newest
+ * revision carrying a Helm number holds; it is read from the newest end because every decision asks.
  */
 export const knownHelmRevision = (release: ExistingRelease): number | undefined => {
-  let known: number | undefined;
-  for (const r of release.revisions) if (r.helmRevision !== undefined && (known === undefined || r.helmRevision > known)) known = r.helmRevision;
-  return known;
+  for (let i = release.revisions.length - 1; i >= 0; i -= 1) {
+    const known = release.revisions[i].helmRevision;
+    if (known !== undefined) return known;
+  }
+  return undefined;
 };
 
 /** Where the next revision of an existing release goes, and the newest Helm revision its history knows of. */

@@ -122,7 +122,19 @@ export const initialState = (): ReleaseState => ({ status: 'NONE' });
  */
 export const heldRevision = (state: ExistingRelease, revision: number): Revision | undefined => {
   if (revision >= 1 && revision <= (state.archivedRevisions ?? 0)) throw new NeedsFullHistory(`revision ${revision}`);
-  return state.revisions.find((r) => r.revision === revision);
+  return state.revisions[heldIndex(state, revision)];
+};
+
+/**
+ * Where revision `revision` sits in `state.revisions`, -1 if it is not there. Revisions are numbered
+ * without gaps, so its place is known; it is checked rather than trusted, and found by a search only if
+ * the state breaks that rule. A long history is decided on one revision at a time: a search on each
+ * decision made building it quadratic.
+ */
+const heldIndex = (state: ExistingRelease, revision: number): number => {
+  const index = revision - (state.archivedRevisions ?? 0) - 1;
+  if (state.revisions[index]?.revision === revision) return index;
+  return state.revisions.findIndex((r) => r.revision === revision);
 };
 
 /** The newest revision matching `test`, searching into left-out history only by asking for it. */
@@ -143,8 +155,11 @@ const updateRevision = (
   revision: number,
   change: Partial<Revision>,
 ): Revision[] => {
-  heldRevision(state, revision);
-  return state.revisions.map((r) => (r.revision === revision ? { ...r, ...change } : r));
+  if (heldRevision(state, revision) === undefined) return state.revisions;
+  const revisions = state.revisions.slice();
+  const index = heldIndex(state, revision);
+  revisions[index] = { ...revisions[index], ...change };
+  return revisions;
 };
 
 const existing = (state: ReleaseState, event: ReleaseEvent): ExistingRelease => {
