@@ -4,9 +4,13 @@
  * broker takes them. Held to an absolute limit, not to a baseline: the peak resident memory of the
  * release service stays <= 256 MiB, because its memories (loaded streams, written views, dispatched
  * versions) are bounded by bytes (STREAM_CACHE_MIB, VIEW_CACHE_MIB) rather than by entries. The decision
- * rate and the stream cache's own gauge are reported beside it.
+ * rate and the stream cache's own gauge are reported beside it. The service runs with the Node flags the
+ * chart gives it (releaseService.nodeOptions: its heap capped), unless BENCH_APP_NODE_OPTIONS says otherwise.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { RssSampler } from './kafka-support';
 import { cleanUp, completeAll, decideAll, openRun, range, releaseId } from './service-run';
 import { bounded, reportOnly, report, sizeFrom } from './support';
@@ -24,12 +28,25 @@ const valuesOf = (tag: string) => {
   return { image: { tag }, config: Object.fromEntries(range(keys).map((k) => [`key${k}`, randomBytes(each).toString('base64')])) };
 };
 
+interface ChartValues {
+  releaseService: { nodeOptions?: string };
+  config: Record<string, string | number | undefined>;
+}
+const chartValues = (): ChartValues => parse(readFileSync(join(__dirname, '..', 'deploy', 'helm', 'helm-rollback-service', 'values.yaml'), 'utf8')) as ChartValues;
+/** The Node flags the chart runs the release service with, and its configuration keys. */
+const chartNodeOptions = (): string => chartValues().releaseService.nodeOptions ?? '';
+const chartConfig = (): ChartValues['config'] => chartValues().config ?? {};
+
 /** A metric's value from a Prometheus text page, or NaN. */
 const metric = (page: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(page)?.[1] ?? NaN);
 
 async function main(): Promise<void> {
   const extra: Record<string, string> = { LOG_LEVEL: process.env.BENCH_APP_LOG_LEVEL ?? 'info' };
-  if (process.env.BENCH_APP_NODE_OPTIONS) extra.NODE_OPTIONS = process.env.BENCH_APP_NODE_OPTIONS;
+  const nodeOptions = process.env.BENCH_APP_NODE_OPTIONS ?? chartNodeOptions();
+  if (nodeOptions) extra.NODE_OPTIONS = nodeOptions;
+  // The cache as the chart sizes it (its ConfigMap), unless BENCH_STREAM_CACHE_MIB says otherwise.
+  const cacheMib = process.env.BENCH_STREAM_CACHE_MIB ?? chartConfig().STREAM_CACHE_MIB;
+  if (cacheMib) extra.STREAM_CACHE_MIB = String(cacheMib);
   const { b, apps } = await openRun('bench_mem', {}, ['release-service'], extra);
   const [service] = apps;
   const memory = new RssSampler([{ name: service.name, pid: service.process.pid! }]);
@@ -60,7 +77,7 @@ async function main(): Promise<void> {
         ours: rss?.peak ?? NaN,
         unit: 'MiB',
         limit: LIMIT_MIB,
-        note: `at the end ${Math.round(rss?.last ?? NaN)} MiB; stream cache ${cacheMiB.toFixed(1)} MiB (STREAM_CACHE_MIB ${b.config.STREAM_CACHE_MIB}); ${refused} not ACCEPTED`,
+        note: `NODE_OPTIONS "${nodeOptions}"; at the end ${Math.round(rss?.last ?? NaN)} MiB; stream cache ${cacheMiB.toFixed(1)} MiB (STREAM_CACHE_MIB ${cacheMib ?? 'default'}); ${refused} not ACCEPTED`,
       }),
       reportOnly({
         figure: `commands decided with ${VALUES_KB} KB values (install, result, upgrade, result)`,

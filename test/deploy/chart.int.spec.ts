@@ -51,6 +51,8 @@ describe('the Helm chart of the service (real helm, real API server)', () => {
     expect(await refusal([...REQUIRED, '--set', 'config.AUTH_TOKENS=admin:me:0123456789abcdef'])).toMatch(/at '\/config': 'not' failed/);
     expect(await refusal([...REQUIRED, '--set', 'clusters[0].name=a', '--set', 'clusters[0].inCluster=true', '--set', 'clusters[0].kubeconfigSecret=a-kubeconfig'])).toMatch(/at '\/clusters\/0': 'not' failed/);
     expect(await refusal([...REQUIRED, '--set', 'image.digest=latest'])).toMatch(/at '\/image\/digest'/);
+    // Node's flags only, each a --flag or --flag=value: no file to --require, no stray words.
+    expect(await refusal([...REQUIRED, '--set', 'api.nodeOptions=--require /tmp/hook.js'])).toMatch(/at '\/api\/nodeOptions'/);
   });
 
   it('renders an executor per cluster, each with only its own kubeconfig, and every pod locked down', async () => {
@@ -68,13 +70,16 @@ describe('the Helm chart of the service (real helm, real API server)', () => {
       { name: 'prod-eu', namespaces: ['payments-*'], kubeconfig: '/etc/helm-rollback-service/clusters/prod-eu/kubeconfig' },
       { name: 'audit-only', kubeconfig: '/etc/helm-rollback-service/clusters/audit-only/kubeconfig' },
     ]);
-    expect(config).toMatchObject({ DEFAULT_CLUSTER: 'local', KAFKA_BROKERS: 'kafka:9092', HELM_BIN: '/usr/local/bin/helm' });
+    expect(config).toMatchObject({ DEFAULT_CLUSTER: 'local', KAFKA_BROKERS: 'kafka:9092', HELM_BIN: '/usr/local/bin/helm', STREAM_CACHE_MIB: '48' });
     expect(config).not.toHaveProperty('MONGODB_URI');
     const pod = (name: string) => deployments.find((d) => d.metadata.name === `hrs-helm-rollback-service-${name}`)!.spec!.template.spec;
     const secretsOf = (name: string) => pod(name).volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : []));
     expect(secretsOf('executor-prod-eu')).toEqual(['prod-eu-kubeconfig']);
     expect(secretsOf('executor-local')).toEqual([]);
     expect(pod('executor-prod-eu').containers[0].env).toContainEqual({ name: 'EXECUTOR_CLUSTERS', value: 'prod-eu' });
+    // The release service's heap is capped to what its caches need (values.yaml), the others' are not.
+    expect(pod('release-service').containers[0].env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=144 --max-semi-space-size=4' });
+    expect(pod('api').containers[0].env.map((e: { name: string }) => e.name)).not.toContain('NODE_OPTIONS');
     for (const d of deployments) {
       const spec = d.spec!.template.spec;
       const [container] = spec.containers;

@@ -18,9 +18,9 @@ interface Stack {
   service: RunningApp;
 }
 
-const startStack = async (): Promise<Stack> => {
+const startStack = async (partitions = 3): Promise<Stack> => {
   // A short session timeout: a killed instance's partitions are reassigned after 6 s, not 30.
-  const config = testConfig({ KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, KAFKA_TOPIC_PARTITIONS: '3' });
+  const config = testConfig({ KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, KAFKA_TOPIC_PARTITIONS: String(partitions) });
   const service = await startApp('release-service', envOf(config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn' }));
   const probe = new KafkaProbe(config);
   await probe.start();
@@ -138,6 +138,51 @@ describe('faults: crashes and restarts under load', () => {
     // Every kill hit a run in progress.
     for (const n of answeredAtKill) expect(n).toBeLessThan(RELEASES * PER_RELEASE);
     expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
+  }, 600_000);
+
+  it('three release-service instances under load, each stopped and started in turn and one killed -9: nothing lost, nothing twice, every event published', async () => {
+    const RELEASES = 30;
+    const PER_RELEASE = 20;
+    stack = await startStack(6);
+    const s = stack;
+    // Two more instances in the same group: the partitions are shared among the three.
+    const others = [await startApp('release-service', serviceEnv(s.config)), await startApp('release-service', serviceEnv(s.config))];
+    const instances = () => [s.service, ...others];
+    try {
+      const script = commandScript(`fleet-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
+      const started = Date.now();
+      const sending = driveScript(s.probe, script, s.results, 1_500);
+      const answeredAtStop: number[] = [];
+      const recoveries: number[] = [];
+      // Each instance in turn: a rolling restart (SIGTERM, then a fresh one), the last one killed -9 instead.
+      for (const [turn, how] of (['SIGTERM', 'SIGTERM', 'SIGTERM', 'SIGKILL'] as const).entries()) {
+        const base = answered(s.results).size;
+        await waitFor(() => answered(s.results).size >= base + 20, { timeoutMs: 60_000, what: `progress before stop ${turn + 1}` });
+        answeredAtStop.push(answered(s.results).size);
+        const slot = turn % 3;
+        const instance = instances()[slot];
+        const stoppedAt = Date.now();
+        if (how === 'SIGKILL') instance.process.kill('SIGKILL');
+        const code = await instance.stop();
+        // A rolling restart is a clean exit: the instance finished its batch and left the group.
+        if (how === 'SIGTERM') expect(code).toBe(0);
+        const next = await startApp('release-service', serviceEnv(s.config));
+        if (slot === 0) s.service = next;
+        else others[slot - 1] = next;
+        const before = s.results.length;
+        await waitFor(() => s.results.length > before, { timeoutMs: 60_000, what: `an answer after stop ${turn + 1}` });
+        recoveries.push(Date.now() - stoppedAt);
+      }
+      await sending;
+      const inv = await settle(s, script, 240_000);
+      recordScenario('3 release-service instances, rolling restart + kill -9', { ...inv, answeredAtStop, recoveryMs: recoveries, seconds: Math.round((Date.now() - started) / 1000) });
+      // Every stop hit a run in progress, and no instance exited on its own.
+      for (const n of answeredAtStop) expect(n).toBeLessThan(RELEASES * PER_RELEASE);
+      for (const instance of instances()) expect(instance.process.exitCode).toBeNull();
+      expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
+    } finally {
+      await Promise.all(others.map((o) => o.stop()));
+    }
   }, 600_000);
 
   it.each(['kafka', 'ferretdb'] as const)('restart of the %s server during load loses and duplicates nothing', async (server) => {

@@ -2,7 +2,8 @@ import { CommandMetadata, Decider, isDomainError, NeedsFullHistory } from '@app/
 import type { AggregateOptions, BatchItem, HandleResult, RejectedResult } from './aggregate';
 import { decideCarefully, Known } from './decide-carefully';
 import { advanced, answerOf, appendInput, decideOn, snapshotIfDue } from './decision-steps';
-import { loadStream, LoadedStream, StreamCache } from './load-stream';
+import { MIB } from './approximate-size';
+import { loadedStreamBytes, loadStream, LoadedStream, StreamCache } from './load-stream';
 import { MongoEventStore } from './mongo-event-store';
 import { PreparedCommit, rejectionKey } from './store-records';
 
@@ -17,19 +18,25 @@ import { PreparedCommit, rejectionKey } from './store-records';
  *    history, a commit that collided in the insert. Once an item of a stream is left, so are the stream's
  *    later items, so per stream the decisions keep the order of the commands.
  * Every item gets its answer, in the order given. What to project and publish is the caller's, from the
- * commits the answers carry.
+ * commits the answers carry. Steps 1-4 run on as many items at a time as the streams they name allow
+ * (`loadedBytes`): the first items, up to the first whose stream would not fit, then the next ones.
  */
 export const handleCommands = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
   store: MongoEventStore,
   items: Array<BatchItem<Command>>,
   options: AggregateOptions<State, Command, Event, Result>,
   cache: StreamCache<State> = new StreamCache<State>(),
+  loadedBytes = STREAM_BYTES_AT_ONCE,
 ): Promise<Array<HandleResult<Result>>> => {
-  const { answers, known } = await decideTogether(store, items, options, cache);
-  for (const [index, item] of items.entries()) {
-    answers[index] ??= await decideCarefully(store, item, options, cache, known.get(index));
+  const answers: Array<HandleResult<Result>> = [];
+  while (answers.length < items.length) {
+    const rest = answers.length === 0 ? items : items.slice(answers.length);
+    const { answers: decided, known, taken } = await decideTogether(store, rest, options, cache, loadedBytes);
+    for (let index = 0; index < taken; index += 1) {
+      answers.push(decided[index] ?? (await decideCarefully(store, rest[index], options, cache, known.get(index))));
+    }
   }
-  return answers as Array<HandleResult<Result>>;
+  return answers;
 };
 
 /** One command through the write path. */
@@ -46,44 +53,58 @@ export const handleCommand = async <State, Command extends { type: string }, Eve
 const STREAMS_LOADED_AT_ONCE = 16;
 
 /**
+ * How many bytes of streams (values included) one pass of the write path holds at most, beyond one group
+ * of loads. A chunk of 200 small outcomes can name 200 streams whose values are large: held all at once,
+ * by each partition consumed at the same time, they outgrew the stream cache's budget several times over.
+ */
+export const STREAM_BYTES_AT_ONCE = 8 * MIB;
+
+/**
  * Steps 1-3 of the write path: decides the plain cases (a new command accepted on the stream as loaded,
  * a command refused before answered again) and leaves the rest null. For the first item it leaves of a
- * stream, it says what it learnt, so the careful step does not ask again.
+ * stream, it says what it learnt, so the careful step does not ask again. It takes the first `taken`
+ * items: streams are loaded in order of first mention until they hold `loadedBytes`, and the items stop
+ * before the first whose stream was not loaded (so each stream's items keep their order across passes).
  */
 export const decideTogether = async <State, Command extends { type: string }, Event extends { type: string; data: unknown }, Result>(
   store: MongoEventStore,
-  items: Array<BatchItem<Command>>,
+  given: Array<BatchItem<Command>>,
   options: AggregateOptions<State, Command, Event, Result>,
   cache: StreamCache<State>,
-): Promise<{ answers: Array<HandleResult<Result> | null>; known: Map<number, Known> }> => {
+  loadedBytes = STREAM_BYTES_AT_ONCE,
+): Promise<{ answers: Array<HandleResult<Result> | null>; known: Map<number, Known>; taken: number }> => {
   const decider = options.decider as unknown as Decider<State, never, Event>;
-  const answers: Array<HandleResult<Result> | null> = items.map(() => null);
-  const known = new Map<number, Known>();
-  const streamIds = [...new Set(items.map((i) => i.streamId))];
+  const named = [...new Set(given.map((i) => i.streamId))];
   // Streams read from the store just now, with nothing decided on them yet.
   const fresh = new Set<string>();
-  const loadAll = async (): Promise<Array<LoadedStream<State>>> => {
+  const loadSome = async (): Promise<Array<LoadedStream<State>>> => {
     const loaded: Array<LoadedStream<State>> = [];
-    // A few at a time: a batch of small outcomes can name hundreds of streams whose values are large, and
-    // every load in flight holds its commits twice (as read and as folded) until it is done.
-    for (let i = 0; i < streamIds.length; i += STREAMS_LOADED_AT_ONCE) {
-      loaded.push(
-        ...(await Promise.all(
-          streamIds.slice(i, i + STREAMS_LOADED_AT_ONCE).map(async (id) => {
-            const hit = cache.get(id);
-            if (hit) return hit;
-            fresh.add(id);
-            return loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion);
-          }),
-        )),
+    let bytes = 0;
+    // A few at a time: every load in flight holds its commits twice (as read and as folded) until it is done.
+    for (let i = 0; i < named.length && (i === 0 || bytes < loadedBytes); i += STREAMS_LOADED_AT_ONCE) {
+      const group = await Promise.all(
+        named.slice(i, i + STREAMS_LOADED_AT_ONCE).map(async (id) => {
+          const hit = cache.get(id);
+          if (hit) return hit;
+          fresh.add(id);
+          return loadStream<State, Event>(store, id, decider, options.snapshotSchemaVersion);
+        }),
       );
+      group.forEach((stream, j) => (bytes += loadedStreamBytes(stream, named[i + j])));
+      loaded.push(...group);
     }
     return loaded;
   };
   const [loadedList, rejected] = await Promise.all([
-    loadAll(),
-    store.findRejections(items.map((i) => ({ streamId: i.streamId, commandId: i.metadata.commandId }))),
+    loadSome(),
+    store.findRejections(given.map((i) => ({ streamId: i.streamId, commandId: i.metadata.commandId }))),
   ]);
+  const streamIds = named.slice(0, loadedList.length);
+  const unloaded = new Set(named.slice(loadedList.length));
+  const cut = given.findIndex((i) => unloaded.has(i.streamId));
+  const items = cut === -1 ? given : given.slice(0, cut);
+  const answers: Array<HandleResult<Result> | null> = items.map(() => null);
+  const known = new Map<number, Known>();
   loadedList.forEach((loaded, i) => cache.set(streamIds[i], loaded));
   // Each stream as the batch leaves it so far, decided on in memory, in order; stored only below.
   const current = new Map(streamIds.map((id, i) => [id, loadedList[i]]));
@@ -126,7 +147,7 @@ export const decideTogether = async <State, Command extends { type: string }, Ev
     current.set(streamId, after);
     fresh.delete(streamId);
   });
-  if (planned.length === 0) return { answers, known };
+  if (planned.length === 0) return { answers, known, taken: items.length };
 
   const { commits, collided } = await store.appendMany(planned.map((p) => p.commit));
   const snapshots: Array<Promise<void>> = [];
@@ -151,5 +172,5 @@ export const decideTogether = async <State, Command extends { type: string }, Ev
     });
   }
   await Promise.all(snapshots);
-  return { answers, known };
+  return { answers, known, taken: items.length };
 };

@@ -46,7 +46,7 @@ export const DEFAULT_STREAM_CACHE_BYTES = 64 * MIB;
  * A loaded stream's approximate size: its state (values included) sized once per object, since states are
  * never changed in place; `recent` is, so it is counted afresh (it is short).
  */
-const loadedStreamBytes = (stream: LoadedStream<unknown>, key: string): number => {
+export const loadedStreamBytes = (stream: LoadedStream<unknown>, key: string): number => {
   let bytes = approximateBytes(key) + approximateBytes(stream.state, true) + approximateBytes(stream.hash) + 64;
   for (const entry of stream.recent) bytes += 8 + approximateBytes(entry, true);
   return bytes;

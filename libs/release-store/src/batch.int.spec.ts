@@ -3,7 +3,7 @@ import { uniqueSuffix } from '@app/test-support';
 import { ReleaseReadModel } from './release-read-model';
 import { RELEASE_AGGREGATE } from './release-aggregate';
 import { useStoreDatabase } from './store.spec-support';
-import { BatchItem, Commit, handleCommand, decideTogether, HandleResult, loadStream, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
+import { BatchItem, Commit, handleCommand, handleCommands, decideTogether, HandleResult, loadStream, OutboxDispatcher, StreamCache, verifyChain } from '@app/event-store';
 
 // The write path's quick pass (one fetch of a partition decided together), on the real MongoDB-wire
 // server: its answers must be those of the careful step, and whatever it cannot decide it must leave.
@@ -127,6 +127,29 @@ describe('the write path in one pass (decideTogether), catchUpMany and dispatchF
     expect(all.map((x) => x.outcome === 'ACCEPTED' && (x.commit?.version ?? null))).toEqual([2, null, 2, 3]);
     for (const [id, versions] of [[a, [1, 2, 3]], [b, [1, 2]], [c, [1, 2]]] as const) {
       expect((await db.store.readStream(id)).map((x) => x.version)).toEqual(versions);
+    }
+    expect((await verifyChain(db.store)).problems).toEqual([]);
+  });
+
+  it('holds only so many bytes of streams at once: a pass stops before the first item of a stream it did not load, the next pass goes on, each stream in order', async () => {
+    const cache = new StreamCache<ReleaseState>();
+    const ids = Array.from({ length: 40 }, (_, i) => `bb-${i}`);
+    const installs = ids.map((id) => item(id, install(id)));
+    // A stream's items in two places: its install among the first, its result after every other install.
+    const items = [...installs, ...ids.map((id, i) => item(id, succeeded(id, installs[i].metadata.commandId)))];
+    // A budget of one byte: each pass loads one group of streams and takes the items up to the next stream.
+    const first = await decideTogether(db.store, items, RELEASE_AGGREGATE, new StreamCache<ReleaseState>(), 1);
+    expect(first.taken).toBe(16);
+    expect(first.answers).toHaveLength(16);
+    expect(first.answers.every((a) => a?.outcome === 'ACCEPTED')).toBe(true);
+    // handleCommands goes on from there (with the rest of the streams new to it) and answers every item, in order.
+    const answers = await handleCommands(db.store, items.slice(16), RELEASE_AGGREGATE, cache, 1);
+    expect(answers).toHaveLength(items.length - 16);
+    expect(answers.map((a) => a.outcome)).toEqual(Array(items.length - 16).fill('ACCEPTED'));
+    expect(answers.map((a) => a.duplicate)).toEqual(Array(items.length - 16).fill(false));
+    for (const id of ids) {
+      const commits = await db.store.readStream(id);
+      expect(commits.map((c) => [c.version, c.commandType])).toEqual([[1, 'InstallRelease'], [2, 'RecordOperationResult']]);
     }
     expect((await verifyChain(db.store)).problems).toEqual([]);
   });

@@ -130,6 +130,10 @@ spec:
               value: /etc/helm-rollback-service/signing/signers.json
             {{- end }}
             {{- end }}
+            {{- with .app.nodeOptions }}
+            - name: NODE_OPTIONS
+              value: {{ . | quote }}
+            {{- end }}
             - name: HTTP_HOST
               value: "0.0.0.0"
           startupProbe:
