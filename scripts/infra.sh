@@ -3,7 +3,8 @@
 # Apache Kafka (KRaft), FerretDB (MongoDB wire protocol), and a Kubernetes cluster (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler and one node simulated by kwok) with the helm CLI; for the
 # security and multi-cluster tests, a second Kafka broker (SASL_SSL, ACLs enforced; kafka-secure.sh) and a
-# second, API-only cluster "b" on the same etcd (kube.sh). Downloads and builds are cached under
+# second, API-only cluster "b" on the same etcd (kube.sh); a three-node Kafka for the broker-loss fault test
+# starts and stops with that test (kafka-cluster.sh), and `down` stops it too. Downloads and builds are cached under
 # ~/.cache/helm-rollback-service, never in the checkout.
 #
 #   scripts/infra.sh up       start them all (idempotent), then print the env the apps and tests use
@@ -46,7 +47,7 @@ case "${1:-}" in
     ;;
   status) each status kafka kafka-secure ferretdb kube ;;
   # The reverse of `up`: the cluster before the stores it does not need.
-  down) each down kube ferretdb kafka-secure kafka ;;
+  down) each down kube ferretdb kafka-cluster kafka-secure kafka ;;
   env) print_env ;;
   *)
     echo "usage: scripts/infra.sh up|status|down|env" >&2

@@ -2,7 +2,7 @@ import { Topics } from '@app/contracts';
 import { AppConfig } from '@app/platform';
 import { Captured, envOf, KafkaProbe, RunningApp, startApp, testConfig, waitFor } from '@app/test-support';
 import mongoose, { Connection } from 'mongoose';
-import { checkInvariants, commandScript, driveScript, Invariants, recordScenario, restartServer } from './harness';
+import { checkInvariants, commandScript, driveScript, Invariants, kafkaCluster, kafkaClusterBrokers, recordScenario, restartServer } from './harness';
 
 // Faults on real processes and servers: the release service killed with SIGKILL mid-load, the broker and
 // the database restarted mid-load. After each, the invariants of harness.checkInvariants must hold.
@@ -18,9 +18,9 @@ interface Stack {
   service: RunningApp;
 }
 
-const startStack = async (partitions = 3): Promise<Stack> => {
+const startStack = async (partitions = 3, settings: Record<string, string> = {}): Promise<Stack> => {
   // A short session timeout: a killed instance's partitions are reassigned after 6 s, not 30.
-  const config = testConfig({ KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, KAFKA_TOPIC_PARTITIONS: String(partitions) });
+  const config = testConfig({ KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, KAFKA_TOPIC_PARTITIONS: String(partitions), ...settings });
   const service = await startApp('release-service', envOf(config, { KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS, LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn' }));
   const probe = new KafkaProbe(config);
   await probe.start();
@@ -182,6 +182,50 @@ describe('faults: crashes and restarts under load', () => {
       expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
     } finally {
       await Promise.all(others.map((o) => o.stop()));
+    }
+  }, 600_000);
+
+  it('kill -9 of one broker of a three-node Kafka under load, then its restart: nothing lost, nothing twice, no app restarted', async () => {
+    const RELEASES = 10;
+    const PER_RELEASE = 20;
+    await kafkaCluster('up');
+    try {
+      // Every topic on three replicas, min.insync.replicas 2: an acknowledged write survives one node.
+      stack = await startStack(3, { KAFKA_BROKERS: await kafkaClusterBrokers() });
+      const s = stack;
+      const script = commandScript(`brokers-${s.config.KAFKA_TOPIC_PREFIX.slice(1, 7)}`, RELEASES, PER_RELEASE);
+      const started = Date.now();
+      const supervisor = supervise(s);
+      const sending = driveScript(s.probe, script, s.results, 200);
+      await waitFor(() => answered(s.results).size >= 30, { timeoutMs: 60_000, what: 'load under way' });
+      const node = 1 + Math.floor(Math.random() * 3);
+      const answeredAtKill = answered(s.results).size;
+      const killedAt = Date.now();
+      await kafkaCluster('kill', String(node));
+      // Two nodes of three still hold every partition's quorum: the service goes on before the node is back.
+      const before = s.results.length;
+      await waitFor(() => s.results.length > before + 10, { timeoutMs: 120_000, intervalMs: 250, what: `answers with node ${node} down` }).catch((error: Error) => {
+        throw new Error(`${error.message}\n--- release-service output ---\n${s.service.output().slice(-8000)}`);
+      });
+      const answeredWithNodeDownMs = Date.now() - killedAt;
+      await kafkaCluster('start', String(node));
+      await sending;
+      const inv = await settle(s, script, 240_000);
+      recordScenario('kill -9 one broker of three under load', {
+        ...inv,
+        node,
+        answeredAtKill,
+        answeredWithNodeDownMs,
+        serviceRestarts: supervisor.restarts,
+        seconds: Math.round((Date.now() - started) / 1000),
+      });
+      expect(answeredAtKill).toBeLessThan(RELEASES * PER_RELEASE);
+      expect(supervisor.restarts).toBe(0);
+      expectClean(inv, RELEASES, PER_RELEASE, s.dlq);
+    } finally {
+      await stopStack(stack);
+      stack = undefined;
+      await kafkaCluster('down');
     }
   }, 600_000);
 

@@ -194,6 +194,20 @@ export const restartServer = async (server: 'kafka' | 'ferretdb', downForMs = 2_
   return Date.now() - started;
 };
 
+/**
+ * The project's local Kafka cluster of three KRaft nodes (scripts/infra/kafka-cluster.sh): `up`, `down`,
+ * `kill N` (SIGKILL), `start N`. Returns the script's output; `up` leaves the brokers' list in its last line.
+ */
+export const kafkaCluster = async (...args: string[]): Promise<string> => {
+  const env = { ...process.env };
+  delete env.KAFKA_BROKERS;
+  const { stdout, stderr } = await run('bash', [join(ROOT, 'scripts', 'infra', 'kafka-cluster.sh'), ...args], { env, timeout: 240_000 });
+  return `${stdout}${stderr}`;
+};
+
+/** The brokers of the local cluster, as kafka-cluster.sh env gives them. */
+export const kafkaClusterBrokers = async (): Promise<string> => /KAFKA_CLUSTER_BROKERS=(\S+)/.exec(await kafkaCluster('env'))![1];
+
 /** One row of the scenario table (printed, and kept in test-results/faults.jsonl for the notes). */
 export const recordScenario = (scenario: string, row: Record<string, unknown>): void => {
   const line = JSON.stringify({ scenario, ...row });

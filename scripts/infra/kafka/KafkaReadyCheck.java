@@ -41,7 +41,8 @@ public class KafkaReadyCheck {
           String clusterId = cluster.clusterId().get(4, TimeUnit.SECONDS);
           int brokers = cluster.nodes().get(4, TimeUnit.SECONDS).size();
           admin.listTopics(new ListTopicsOptions().timeoutMs(3000)).names().get(4, TimeUnit.SECONDS);
-          if (brokers > 0) {
+          // A cluster is ready once every node is registered (ready.brokers, default 1).
+          if (brokers >= Integer.getInteger("ready.brokers", 1)) {
             String groups = "";
             if (warmGroups) {
               // FindCoordinator makes the broker create __consumer_offsets now rather than while the
@@ -54,7 +55,7 @@ public class KafkaReadyCheck {
             System.out.println("cluster " + clusterId + ", " + brokers + " broker(s)" + groups);
             return;
           }
-          last = "no brokers registered yet";
+          last = brokers + " broker(s) registered";
         } catch (Exception e) {
           last = String.valueOf(e.getCause() != null ? e.getCause() : e);
         }
