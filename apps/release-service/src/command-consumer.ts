@@ -4,6 +4,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap }
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandProcessor } from './command-processor';
+import { PartitionOwnership } from './partition-ownership';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
 import { CONSUMER_GROUP } from './release-service.constants';
 
@@ -34,6 +35,7 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly processor: CommandProcessor,
     private readonly relay: RelayAndWatchdog,
+    private readonly ownership: PartitionOwnership,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -50,8 +52,11 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
       this.logger.fatal({ err: payload.error }, 'command consumer crashed; exiting');
       process.exit(1);
     });
-    // Partitions just assigned may come from an instance that died between a commit and its publication.
-    consumer.on(consumer.events.GROUP_JOIN, () => this.relay.relaySoon());
+    // Partitions just assigned may come from an instance that died between a commit and its publication:
+    // this instance's relay owns them now.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      void this.own(payload.memberAssignment).finally(() => this.relay.relaySoon());
+    });
     await consumer.connect();
     // A new group starts from the beginning: commands sent before the first start are not lost.
     await consumer.subscribe({ topics: [Topics.commands, Topics.outcomes].map((t) => topicName(this.config, t)), fromBeginning: true });
@@ -67,6 +72,23 @@ export class CommandConsumer implements OnApplicationBootstrap, BeforeApplicatio
         }
       },
     });
+  }
+
+  /** Tells the relay which streams are this instance's: those of its partitions of the commands topic. */
+  private async own(assignment: Record<string, number[]>): Promise<void> {
+    const topic = topicName(this.config, Topics.commands);
+    let count = this.config.KAFKA_TOPIC_PARTITIONS;
+    const admin = this.kafka.admin();
+    try {
+      // The topic's own count, in case it was made with another than the configured one.
+      await admin.connect();
+      count = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length || count;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read the partition count of the commands topic; using the configured one');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    this.ownership.assign(assignment[topic] ?? [], count);
   }
 
   /** Lets the batch in progress finish (its offsets are then committed) before the producer and database close. */

@@ -7,6 +7,7 @@ import { Captured, KafkaProbe, testConfig, uniqueSuffix, waitFor } from '@app/te
 import mongoose, { Connection } from 'mongoose';
 import pino from 'pino';
 import type { CommandProcessor } from './command-processor';
+import { PartitionOwnership } from './partition-ownership';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
 
 // The watchdog on the real servers: between its sweeps of the read model it checks the operations held in
@@ -43,7 +44,7 @@ describe('watchdog', () => {
     const processor = { pendingInMemory: () => inMemory } as unknown as CommandProcessor;
     const outbox = new OutboxDispatcher(store, async () => undefined);
     inventory = new HelmInventory(connection, `inv_${uniqueSuffix()}_`);
-    watchdog = new RelayAndWatchdog(store, readModel, inventory, outbox, probe.producer, config, pino({ level: 'silent' }), processor);
+    watchdog = new RelayAndWatchdog(store, readModel, inventory, outbox, probe.producer, config, pino({ level: 'silent' }), processor, new PartitionOwnership());
   });
   afterAll(async () => {
     await probe.stop();

@@ -6,7 +6,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { CommandProcessor } from './command-processor';
-import { RELAY_AFTER_MS, RELAY_INTERVAL_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
+import { PartitionOwnership } from './partition-ownership';
+import { RELAY_AFTER_MS, RELAY_INTERVAL_MS, RELAY_UNOWNED_AFTER_MS, SOURCE, WATCHDOG_INTERVAL_MS, WATCHDOG_SWEEP_MS } from './release-service.constants';
 
 /**
  * Two timers that keep promises the command path cannot keep alone:
@@ -30,6 +31,7 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly processor: CommandProcessor,
+    private readonly ownership: PartitionOwnership,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,8 +56,15 @@ export class RelayAndWatchdog implements OnApplicationBootstrap, OnApplicationSh
     await Promise.allSettled([...this.running]);
   }
 
+  /** Publishes the undispatched commits of the streams this instance owns, and of any left unpublished long. */
   async relay(): Promise<number> {
-    const streams = await this.store.streamsWithUndispatched(new Date(Date.now() - RELAY_AFTER_MS));
+    const now = Date.now();
+    const [left, long] = await Promise.all([
+      this.store.streamsWithUndispatched(new Date(now - RELAY_AFTER_MS)),
+      this.store.streamsWithUndispatched(new Date(now - RELAY_UNOWNED_AFTER_MS)),
+    ]);
+    const unowned = new Set(long);
+    const streams = left.filter((id) => this.ownership.owns(id) || unowned.has(id));
     for (const streamId of streams) {
       await this.readModel.catchUp(this.store, streamId);
       const published = await this.outbox.dispatchStream(streamId);

@@ -1,8 +1,13 @@
 export { RELEASE_SERVICE_SOURCE as SOURCE } from '@app/contracts';
 export const CONSUMER_GROUP = 'release-service';
 
-/** A commit left undispatched this long (a crash, a broker outage) is published by the relay. */
+/** A commit left undispatched this long (a crash, a broker outage) is published by the relay of its partition's owner. */
 export const RELAY_AFTER_MS = 5_000;
+/**
+ * And this long, by any instance's relay: a stream no instance seems to own (a command keyed with another
+ * partitioner, an assignment missed) is published late rather than never.
+ */
+export const RELAY_UNOWNED_AFTER_MS = 60_000;
 /**
  * The relay runs after a start and after each partition assignment (when a crashed instance's work
  * arrives), then this often as a safety net. It reads the outbox collection, which holds only commits

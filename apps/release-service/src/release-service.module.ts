@@ -8,6 +8,7 @@ import { CommandProcessor } from './command-processor';
 import { CommandConsumer } from './command-consumer';
 import { DriftScheduler } from './drift-scheduler';
 import { EventPublisher } from './event-publisher';
+import { PartitionOwnership } from './partition-ownership';
 import { RelayAndWatchdog } from './relay-and-watchdog.service';
 import { InventoryConsumer } from './inventory-consumer';
 
@@ -61,6 +62,7 @@ import { InventoryConsumer } from './inventory-consumer';
         new OutboxDispatcher(store, (commit) => publisher.publishCommit(commit)),
     },
     CommandProcessor,
+    PartitionOwnership,
     CommandConsumer,
     RelayAndWatchdog,
     DriftScheduler,
