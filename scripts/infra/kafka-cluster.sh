@@ -12,6 +12,9 @@
 #   scripts/infra/kafka-cluster.sh env         # export KAFKA_CLUSTER_BROKERS=…
 #
 # Ports: node i listens on KAFKA_CLUSTER_PORT + 2(i-1), its controller on the port after (default 39192).
+# `up` with no node running starts from empty data (a new cluster id): the cluster holds only what the test
+# using it makes. Each node gets the single broker's heap (KAFKA_HEAP_OPTS): with 256 MiB one ran out of
+# heap while the three formed their quorum.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NODES="${KAFKA_NODES:-3}"
@@ -42,7 +45,7 @@ node() { # i command…
   shift
   env -u KAFKA_BROKERS KAFKA_SECURE=0 KAFKA_NODE_ID="$i" KAFKA_PORT="$(port_of "$i")" KAFKA_CONTROLLER_PORT="$(($(port_of "$i") + 1))" \
     KAFKA_RUN_DIR="$ROOT/node-$i" KAFKA_VOTERS="$(voters)" KAFKA_REPLICATION="$NODES" KAFKA_CLUSTER_ID="$(cluster_id)" \
-    KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx256m}" KAFKA_READY_BOOTSTRAP="$(brokers)" KAFKA_READY_BROKERS="$NODES" \
+    KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}" KAFKA_READY_BOOTSTRAP="$(brokers)" KAFKA_READY_BROKERS="$NODES" \
     KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}" "$here/kafka.sh" "$@"
 }
 
@@ -51,6 +54,9 @@ running() { node "$1" status >/dev/null 2>&1; }
 case "${1:-}" in
 up)
   start=$SECONDS
+  any=false
+  for ((i = 1; i <= NODES; i++)); do if running "$i"; then any=true; fi; done
+  if [[ "$any" == false ]]; then rm -rf "$ROOT"; fi
   for ((i = 1; i <= NODES; i++)); do running "$i" || KAFKA_WAIT=none node "$i" up; done
   info="$(node 1 ready)"
   echo "kafka-cluster.sh: $NODES nodes on $(brokers) ($info; up took $((SECONDS - start))s); export KAFKA_CLUSTER_BROKERS=$(brokers)" >&2
@@ -67,7 +73,11 @@ down)
 kill)
   [[ "${2:-}" =~ ^[0-9]+$ ]] && ((${2} >= 1 && ${2} <= NODES)) || { echo "usage: $0 kill 1..$NODES" >&2; exit 2; }
   pid_file="$ROOT/node-$2/kafka.pid"
-  [[ -s "$pid_file" ]] || { echo "kafka-cluster.sh: node $2 is not running" >&2; exit 1; }
+  if ! running "$2" || [[ ! -s "$pid_file" ]]; then
+    echo "kafka-cluster.sh: node $2 is not running; its last output:" >&2
+    tail -n 5 "$ROOT/node-$2/logs/stdout.log" >&2 2>/dev/null || true
+    exit 1
+  fi
   kill -9 "$(cat "$pid_file")"
   rm -f "$pid_file"
   echo "kafka-cluster.sh: node $2 killed" >&2
