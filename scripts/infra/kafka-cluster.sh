@@ -11,14 +11,16 @@
 #   scripts/infra/kafka-cluster.sh start N     # start node N again, wait until the cluster has every node
 #   scripts/infra/kafka-cluster.sh env         # export KAFKA_CLUSTER_BROKERS=…
 #
-# Ports: node i listens on KAFKA_CLUSTER_PORT + 2(i-1), its controller on the port after (default 39192).
+# Ports: node i listens on KAFKA_CLUSTER_PORT + 2(i-1), its controller on the port after (default 29192:
+# below Linux's ephemeral range, 32768 up, where a client's own connection once held a node's port when the
+# cluster started in the middle of a test run).
 # `up` with no node running starts from empty data (a new cluster id): the cluster holds only what the test
 # using it makes. Each node gets the single broker's heap (KAFKA_HEAP_OPTS): with 256 MiB one ran out of
 # heap while the three formed their quorum.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NODES="${KAFKA_NODES:-3}"
-BASE_PORT="${KAFKA_CLUSTER_PORT:-39192}"
+BASE_PORT="${KAFKA_CLUSTER_PORT:-29192}"
 ROOT="${HRS_RUN_DIR:-${HRS_CACHE_DIR:-$HOME/.cache/helm-rollback-service}/run}/kafka-cluster"
 HOST=127.0.0.1
 

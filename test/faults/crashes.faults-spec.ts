@@ -188,8 +188,8 @@ describe('faults: crashes and restarts under load', () => {
   it('kill -9 of one broker of a three-node Kafka under load, then its restart: nothing lost, nothing twice, no app restarted', async () => {
     const RELEASES = 10;
     const PER_RELEASE = 20;
-    await kafkaCluster('up');
     try {
+      await kafkaCluster('up');
       // Every topic on three replicas, min.insync.replicas 2: an acknowledged write survives one node.
       stack = await startStack(3, { KAFKA_BROKERS: await kafkaClusterBrokers() });
       const s = stack;
